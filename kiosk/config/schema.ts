@@ -1,0 +1,118 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. Every key has a type and a default, so an empty file (or no
+ * file) gives a working locker on the simulator. Unknown keys are refused: a typo such as
+ * `pulseMS` must stop start-up, not be ignored.
+ */
+
+import { PULSE_HARD_CAP_MS } from '../../controller/lock-bank.js';
+
+const channelRef = z.strictObject({
+  board: z.number().int().min(0).max(255),
+  channel: z.number().int().min(0).max(63),
+});
+
+const compartment = z.strictObject({
+  id: z.number().int().min(1).max(16),
+  lock: channelRef,
+  /** null: this compartment has no door switch (the self-test reports "no door signal"). */
+  door: channelRef.nullable(),
+});
+
+const timeZone = z.string().refine(
+  (value) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: value });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not an IANA time zone such as "Europe/Oslo"' },
+);
+
+export const LANGUAGES = ['nb', 'sv', 'fr', 'en'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+export const COUNTRIES = ['NO', 'SE', 'DK', 'FR', 'DE', 'GB'] as const;
+export type Country = (typeof COUNTRIES)[number];
+
+export const configSchema = z.strictObject({
+  /** This locker's id, as the back office knows it. */
+  unitId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (1-64)').default('locker-demo'),
+  /** Where the database and keys live (systemd's StateDirectory in production). */
+  dataDir: z.string().min(1).default('var'),
+  timeZone: timeZone.default('Europe/Oslo'),
+  /** Country assumed for phone numbers typed without a +country prefix. */
+  defaultCountry: z.enum(COUNTRIES).default('NO'),
+  defaultLanguage: z.enum(LANGUAGES).default('nb'),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .default({ level: 'info' }),
+  server: z
+    .strictObject({
+      /** Loopback by default: the screens are on the same Pi. */
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .default({ host: '127.0.0.1', port: 8080 }),
+  hardware: z
+    .strictObject({
+      kind: z.enum(['sim', 'kerong', 'mcp23017', 'gpio']).default('sim'),
+      /**
+       * Compartments 1..N (N <= 16) and where each lock and door switch is wired. Omitted:
+       * the default wiring for the hardware kind (see defaultCompartments).
+       */
+      compartments: z.array(compartment).min(1).max(16).optional(),
+      kerong: z
+        .strictObject({
+          path: z.string().min(1).default('/dev/ttyUSB0'),
+          baudRate: z.number().int().positive().default(19200),
+          /** Lock-status bit polarity: implementations disagree, so it is calibrated on site. */
+          lockedBit: z.union([z.literal(0), z.literal(1)]).default(1),
+          replyTimeoutMs: z.number().int().min(50).max(10_000).default(1000),
+          /** How long the board keeps a lock energised after an unlock command. */
+          boardPulseMs: z.number().int().min(50).max(PULSE_HARD_CAP_MS).default(500),
+        })
+        .default({ path: '/dev/ttyUSB0', baudRate: 19200, lockedBit: 1, replyTimeoutMs: 1000, boardPulseMs: 500 }),
+      mcp23017: z
+        .strictObject({
+          /** I2C bus number: 1 is the Pi header's /dev/i2c-1. */
+          bus: z.number().int().min(0).max(255).default(1),
+        })
+        .default({ bus: 1 }),
+      gpio: z
+        .strictObject({
+          /** Door switch to ground with pull-up: 1 (high) means open. */
+          doorOpenLevel: z.union([z.literal(0), z.literal(1)]).default(1),
+          debounceMs: z.number().int().min(0).max(1000).default(20),
+          sysfsRoot: z.string().min(1).default('/sys/class/gpio'),
+        })
+        .default({ doorOpenLevel: 1, debounceMs: 20, sysfsRoot: '/sys/class/gpio' }),
+    })
+    .default({
+      kind: 'sim',
+      kerong: { path: '/dev/ttyUSB0', baudRate: 19200, lockedBit: 1, replyTimeoutMs: 1000, boardPulseMs: 500 },
+      mcp23017: { bus: 1 },
+      gpio: { doorOpenLevel: 1, debounceMs: 20, sysfsRoot: '/sys/class/gpio' },
+    }),
+  locks: z
+    .strictObject({
+      /** How long a lock is energised. Capped by PULSE_HARD_CAP_MS whatever is written here. */
+      pulseMs: z.number().int().min(50).max(PULSE_HARD_CAP_MS).default(300),
+      /** How long after a pulse the door switch must show the door open. */
+      doorConfirmTimeoutMs: z.number().int().min(100).max(30_000).default(2000),
+      /** A door open longer than this raises the left-open alarm. */
+      doorLeftOpenAlarmMs: z.number().int().min(5_000).max(3_600_000).default(120_000),
+      /** How often door states are reconciled with the board. */
+      pollIntervalMs: z.number().int().min(50).max(60_000).default(500),
+    })
+    .default({ pulseMs: 300, doorConfirmTimeoutMs: 2000, doorLeftOpenAlarmMs: 120_000, pollIntervalMs: 500 }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type CompartmentWiring = z.infer<typeof compartment>;
+export type HardwareKind = Config['hardware']['kind'];

@@ -1,0 +1,33 @@
+import { SimBoard } from '../../controller/drivers/sim.js';
+import { LockBank, type CompartmentWiring, type LockBankOptions } from '../../controller/lock-bank.js';
+import { createSilentLogger } from '../../kiosk/logging.js';
+import { createFakeClock } from './fake-clock.js';
+import { RecordingBoard } from './recording-board.js';
+
+export function simWiring(count = 16): CompartmentWiring[] {
+  return Array.from({ length: count }, (_, index) => ({
+    id: index + 1,
+    lock: { board: 0, channel: index },
+    door: { board: 0, channel: index },
+  }));
+}
+
+/** A lock bank on a simulated board, a recording wrapper and a fake clock. */
+export function createSimBank(overrides: Partial<LockBankOptions> = {}) {
+  const clock = createFakeClock(1_000_000);
+  const logger = createSilentLogger();
+  const sim = new SimBoard({ clock, logger });
+  const board = new RecordingBoard(sim, clock);
+  const bank = new LockBank({
+    board,
+    compartments: simWiring(),
+    pulseMs: 300,
+    doorConfirmTimeoutMs: 2000,
+    doorLeftOpenAlarmMs: 60_000,
+    pollIntervalMs: 500,
+    clock,
+    logger,
+    ...overrides,
+  });
+  return { clock, sim, board, bank };
+}

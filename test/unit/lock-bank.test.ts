@@ -1,0 +1,226 @@
+import t from 'tap';
+import { PULSE_HARD_CAP_MS, type OpenOutcome } from '../../controller/lock-bank.js';
+import { createSimBank, simWiring } from '../fakes/sim-bank.js';
+
+/** Let a promise settle while advancing the fake clock in small steps (bounded). */
+async function settle<T>(clock: ReturnType<typeof createSimBank>['clock'], promise: Promise<T>, maxMs = 60_000): Promise<T> {
+  let done = false;
+  let value: T | undefined;
+  void promise.then((v) => {
+    done = true;
+    value = v;
+  });
+  for (let elapsed = 0; !done && elapsed <= maxMs; elapsed += 50) await clock.fake.tickAsync(50);
+  if (!done) throw new Error(`did not settle within ${maxMs} ms of fake time`);
+  return value as T;
+}
+
+t.test('start drives every output off before anything else, then reads the doors', async (t) => {
+  const { bank, board, clock } = createSimBank();
+  await settle(clock, bank.start());
+  t.same(board.calls.slice(0, 3), ['allOff', 'init', 'read 0']);
+  t.equal(bank.doorState(1), 'closed');
+  await bank.stop();
+});
+
+t.test('open pulses once, confirms with the door switch, reports a commanded opening', async (t) => {
+  const { bank, board, clock } = createSimBank();
+  await settle(clock, bank.start());
+  const opened: [number, string][] = [];
+  bank.events.on('doorOpened', (id, cause) => opened.push([id, cause]));
+  const outcome = await settle(clock, bank.open(3));
+  t.same(outcome, { ok: true, compartment: 3, attempts: 1, confirmed: true, alreadyOpen: false });
+  t.same(opened, [[3, 'command']]);
+  t.equal(board.pulses.length, 1);
+  t.same(board.pulses[0]?.ref, { board: 0, channel: 2 });
+  t.equal(board.pulses[0]?.requestedMs, 300);
+  await bank.stop();
+});
+
+t.test('no configuration can make a pulse longer than the hard cap', async (t) => {
+  const { bank, board, clock } = createSimBank({ pulseMs: 60_000 });
+  t.equal(bank.pulseMs, PULSE_HARD_CAP_MS);
+  await settle(clock, bank.start());
+  await settle(clock, bank.open(1));
+  const pulse = board.pulses[0];
+  t.ok(pulse);
+  t.equal(pulse?.requestedMs, PULSE_HARD_CAP_MS);
+  t.ok(pulse && pulse.end !== null && pulse.end - pulse.start <= PULSE_HARD_CAP_MS, 'lasted no longer than the cap');
+  await bank.stop();
+});
+
+t.test('a jammed lock is pulsed twice, resting between pulses, then reported JAMMED', async (t) => {
+  const { bank, board, sim, clock } = createSimBank();
+  await settle(clock, bank.start());
+  sim.setJammed(4, true);
+  const outcome = await settle(clock, bank.open(5));
+  t.match(outcome, { ok: false, compartment: 5, attempts: 2, error: 'JAMMED' });
+  t.equal(board.pulses.length, 2);
+  const [first, second] = board.pulses;
+  t.ok(first?.end != null && second && second.start - first.end >= 3 * 300, 'rested 3x the pulse (25 % duty)');
+  t.equal(bank.doorState(5), 'closed');
+  await bank.stop();
+});
+
+t.test('a lock that frees up on the retry opens on the second pulse', async (t) => {
+  const { bank, board, sim, clock } = createSimBank();
+  await settle(clock, bank.start());
+  sim.setJammed(0, true);
+  const pending = bank.open(1);
+  await clock.fake.tickAsync(2100); // first pulse over, its confirm window not yet
+  t.equal(board.pulses.length, 1);
+  sim.setJammed(0, false);
+  const outcome = await settle(clock, pending);
+  t.same(outcome, { ok: true, compartment: 1, attempts: 2, confirmed: true, alreadyOpen: false });
+  await bank.stop();
+});
+
+t.test('a door already open is not pulsed', async (t) => {
+  const { bank, board, sim, clock } = createSimBank();
+  await settle(clock, bank.start());
+  sim.forceDoor(7);
+  const outcome = await settle(clock, bank.open(8));
+  t.same(outcome, { ok: true, compartment: 8, attempts: 0, confirmed: true, alreadyOpen: true });
+  t.equal(board.pulses.length, 0);
+  await bank.stop();
+});
+
+t.test('a door opened without a command is reported forced; closing is reported', async (t) => {
+  const { bank, sim, clock } = createSimBank();
+  await settle(clock, bank.start());
+  const forced: number[] = [];
+  const closed: number[] = [];
+  bank.events.on('forced', (id) => forced.push(id));
+  bank.events.on('doorClosed', (id) => closed.push(id));
+  sim.forceDoor(9);
+  await clock.fake.tickAsync(600);
+  t.same(forced, [10]);
+  t.equal(bank.doorState(10), 'open');
+  sim.closeDoor(9);
+  await clock.fake.tickAsync(600);
+  t.same(closed, [10]);
+  await bank.stop();
+});
+
+t.test('a door left open raises leftOpen once, after the alarm time', async (t) => {
+  const { bank, clock } = createSimBank({ doorLeftOpenAlarmMs: 30_000 });
+  await settle(clock, bank.start());
+  const alarms: [number, number][] = [];
+  bank.events.on('leftOpen', (id, ms) => alarms.push([id, ms]));
+  await settle(clock, bank.open(2));
+  await clock.fake.tickAsync(25_000);
+  t.same(alarms, [], 'not before the alarm time');
+  await clock.fake.tickAsync(10_000);
+  t.equal(alarms.length, 1);
+  t.equal(alarms[0]?.[0], 2);
+  t.ok((alarms[0]?.[1] ?? 0) >= 30_000);
+  await clock.fake.tickAsync(60_000);
+  t.equal(alarms.length, 1, 'only once per opening');
+  await bank.stop();
+});
+
+t.test('a board that stops answering: doors unknown, opens refused, retried with backoff', async (t) => {
+  const { bank, board, sim, clock } = createSimBank();
+  await settle(clock, bank.start());
+  const offline: number[] = [];
+  const online: number[] = [];
+  bank.events.on('boardOffline', (b) => offline.push(b));
+  bank.events.on('boardOnline', (b) => online.push(b));
+  sim.setOffline(true);
+  await clock.fake.tickAsync(600);
+  t.same(offline, [0]);
+  t.equal(bank.doorState(1), 'unknown', 'never guessed');
+  const outcome = await settle(clock, bank.open(1));
+  t.match(outcome, { ok: false, error: 'BOARD_OFFLINE' });
+  t.equal(board.pulses.length, 0, 'nothing pulsed blind');
+  const readsBefore = board.calls.filter((c) => c === 'read 0').length;
+  await clock.fake.tickAsync(10_000);
+  const reads = board.calls.filter((c) => c === 'read 0').length - readsBefore;
+  t.ok(reads < 10_000 / 500, `backed off: ${reads} reads in 10 s instead of 20`);
+  t.ok(reads >= 2, 'but still retried');
+  sim.setOffline(false);
+  await clock.fake.tickAsync(40_000);
+  t.same(online, [0]);
+  t.equal(bank.doorState(1), 'closed');
+  t.same(bank.boardStatus(), [{ board: 0, online: true, lastError: null }]);
+  await bank.stop();
+});
+
+t.test('a pulse that fails is retried once, outputs driven off, then BOARD_ERROR', async (t) => {
+  const { bank, board, clock } = createSimBank();
+  await settle(clock, bank.start());
+  board.failNextPulses = 2;
+  const outcome = await settle(clock, bank.open(6));
+  t.match(outcome, { ok: false, attempts: 2, error: 'BOARD_ERROR', hardwareCode: 'BUS_ERROR' });
+  t.ok(board.calls.filter((c) => c === 'allOff').length >= 3, 'allOff after each failed pulse');
+  await bank.stop();
+});
+
+t.test('concurrent opens run one at a time', async (t) => {
+  const { bank, board, clock } = createSimBank();
+  await settle(clock, bank.start());
+  const outcomes = await settle(clock, Promise.all([bank.open(1), bank.open(2), bank.open(3)]));
+  t.ok(outcomes.every((o) => o.ok));
+  t.equal(board.maxActive, 1);
+  const ordered = board.pulses.every((p, i, all) => i === 0 || (all[i - 1]?.end ?? Infinity) <= p.start);
+  t.ok(ordered, 'each pulse starts after the previous ended');
+  await bank.stop();
+});
+
+t.test('unknown compartment and a stopped bank are typed errors', async (t) => {
+  const { bank, board, clock } = createSimBank();
+  await settle(clock, bank.start());
+  t.match(await settle(clock, bank.open(17)), { ok: false, error: 'UNKNOWN_COMPARTMENT' });
+  await bank.stop();
+  t.match(await bank.open(1), { ok: false, error: 'STOPPED' });
+  t.equal(board.calls.at(-1), 'close');
+  t.same(board.inner.kind, 'sim');
+});
+
+t.test('self-test reports each compartment as data', async (t) => {
+  const wiring = simWiring(5).map((c) => (c.id === 5 ? { ...c, door: null } : c));
+  const { bank, sim, clock } = createSimBank({ compartments: wiring });
+  await settle(clock, bank.start());
+  sim.setJammed(1, true); // compartment 2
+  sim.forceDoor(2); // compartment 3
+  sim.setSwitchStuck(3, false); // compartment 4: door opens but the switch says closed
+  const report = await settle(clock, bank.selfTest(), 120_000);
+  t.same(
+    report.map((e) => [e.compartment, e.result, e.attempts]),
+    [
+      [1, 'confirmed', 1],
+      [2, 'jammed', 2],
+      [3, 'already-open', 0],
+      [4, 'jammed', 2],
+      [5, 'no-door-signal', 1],
+    ],
+  );
+  await bank.stop();
+});
+
+t.test('a board whose init fails is retried, and nothing is pulsed until it succeeds', async (t) => {
+  const { bank, board, clock } = createSimBank();
+  let failInit = true;
+  const init = board.init.bind(board);
+  board.init = async () => {
+    if (failInit) throw new Error('no such device');
+    await init();
+  };
+  await settle(clock, bank.start());
+  t.equal(bank.doorState(1), 'unknown');
+  t.match(await settle(clock, bank.open(1)), { ok: false, error: 'BOARD_OFFLINE' });
+  t.equal(board.pulses.length, 0);
+  failInit = false;
+  await clock.fake.tickAsync(5_000);
+  t.equal(bank.doorState(1), 'closed');
+  t.match(await settle(clock, bank.open(1)), { ok: true });
+  await bank.stop();
+});
+
+t.test('outcomes are one of the typed shapes', async (t) => {
+  const { bank, clock } = createSimBank();
+  await settle(clock, bank.start());
+  const outcome: OpenOutcome = await settle(clock, bank.open(16));
+  t.ok(outcome.ok);
+  await bank.stop();
+});
