@@ -375,7 +375,8 @@ export class LockBank {
       this.events.emit('doorOpened', id, cause);
       if (cause === 'forced') this.events.emit('forced', id);
     } else if (next === 'closed') {
-      this.#logger.info({ compartment: id }, 'door closed');
+      // unknown -> closed is every door at start or after a board comes back: not news.
+      this.#logger[previous === 'unknown' ? 'debug' : 'info']({ compartment: id }, 'door closed');
       this.events.emit('doorClosed', id);
     } else {
       this.events.emit('doorUnknown', id);

@@ -1,0 +1,177 @@
+/**
+ * Every door the locker opens for a journey goes through here, so that the store stays the
+ * truth: the intent is written before the pulse, the outcome after, each in one transaction
+ * with the compartment's new state and the outbox event that tells the back office. A
+ * compartment whose content is uncertain is quarantined; nothing here ever guesses.
+ */
+import type { Logger } from 'pino';
+import type { OpenOutcome } from '../../controller/lock-bank.js';
+import type { JourneyStore, JourneyTx, LockPort } from './ports.js';
+import type { Reservation } from './types.js';
+
+export type ActuationResult = { ok: true; compartment: number } | { ok: false; error: 'NO_COMPARTMENT' | 'OPEN_FAILED'; compartment: number | null };
+
+export interface ActuatorOptions {
+  store: JourneyStore;
+  locks: LockPort;
+  wallClock: () => Date;
+  logger: Logger;
+}
+
+export class Actuator {
+  readonly #store: JourneyStore;
+  readonly #locks: LockPort;
+  readonly #now: () => Date;
+  readonly #log: Logger;
+
+  constructor(options: ActuatorOptions) {
+    this.#store = options.store;
+    this.#locks = options.locks;
+    this.#now = options.wallClock;
+    this.#log = options.logger;
+  }
+
+  /** Drop-off: allocate a free compartment, hold it for the reservation, open it. */
+  async openNewFor(reservation: Reservation, sessionId: string, actor: string): Promise<ActuationResult> {
+    const compartment = await this.#store.transaction(async (tx) => {
+      const id = await tx.allocateCompartment();
+      if (id === null) return null;
+      await tx.setCompartment(id, 'reserved', reservation.id, 'drop-off in progress');
+      await this.#intent(tx, id, reservation.id, 'dropoff', sessionId, actor);
+      return id;
+    });
+    if (compartment === null) {
+      this.#log.warn({ reservation: reservation.id }, 'no free compartment');
+      await this.#store.transaction((tx) => tx.event('locker.full', { reservationId: reservation.id }));
+      return { ok: false, error: 'NO_COMPARTMENT', compartment: null };
+    }
+    return this.#pulseAndRecord(compartment, reservation, 'dropoff', actor);
+  }
+
+  /** Pickup: open the compartment that holds the reservation's key. */
+  async openReservedFor(reservation: Reservation, sessionId: string, actor: string): Promise<ActuationResult> {
+    const compartment = reservation.compartmentId;
+    if (compartment === null) return { ok: false, error: 'NO_COMPARTMENT', compartment: null };
+    await this.#store.transaction((tx) => this.#intent(tx, compartment, reservation.id, 'pickup', sessionId, actor));
+    return this.#pulseAndRecord(compartment, reservation, 'pickup', actor);
+  }
+
+  /** Drop-off finished: the key is in, the door is closed. */
+  async deposited(compartment: number, reservationId: string, extra: { addedPhone: string | null; remark: string | null }): Promise<void> {
+    // Read before the transaction: the store's connection is held while one is open.
+    const reservation = await this.#store.reservation(reservationId);
+    await this.#store.transaction(async (tx) => {
+      const phones = extra.addedPhone ? [extra.addedPhone] : [];
+      await tx.updateReservation(reservationId, { status: 'deposited', compartmentId: compartment, remark: extra.remark, phones });
+      await tx.setCompartment(compartment, 'occupied', reservationId, null);
+      await tx.clearInflight(compartment);
+      await tx.event('key.deposited', {
+        reservationId,
+        workOrder: reservation?.workOrder ?? null,
+        compartment,
+        addedPhone: extra.addedPhone,
+        remark: extra.remark,
+      });
+      await tx.timeline(reservationId, 'key-deposited', { compartment, remark: extra.remark !== null, addedPhone: extra.addedPhone !== null });
+    });
+  }
+
+  /** Pickup finished: the key is out, the door is closed, the compartment is free again. */
+  async collected(compartment: number, reservationId: string): Promise<void> {
+    await this.#store.transaction(async (tx) => {
+      await tx.updateReservation(reservationId, { status: 'collected', compartmentId: null });
+      await tx.setCompartment(compartment, 'free', null, null);
+      await tx.clearInflight(compartment);
+      await tx.event('key.collected', { reservationId, compartment });
+      await tx.timeline(reservationId, 'key-collected', { compartment });
+    });
+  }
+
+  /** A session ended after its door opened but before it finished: content uncertain. */
+  async abandonedAfterOpen(compartment: number, reservationId: string, journey: 'dropoff' | 'pickup', reason: string): Promise<void> {
+    await this.#store.transaction(async (tx) => {
+      await this.#quarantine(tx, compartment, journey === 'pickup' ? reservationId : null, `${journey} ${reason} after the door opened`);
+      if (journey === 'dropoff') await tx.updateReservation(reservationId, { compartmentId: null });
+      await tx.timeline(reservationId, 'abandoned-after-open', { compartment, reason });
+    });
+    this.#log.warn({ compartment, journey, reason }, 'compartment quarantined: session ended after opening');
+  }
+
+  /** At start: journeys that a restart interrupted leave their compartments quarantined. */
+  async recover(): Promise<number> {
+    const inflight = await this.#store.inflight();
+    for (const entry of inflight) {
+      await this.#store.transaction(async (tx) => {
+        await this.#quarantine(tx, entry.compartmentId, entry.journey === 'pickup' ? entry.reservationId : null, `${entry.journey} interrupted by a restart`);
+        if (entry.journey === 'dropoff') await tx.updateReservation(entry.reservationId, { compartmentId: null });
+        await tx.audit({
+          compartmentId: entry.compartmentId,
+          action: 'open',
+          phase: 'outcome',
+          actor: 'system',
+          reservationId: entry.reservationId,
+          result: 'INTERRUPTED',
+          detail: { session: entry.sessionId },
+        });
+        await tx.timeline(entry.reservationId, 'interrupted-by-restart', { compartment: entry.compartmentId });
+      });
+      this.#log.warn({ compartment: entry.compartmentId, journey: entry.journey }, 'journey interrupted by restart: compartment quarantined');
+    }
+    return inflight.length;
+  }
+
+  /** A door opened without a command. */
+  async forced(compartment: number): Promise<void> {
+    const current = await this.#store.compartment(compartment);
+    await this.#store.transaction(async (tx) => {
+      await tx.event('compartment.forced', { compartment });
+      if (current && current.state !== 'quarantined' && current.state !== 'disabled') {
+        await this.#quarantine(tx, compartment, current.reservationId, 'door opened without a command');
+      }
+    });
+  }
+
+  async leftOpen(compartment: number, openForMs: number): Promise<void> {
+    await this.#store.transaction((tx) => tx.event('compartment.left-open', { compartment, openForS: Math.round(openForMs / 1000) }));
+  }
+
+  async #pulseAndRecord(compartment: number, reservation: Reservation, purpose: 'dropoff' | 'pickup', actor: string): Promise<ActuationResult> {
+    const outcome: OpenOutcome = await this.#locks.open(compartment);
+    await this.#store.transaction(async (tx) => {
+      await tx.audit({
+        compartmentId: compartment,
+        action: 'open',
+        phase: 'outcome',
+        actor,
+        reservationId: reservation.id,
+        result: outcome.ok ? 'opened' : outcome.error,
+        detail: outcome.ok ? { attempts: outcome.attempts, confirmed: outcome.confirmed } : { attempts: outcome.attempts, detail: outcome.detail },
+      });
+      if (outcome.ok) {
+        await tx.event('compartment.opened', { compartment, reservationId: reservation.id, purpose, confirmed: outcome.confirmed });
+        await tx.timeline(reservation.id, 'compartment-opened', { compartment });
+        return;
+      }
+      await tx.clearInflight(compartment);
+      await tx.event(outcome.error === 'JAMMED' ? 'compartment.jammed' : 'compartment.open-failed', { compartment, reservationId: reservation.id, error: outcome.error });
+      // A drop-off compartment that did not open is empty but suspect; a pickup one still
+      // holds the key: either way nobody else is given it until someone has looked.
+      await this.#quarantine(tx, compartment, purpose === 'pickup' ? reservation.id : null, `open failed: ${outcome.error}`);
+      await tx.timeline(reservation.id, 'open-failed', { compartment, error: outcome.error });
+    });
+    if (!outcome.ok) this.#log.error({ compartment, error: outcome.error }, 'compartment did not open');
+    return outcome.ok ? { ok: true, compartment } : { ok: false, error: 'OPEN_FAILED', compartment };
+  }
+
+  async #intent(tx: JourneyTx, compartment: number, reservationId: string, journey: 'dropoff' | 'pickup', sessionId: string, actor: string): Promise<void> {
+    await tx.setInflight({ compartmentId: compartment, reservationId, journey, sessionId, at: this.#now().toISOString() });
+    await tx.audit({ compartmentId: compartment, action: 'open', phase: 'intent', actor, reservationId, result: null, detail: { purpose: journey } });
+  }
+
+  async #quarantine(tx: JourneyTx, compartment: number, reservationId: string | null, reason: string): Promise<void> {
+    await tx.setCompartment(compartment, 'quarantined', reservationId, reason);
+    await tx.clearInflight(compartment);
+    await tx.audit({ compartmentId: compartment, action: 'quarantine', phase: 'outcome', actor: 'system', reservationId, result: 'quarantined', detail: { reason } });
+    await tx.event('compartment.quarantined', { compartment, reason });
+  }
+}

@@ -1,0 +1,583 @@
+/**
+ * The customer at the bottom screen: one session at a time, driven through the state machine
+ * of session-machine.ts. This service decides (is the PIN right, may the door open, what must
+ * be written) and renders the result as a SessionView; it never touches hardware or SQL
+ * directly, only the ports.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Clock } from '../../controller/clock.js';
+import type { Country, Language } from '../config/schema.js';
+import { DomainError, describeError, isDomainError } from '../errors.js';
+import { cleanText } from './actions.js';
+import { Actuator } from './actuator.js';
+import { addDays, localDate } from './dates.js';
+import { maskEmail, maskPhone } from './mask.js';
+import { normalisePhone, normalisePlate } from './normalise.js';
+import { verifyPin, isWellFormedPin } from './pin.js';
+import type { JourneyStore, LockPort, PinGuard } from './ports.js';
+import { nextStep, progressOf, type SessionEvent } from './session-machine.js';
+import type { IdentifyMode, JourneyKind, SessionAction, SessionStep, SessionView, TopView } from './session-view.js';
+import type { Reservation } from './types.js';
+
+export interface JourneyOptions {
+  store: JourneyStore;
+  locks: LockPort;
+  pins: PinGuard;
+  actuator: Actuator;
+  clock: Clock;
+  /** Wall time (for dates, lockouts and records); injectable for tests. */
+  wallClock: () => Date;
+  logger: Logger;
+  timeZone: string;
+  defaultCountry: Country;
+  defaultLanguage: Language;
+  /** Inactivity before a session ends (default 60 s) and the warning before it (10 s). */
+  idleTimeoutMs?: number;
+  idleWarningMs?: number;
+  /** How long "thank you" stays up. */
+  doneMs?: number;
+  /** The back-office link's state, shown discreetly. */
+  linkState?: () => 'online' | 'offline';
+}
+
+export interface JourneyEvents {
+  /** The view changed: push it to the screens. */
+  changed: [];
+}
+
+interface Session {
+  id: string;
+  journey: JourneyKind;
+  step: SessionStep;
+  identifyMode: IdentifyMode;
+  /** Reservations a plate/phone lookup matched: wrong PINs then count against them. */
+  lookupMatches: string[];
+  destinations: string[];
+  reservationId: string | null;
+  compartment: number | null;
+  /** The door of `compartment` has been seen open in this session. */
+  doorOpened: boolean;
+  addedPhone: string | null;
+  remark: string | null;
+  retryAfterS: number | null;
+}
+
+const MAX_COMPARTMENT_TRIES = 2;
+
+export class Journeys {
+  readonly events = new EventEmitter<JourneyEvents>();
+  readonly #o: Required<Omit<JourneyOptions, 'linkState'>> & Pick<JourneyOptions, 'linkState'>;
+  readonly #log: Logger;
+  #lang: Language;
+  #session: Session | null = null;
+  #reservation: Reservation | null = null;
+  #error: SessionView['error'] = null;
+  #confirmAbandon = false;
+  #helpOpen = false;
+  #helpCall: SessionView['helpCall'] = 'none';
+  #idleWarning: number | null = null;
+  #timers: unknown[] = [];
+  #busy: Promise<unknown> = Promise.resolve();
+
+  constructor(options: JourneyOptions) {
+    this.#o = { idleTimeoutMs: 60_000, idleWarningMs: 10_000, doneMs: 8_000, ...options };
+    this.#log = options.logger;
+    this.#lang = options.defaultLanguage;
+    this.#o.locks.events.on('doorClosed', (id) => this.#onDoor(id, 'closed'));
+    this.#o.locks.events.on('doorOpened', (id) => this.#onDoor(id, 'open'));
+  }
+
+  /** Handle one action from the bottom screen, one at a time. Throws DomainError to refuse. */
+  dispatch(action: SessionAction): Promise<SessionView> {
+    const run = this.#busy.then(() => this.#handle(action));
+    this.#busy = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The back office took (or closed) the help call. */
+  setHelpCall(state: 'none' | 'requested' | 'taken'): void {
+    this.#helpCall = state;
+    this.#changed();
+  }
+
+  /** Stop timers (shutdown). An unfinished session is left to recovery at next start. */
+  stop(): void {
+    this.#clearTimers();
+  }
+
+  view(): SessionView {
+    const s = this.#session;
+    const r = this.#reservation;
+    const step = s?.step ?? 'welcome';
+    return {
+      sessionId: s?.id ?? null,
+      journey: s?.journey ?? null,
+      step,
+      lang: this.#lang,
+      progress: s ? progressOf(s.journey, step) : null,
+      identifyMode: s?.identifyMode ?? 'pin',
+      error: this.#error,
+      destinations: s?.destinations ?? [],
+      reservation:
+        r && s && s.reservationId === r.id
+          ? {
+              driverName: r.driverName,
+              plate: r.plateDisplay,
+              workOrder: r.workOrder,
+              appointmentDate: r.appointmentDate,
+              appointmentTime: r.appointmentTime,
+              phones: r.phones.map(maskPhone),
+              addedPhone: s.addedPhone ? maskPhone(s.addedPhone) : null,
+              remark: s.remark,
+            }
+          : null,
+      compartment: s?.compartment ?? null,
+      door: s?.compartment ? this.#o.locks.doorState(s.compartment) : null,
+      payment:
+        r && s?.journey === 'pickup' && r.paymentRequired
+          ? { amount: r.paymentAmount, currency: r.paymentCurrency, status: r.paymentStatus }
+          : null,
+      idleWarning: this.#idleWarning,
+      confirmAbandon: this.#confirmAbandon,
+      helpOpen: this.#helpOpen,
+      helpCall: this.#helpCall,
+      link: this.#o.linkState?.() ?? 'offline',
+    };
+  }
+
+  topView(): TopView {
+    const view = this.view();
+    const showNumber = ['opening', 'place-key', 'take-key'].includes(view.step);
+    return {
+      step: view.step,
+      journey: view.journey,
+      lang: view.lang,
+      compartment: showNumber ? view.compartment : null,
+      qr: null,
+      helpCall: view.helpCall,
+      link: view.link,
+    };
+  }
+
+  async #handle(action: SessionAction): Promise<SessionView> {
+    this.#error = null;
+    try {
+      await this.#apply(action);
+    } catch (error) {
+      if (!isDomainError(error)) {
+        this.#log.error({ err: describeError(error), action: action.type }, 'action failed');
+        this.#error = { code: 'SERVER' };
+        this.#changed();
+        throw new DomainError('SERVER', 'internal error');
+      }
+      this.#error = { code: error.code, ...error.params };
+      this.#changed();
+      throw error;
+    }
+    this.#changed();
+    return this.view();
+  }
+
+  async #apply(action: SessionAction): Promise<void> {
+    // Any touch keeps the session alive.
+    if (this.#session) this.#armIdle();
+    switch (action.type) {
+      case 'activity':
+        return;
+      case 'language':
+        this.#lang = action.lang;
+        return;
+      case 'help':
+        this.#helpOpen = action.open;
+        return;
+      case 'callHelp':
+        return this.#callHelp();
+      case 'start':
+        return this.#start(action.journey);
+      case 'abandon':
+        this.#requireSession();
+        if (this.#session?.step === 'opening') throw new DomainError('BAD_ACTION', 'a compartment is opening');
+        this.#confirmAbandon = true;
+        return;
+      case 'abandonCancel':
+        this.#confirmAbandon = false;
+        return;
+      case 'abandonConfirm':
+        this.#requireSession();
+        if (!this.#confirmAbandon) throw new DomainError('BAD_ACTION', 'abandon was not asked');
+        return this.#end('abandoned');
+      case 'identifyMode':
+        return this.#setIdentifyMode(action.mode);
+      case 'back':
+        return this.#back();
+      case 'pin':
+        return this.#enterPin(action.pin);
+      case 'lookup':
+        return this.#lookup(action.by, action.value);
+      case 'sendPin':
+        return this.#sendPin();
+      case 'details':
+        return this.#details(action.phone, action.remark);
+      case 'confirm':
+        return this.#confirm();
+    }
+  }
+
+  // --- steps -----------------------------------------------------------------------------
+
+  #start(journey: JourneyKind): void {
+    if (this.#session) throw new DomainError('BAD_ACTION', 'a session is already running');
+    this.#session = {
+      id: randomUUID(),
+      journey,
+      step: 'welcome',
+      identifyMode: 'pin',
+      lookupMatches: [],
+      destinations: [],
+      reservationId: null,
+      compartment: null,
+      doorOpened: false,
+      addedPhone: null,
+      remark: null,
+      retryAfterS: null,
+    };
+    this.#reservation = null;
+    this.#helpOpen = false;
+    this.#move('start');
+    this.#log.info({ session: this.#session.id, journey }, 'session started');
+    this.#armIdle();
+  }
+
+  #setIdentifyMode(mode: IdentifyMode): void {
+    const s = this.#requireSession();
+    if (s.step !== 'identify') {
+      this.#move('retryIdentify');
+    }
+    s.identifyMode = mode;
+  }
+
+  #back(): void {
+    const s = this.#requireSession();
+    if (s.step === 'identify' && s.identifyMode !== 'pin') {
+      s.identifyMode = 'pin';
+      return;
+    }
+    this.#move('retryIdentify');
+  }
+
+  async #enterPin(pin: string): Promise<void> {
+    const s = this.#requireStep('identify');
+    const now = this.#o.wallClock();
+    const lockedFor = await this.#o.pins.lockedFor(now);
+    if (lockedFor !== null) return this.#lockOut(lockedFor);
+    if (!isWellFormedPin(pin)) throw new DomainError('PIN_FORMAT', 'a PIN is 6 digits');
+
+    const candidates = await this.#pinCandidates(s);
+    // Check every candidate so the time taken does not tell how many there were.
+    let match: Reservation | null = null;
+    for (const candidate of candidates) {
+      if ((await verifyPin(pin, candidate.pinHash)) && !match) match = candidate;
+    }
+    if (!match) {
+      const bound = s.lookupMatches.length === 1 ? (s.lookupMatches[0] ?? null) : null;
+      const result = await this.#o.pins.recordFailure(bound, now);
+      this.#log.info({ session: s.id, boundToLookup: bound !== null }, 'wrong PIN');
+      if (result.lockerLockedForMs !== null) return this.#lockOut(result.lockerLockedForMs);
+      if (result.reservationLocked) throw new DomainError('RESERVATION_LOCKED', 'this reservation is locked');
+      throw new DomainError('PIN_WRONG', 'wrong PIN', result.attemptsLeft !== null ? { attemptsLeft: result.attemptsLeft } : {});
+    }
+    if (match.pinLockedAt) throw new DomainError('RESERVATION_LOCKED', 'this reservation is locked after too many wrong PINs');
+    await this.#o.pins.recordSuccess(match.id, now);
+    await this.#identified(s, match);
+  }
+
+  async #identified(s: Session, reservation: Reservation): Promise<void> {
+    if (reservation.kind === 'dropoff' && reservation.status !== 'booked') throw new DomainError('ALREADY_USED', 'the key was already dropped off');
+    if (reservation.kind === 'pickup') {
+      if (reservation.status === 'booked') throw new DomainError('NOT_READY', 'the key is not in the locker yet');
+      if (reservation.status !== 'ready' || reservation.compartmentId === null) throw new DomainError('ALREADY_USED', 'this key was already collected');
+    }
+    s.reservationId = reservation.id;
+    this.#reservation = reservation;
+    await this.#o.store.transaction((tx) => tx.timeline(reservation.id, 'identified', { session: s.id }));
+    this.#log.info({ session: s.id, reservation: reservation.id }, 'customer identified');
+    if (s.journey === 'dropoff') {
+      this.#move('identified');
+      return;
+    }
+    if (reservation.paymentRequired && reservation.paymentStatus !== 'paid') {
+      this.#move('paymentNeeded');
+      return;
+    }
+    this.#move('identified');
+    s.compartment = reservation.compartmentId;
+    await this.#openFor(s, reservation);
+  }
+
+  /** Reservations a PIN may belong to in this journey. */
+  async #pinCandidates(s: Session): Promise<Reservation[]> {
+    if (s.lookupMatches.length > 0) {
+      const found = await Promise.all(s.lookupMatches.map((id) => this.#o.store.reservation(id)));
+      return found.filter((r): r is Reservation => r !== null);
+    }
+    if (s.journey === 'pickup') return this.#o.store.openPickups();
+    // Drop-off before opening hours: today's appointments, and tomorrow's (the evening before).
+    const today = localDate(this.#o.wallClock(), this.#o.timeZone);
+    const all = await this.#o.store.reservationsOn('dropoff', [today, addDays(today, 1)]);
+    return all.filter((r) => r.status !== 'cancelled');
+  }
+
+  #lockOut(ms: number): void {
+    const s = this.#requireSession();
+    s.retryAfterS = Math.ceil(ms / 1000);
+    this.#move('lockedOut');
+    this.#error = { code: 'LOCKED_OUT', retryAfterS: s.retryAfterS };
+    this.#schedule(ms, () => {
+      if (this.#session === s && s.step === 'locked-out') {
+        this.#move('retryIdentify');
+        this.#error = null;
+        this.#changed();
+      }
+    });
+  }
+
+  async #lookup(by: 'plate' | 'phone', value: string): Promise<void> {
+    const s = this.#requireStep('identify');
+    const today = localDate(this.#o.wallClock(), this.#o.timeZone);
+    let matches: Reservation[];
+    if (by === 'plate') {
+      const plate = normalisePlate(value);
+      if (!plate.ok) throw new DomainError('PLATE_INVALID', 'that does not look like a licence plate');
+      matches = await this.#o.store.findByPlate(plate.plate, today);
+    } else {
+      const phone = normalisePhone(value, this.#o.defaultCountry);
+      if (!phone.ok) throw new DomainError('PHONE_INVALID', 'that does not look like a mobile number');
+      matches = await this.#o.store.findByPhone(phone.e164, today);
+    }
+    matches = matches.filter((r) => r.kind === s.journey && (r.kind === 'dropoff' ? r.status === 'booked' : r.status === 'ready'));
+    s.lookupMatches = matches.map((r) => r.id);
+    // Only where the PIN would go, masked; nothing about whose plate it is.
+    s.destinations = [...new Set(matches.flatMap((r) => [...(r.email ? [maskEmail(r.email)] : []), ...r.phones.slice(0, 1).map(maskPhone)]))];
+    this.#log.info({ session: s.id, by, matched: matches.length }, 'lookup');
+    this.#move('lookedUp');
+  }
+
+  async #sendPin(): Promise<void> {
+    const s = this.#requireStep('lookup-result');
+    const ids = s.lookupMatches;
+    if (ids.length > 0) {
+      await this.#o.store.transaction(async (tx) => {
+        for (const id of ids) {
+          await tx.event('pin.delivery-requested', { reservationId: id, session: s.id });
+          await tx.timeline(id, 'pin-delivery-requested', { session: s.id });
+        }
+      });
+    }
+    this.#move('pinSent');
+    s.identifyMode = 'pin';
+  }
+
+  #details(phone: string | null, remark: string | null): void {
+    const s = this.#requireStep('details');
+    if (phone !== null) {
+      const normalised = normalisePhone(phone, this.#o.defaultCountry);
+      if (!normalised.ok) throw new DomainError('PHONE_INVALID', 'that does not look like a mobile number');
+      s.addedPhone = normalised.e164;
+    } else {
+      s.addedPhone = null;
+    }
+    const text = remark === null ? '' : cleanText(remark);
+    s.remark = text === '' ? null : text;
+  }
+
+  async #confirm(): Promise<void> {
+    const s = this.#requireSession();
+    switch (s.step) {
+      case 'details':
+        return this.#confirmDetails(s);
+      case 'payment':
+        return this.#confirmPayment(s);
+      case 'place-key':
+      case 'take-key':
+        return this.#finish(s);
+      case 'done':
+      case 'failed':
+        return this.#end('finished');
+      default:
+        throw new DomainError('BAD_ACTION', `nothing to confirm at ${s.step}`);
+    }
+  }
+
+  async #confirmDetails(s: Session): Promise<void> {
+    const reservation = await this.#freshReservation(s);
+    if (reservation.status !== 'booked') throw new DomainError('ALREADY_USED', 'the key was already dropped off');
+    this.#move('confirmDetails');
+    await this.#openFor(s, reservation);
+  }
+
+  async #confirmPayment(s: Session): Promise<void> {
+    const reservation = await this.#freshReservation(s);
+    if (reservation.paymentRequired && reservation.paymentStatus !== 'paid') {
+      throw new DomainError(reservation.paymentStatus === 'pending' ? 'PAYMENT_PENDING' : 'PAYMENT_REQUIRED', 'payment is needed before the door opens');
+    }
+    this.#move('paid');
+    s.compartment = reservation.compartmentId;
+    await this.#openFor(s, reservation);
+  }
+
+  /** Open the compartment for this journey: allocate (drop-off) or the reserved one (pickup). */
+  async #openFor(s: Session, reservation: Reservation): Promise<void> {
+    this.#changed(); // show "opening" while the lock works
+    const actor = `customer:${s.id}`;
+    for (let attempt = 1; attempt <= MAX_COMPARTMENT_TRIES; attempt += 1) {
+      const result =
+        s.journey === 'dropoff'
+          ? await this.#o.actuator.openNewFor(reservation, s.id, actor)
+          : await this.#o.actuator.openReservedFor(reservation, s.id, actor);
+      if (result.ok) {
+        s.compartment = result.compartment;
+        s.doorOpened = true;
+        this.#move('opened');
+        return;
+      }
+      if (result.error === 'NO_COMPARTMENT' || s.journey === 'pickup') break;
+    }
+    s.compartment = null;
+    this.#move('openFailed');
+    this.#error = { code: 'OPEN_FAILED' };
+  }
+
+  async #finish(s: Session): Promise<void> {
+    const compartment = s.compartment;
+    const reservationId = s.reservationId;
+    if (compartment === null || reservationId === null) throw new DomainError('BAD_ACTION', 'no compartment is open');
+    const door = this.#o.locks.doorState(compartment);
+    if (door !== 'closed') throw new DomainError('DOOR_OPEN', 'close the door first');
+    if (s.journey === 'dropoff') {
+      await this.#o.actuator.deposited(compartment, reservationId, { addedPhone: s.addedPhone, remark: s.remark });
+    } else {
+      await this.#o.actuator.collected(compartment, reservationId);
+    }
+    this.#log.info({ session: s.id, compartment, journey: s.journey }, 'journey finished');
+    s.compartment = null;
+    this.#move('finished');
+    this.#schedule(this.#o.doneMs, () => {
+      if (this.#session === s && s.step === 'done') void this.#endQueued('finished');
+    });
+  }
+
+  async #callHelp(): Promise<void> {
+    const s = this.#session;
+    await this.#o.store.transaction((tx) =>
+      tx.event('help.requested', { session: s?.id ?? null, step: s?.step ?? 'welcome', journey: s?.journey ?? null, compartment: s?.compartment ?? null }),
+    );
+    this.#helpCall = 'requested';
+    this.#log.info({ session: s?.id ?? null }, 'help requested');
+  }
+
+  // --- endings -----------------------------------------------------------------------------
+
+  #endQueued(reason: 'finished' | 'idle'): Promise<void> {
+    const run = this.#busy.then(async () => {
+      await this.#end(reason);
+      this.#changed();
+    });
+    this.#busy = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Back to welcome. A door that was opened in this session and not properly finished leaves
+   * the compartment's content uncertain: it is quarantined and never handed to anyone else.
+   */
+  async #end(reason: 'abandoned' | 'idle' | 'finished'): Promise<void> {
+    const s = this.#session;
+    this.#clearTimers();
+    this.#confirmAbandon = false;
+    this.#idleWarning = null;
+    this.#helpOpen = false;
+    this.#error = null;
+    if (!s) return;
+    if (s.compartment !== null && s.doorOpened && s.reservationId) {
+      await this.#o.actuator.abandonedAfterOpen(s.compartment, s.reservationId, s.journey, reason);
+    }
+    if (s.reservationId && reason !== 'finished') {
+      await this.#o.store.transaction((tx) => tx.timeline(s.reservationId as string, 'session-ended', { reason, step: s.step }));
+    }
+    this.#log.info({ session: s.id, reason, step: s.step }, 'session ended');
+    this.#session = null;
+    this.#reservation = null;
+    if (this.#helpCall === 'taken') this.#helpCall = 'none';
+  }
+
+  // --- timers ------------------------------------------------------------------------------
+
+  #armIdle(): void {
+    this.#clearTimers();
+    this.#idleWarning = null;
+    const s = this.#session;
+    if (!s || s.step === 'done' || s.step === 'locked-out') return;
+    const warnAt = this.#o.idleTimeoutMs - this.#o.idleWarningMs;
+    this.#schedule(warnAt, () => this.#tickWarning(s, Math.round(this.#o.idleWarningMs / 1000)));
+  }
+
+  #tickWarning(s: Session, secondsLeft: number): void {
+    if (this.#session !== s) return;
+    if (secondsLeft <= 0) {
+      void this.#endQueued('idle');
+      return;
+    }
+    this.#idleWarning = secondsLeft;
+    this.#changed();
+    this.#schedule(1000, () => this.#tickWarning(s, secondsLeft - 1));
+  }
+
+  #schedule(ms: number, fn: () => void): void {
+    this.#timers.push(this.#o.clock.setTimeout(fn, ms));
+  }
+
+  #clearTimers(): void {
+    for (const timer of this.#timers) this.#o.clock.clearTimeout(timer);
+    this.#timers = [];
+  }
+
+  // --- helpers -------------------------------------------------------------------------------
+
+  #onDoor(compartment: number, state: 'open' | 'closed'): void {
+    const s = this.#session;
+    if (!s || s.compartment !== compartment) return;
+    if (state === 'open') s.doorOpened = true;
+    this.#changed();
+  }
+
+  #move(event: SessionEvent): void {
+    const s = this.#requireSession();
+    const to = nextStep(s.journey, s.step, event);
+    if (to === null) throw new DomainError('BAD_ACTION', `${event} is not allowed at ${s.step}`);
+    s.step = to;
+  }
+
+  #requireSession(): Session {
+    if (!this.#session) throw new DomainError('BAD_ACTION', 'no session: start one first');
+    return this.#session;
+  }
+
+  #requireStep(step: SessionStep): Session {
+    const s = this.#requireSession();
+    if (s.step !== step) throw new DomainError('BAD_ACTION', `not allowed at ${s.step}`);
+    return s;
+  }
+
+  async #freshReservation(s: Session): Promise<Reservation> {
+    const reservation = s.reservationId ? await this.#o.store.reservation(s.reservationId) : null;
+    if (!reservation || reservation.status === 'cancelled') throw new DomainError('NOT_FOUND', 'the reservation is no longer valid');
+    this.#reservation = reservation;
+    return reservation;
+  }
+
+  #changed(): void {
+    this.events.emit('changed');
+  }
+}

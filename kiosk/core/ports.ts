@@ -1,0 +1,73 @@
+/**
+ * What the core needs from the world, as interfaces: the store (kiosk/store implements it),
+ * the lock bank (controller/ implements it), the PIN guard. The core imports no wire format,
+ * no database driver and no hardware library.
+ */
+import type { EventEmitter } from 'node:events';
+import type { DoorState, LockBankEvents, OpenOutcome } from '../../controller/lock-bank.js';
+import type { Compartment, CompartmentState, Reservation } from './types.js';
+
+/** A compartment opened for a journey that has not finished yet. Survives a restart. */
+export interface Inflight {
+  compartmentId: number;
+  reservationId: string;
+  journey: 'dropoff' | 'pickup';
+  sessionId: string;
+  /** ISO wall time the opening was asked. */
+  at: string;
+}
+
+export interface AuditEntry {
+  compartmentId: number;
+  action: 'open' | 'quarantine' | 'clear';
+  phase: 'intent' | 'outcome';
+  actor: string; // 'customer:<session>' | 'system' | 'technician' | 'back-office'
+  reservationId: string | null;
+  result: string | null; // outcome: 'opened', 'JAMMED', ...
+  detail: Record<string, unknown>;
+}
+
+/** Writes that must land together. */
+export interface JourneyTx {
+  /** `phones` in the patch are added to those on file (never replace them). */
+  updateReservation(id: string, patch: Partial<Omit<Reservation, 'id'>>): Promise<void>;
+  setCompartment(id: number, state: CompartmentState, reservationId: string | null, reason?: string | null): Promise<void>;
+  /** Lowest-numbered free compartment, or null; never a quarantined or disabled one. */
+  allocateCompartment(): Promise<number | null>;
+  /** Append an event for the back office (the outbox); returns its sequence number. */
+  event(type: string, payload: Record<string, unknown>): Promise<number>;
+  audit(entry: AuditEntry): Promise<void>;
+  timeline(reservationId: string, event: string, detail?: Record<string, unknown>): Promise<void>;
+  setInflight(entry: Inflight): Promise<void>;
+  clearInflight(compartmentId: number): Promise<void>;
+}
+
+export interface JourneyStore {
+  transaction<T>(fn: (tx: JourneyTx) => Promise<T>): Promise<T>;
+  reservation(id: string): Promise<Reservation | null>;
+  /** Reservations of one kind whose appointment date is one of `dates` (YYYY-MM-DD). */
+  reservationsOn(kind: Reservation['kind'], dates: readonly string[]): Promise<Reservation[]>;
+  /** Pickup reservations whose key is (or will be) in the locker. */
+  openPickups(): Promise<Reservation[]>;
+  findByPlate(plate: string, date: string): Promise<Reservation[]>;
+  findByPhone(phone: string, date: string): Promise<Reservation[]>;
+  compartments(): Promise<Compartment[]>;
+  compartment(id: number): Promise<Compartment | null>;
+  inflight(): Promise<Inflight[]>;
+}
+
+/** The part of the lock bank the core uses. */
+export interface LockPort {
+  open(compartment: number): Promise<OpenOutcome>;
+  doorState(compartment: number): DoorState;
+  readonly events: EventEmitter<LockBankEvents>;
+}
+
+/** PIN attempts and lockouts (kiosk/core/lockout.ts over the store). */
+export interface PinGuard {
+  /** null when PIN entry is allowed now; otherwise how long to wait. */
+  lockedFor(now: Date): Promise<number | null>;
+  /** Count a wrong PIN, locker-wide and for the reservation when known. */
+  recordFailure(reservationId: string | null, now: Date): Promise<{ lockerLockedForMs: number | null; reservationLocked: boolean; attemptsLeft: number | null }>;
+  recordSuccess(reservationId: string, now: Date): Promise<void>;
+}

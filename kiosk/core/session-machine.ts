@@ -1,0 +1,87 @@
+/**
+ * The customer session as an explicit state machine: which step may follow which, and on what
+ * event. Pure: no store, no hardware, no timers. The journey service (journeys.ts) decides
+ * what happened (a PIN was right, a door opened) and asks this table whether the step change
+ * is allowed; anything not in the table is refused, so a stray tap or a replayed request can
+ * never skip a step (for example from `identify` straight to `opening`).
+ */
+import type { JourneyKind, SessionStep } from './session-view.js';
+
+export type SessionEvent =
+  | 'start' // welcome: the customer chose drop-off or pickup
+  | 'identified' // the PIN was accepted
+  | 'lookedUp' // a plate/phone lookup answered (matched or not)
+  | 'pinSent' // "Send" on the lookup result
+  | 'retryIdentify' // back to the keypad (after lookup-sent, or "back")
+  | 'lockedOut' // too many wrong PINs
+  | 'paymentNeeded' // pickup: payment required and not paid
+  | 'paid' // pickup: payment confirmed
+  | 'confirmDetails' // drop-off: details confirmed, open a compartment
+  | 'opened' // the door of the allocated compartment opened
+  | 'openFailed' // no compartment could be opened
+  | 'finished' // key placed (drop-off) or taken (pickup)
+  | 'end'; // back to welcome: abandon, idle timeout, done timer, failed acknowledged
+
+/** The steps each journey goes through, for "step n of m". */
+export const JOURNEY_STEPS: Record<JourneyKind, readonly SessionStep[]> = {
+  dropoff: ['identify', 'details', 'place-key', 'done'],
+  pickup: ['identify', 'payment', 'take-key', 'done'],
+};
+
+type Table = Partial<Record<SessionStep, Partial<Record<SessionEvent, SessionStep>>>>;
+
+const COMMON: Table = {
+  welcome: { start: 'identify' },
+  identify: { identified: 'opening', lookedUp: 'lookup-result', lockedOut: 'locked-out', end: 'welcome' },
+  'lookup-result': { pinSent: 'lookup-sent', retryIdentify: 'identify', end: 'welcome' },
+  'lookup-sent': { retryIdentify: 'identify', end: 'welcome' },
+  // No 'end' while a lock works: the outcome must be recorded first.
+  opening: { opened: 'opening', openFailed: 'failed' },
+  done: { end: 'welcome' },
+  'locked-out': { retryIdentify: 'identify', end: 'welcome' },
+  failed: { end: 'welcome' },
+};
+
+const TABLES: Record<JourneyKind, Table> = {
+  dropoff: {
+    ...COMMON,
+    identify: { ...COMMON.identify, identified: 'details' },
+    details: { confirmDetails: 'opening', end: 'welcome' },
+    opening: { ...COMMON.opening, opened: 'place-key' },
+    'place-key': { finished: 'done', end: 'welcome' },
+  },
+  pickup: {
+    ...COMMON,
+    identify: { ...COMMON.identify, identified: 'opening', paymentNeeded: 'payment' },
+    payment: { paid: 'opening', end: 'welcome' },
+    opening: { ...COMMON.opening, opened: 'take-key' },
+    'take-key': { finished: 'done', end: 'welcome' },
+  },
+};
+
+/** The next step, or null when `event` is not allowed at `step` of this journey. */
+export function nextStep(journey: JourneyKind | null, step: SessionStep, event: SessionEvent): SessionStep | null {
+  if (journey === null) return step === 'welcome' && event === 'start' ? 'identify' : null;
+  return TABLES[journey][step]?.[event] ?? null;
+}
+
+/** Every (step, event) pair a journey allows: for tests and documentation. */
+export function allowedTransitions(journey: JourneyKind): [SessionStep, SessionEvent, SessionStep][] {
+  return Object.entries(TABLES[journey]).flatMap(([step, events]) =>
+    Object.entries(events ?? {}).map(([event, to]): [SessionStep, SessionEvent, SessionStep] => [step as SessionStep, event as SessionEvent, to as SessionStep]),
+  );
+}
+
+/** "Step n of m" for a step of a journey, or null where it does not apply. */
+export function progressOf(journey: JourneyKind | null, step: SessionStep): { index: number; count: number } | null {
+  if (!journey) return null;
+  const steps = JOURNEY_STEPS[journey];
+  const shown: Partial<Record<SessionStep, SessionStep>> = {
+    'lookup-result': 'identify',
+    'lookup-sent': 'identify',
+    'locked-out': 'identify',
+    opening: journey === 'dropoff' ? 'place-key' : 'take-key',
+  };
+  const index = steps.indexOf(shown[step] ?? step);
+  return index < 0 ? null : { index: index + 1, count: steps.length };
+}

@@ -1,0 +1,104 @@
+/**
+ * What the screens are told. The core's session state machine renders itself into these
+ * plain objects; the server pushes them over WebSocket; ui/ draws them. Strings are never
+ * sent: only keys into ui/i18n/<lang>.json and values to fill in.
+ */
+import type { Language } from '../config/schema.js';
+
+export type JourneyKind = 'dropoff' | 'pickup';
+
+export type SessionStep =
+  | 'welcome' // choose drop-off or pickup, switch language
+  | 'identify' // PIN keypad, or plate keyboard, or phone keypad (see identifyMode)
+  | 'lookup-result' // after a plate/phone lookup: where the PIN would go, and "Send"
+  | 'lookup-sent' // "if it matched, the PIN is on its way"
+  | 'details' // drop-off: driver, appointment; add phone and remark; confirm
+  | 'opening' // a compartment is being opened
+  | 'place-key' // drop-off: put the key in, close the door, press Confirm
+  | 'payment' // pickup: payment needed before the door opens
+  | 'take-key' // pickup: take the key, close the door
+  | 'done' // thank you; back to welcome by itself
+  | 'locked-out' // too many wrong PINs: wait
+  | 'failed'; // nothing could be opened: call for help
+
+export type IdentifyMode = 'pin' | 'plate' | 'phone';
+
+/** An error to show on the current step; `code` maps to the catalogue key `error.<code>`. */
+export interface ViewError {
+  code: string;
+  /** Wrong PIN: tries left before this reservation locks (when known). */
+  attemptsLeft?: number;
+  /** Locked out: seconds until PIN entry is allowed again. */
+  retryAfterS?: number;
+}
+
+export interface SessionView {
+  /** Changes on every new customer session; null on the welcome screen. */
+  sessionId: string | null;
+  journey: JourneyKind | null;
+  step: SessionStep;
+  lang: Language;
+  /** "Step n of m", null where it does not apply (welcome). */
+  progress: { index: number; count: number } | null;
+  identifyMode: IdentifyMode;
+  error: ViewError | null;
+  /** lookup-result: masked destinations such as "j***@example.com", "+47 *** ** 123"; empty when nothing matched (the screen is otherwise the same). */
+  destinations: string[];
+  /** After the PIN is accepted: what the customer may check. Never shown before. */
+  reservation: {
+    driverName: string;
+    plate: string;
+    workOrder: string;
+    appointmentDate: string;
+    appointmentTime: string | null;
+    /** Masked phone numbers already on file. */
+    phones: string[];
+    addedPhone: string | null; // masked
+    remark: string | null;
+  } | null;
+  /** The compartment being opened or open, for "compartment 7". */
+  compartment: number | null;
+  /** Door of that compartment, so place-key can say "close the door". */
+  door: 'open' | 'closed' | 'unknown' | null;
+  payment: { amount: number | null; currency: string | null; status: string } | null;
+  /** Seconds left before the session ends for inactivity; null when no warning is shown. */
+  idleWarning: number | null;
+  /** An "abandon? yes / no" dialog is up. */
+  confirmAbandon: boolean;
+  /** The help panel is open. */
+  helpOpen: boolean;
+  /** "Call for help": none, requested (waiting), taken (someone is coming). */
+  helpCall: 'none' | 'requested' | 'taken';
+  /** Back-office link, shown discreetly. */
+  link: 'online' | 'offline';
+}
+
+/** The top screen follows the bottom screen's session. */
+export interface TopView {
+  step: SessionStep;
+  journey: JourneyKind | null;
+  lang: Language;
+  compartment: number | null;
+  /** A QR code to show (as an SVG string), with the catalogue key of its caption. */
+  qr: { svg: string; captionKey: string } | null;
+  helpCall: 'none' | 'requested' | 'taken';
+  link: 'online' | 'offline';
+}
+
+/** What the bottom screen may ask. Everything else is refused with a 400. */
+export type SessionAction =
+  | { type: 'start'; journey: JourneyKind }
+  | { type: 'language'; lang: Language }
+  | { type: 'identifyMode'; mode: IdentifyMode }
+  | { type: 'pin'; pin: string }
+  | { type: 'lookup'; by: 'plate' | 'phone'; value: string }
+  | { type: 'sendPin' }
+  | { type: 'details'; phone: string | null; remark: string | null }
+  | { type: 'confirm' } // details confirmed -> open; place-key/take-key: done
+  | { type: 'back' }
+  | { type: 'abandon' } // the X: asks for confirmation
+  | { type: 'abandonConfirm' }
+  | { type: 'abandonCancel' }
+  | { type: 'help'; open: boolean }
+  | { type: 'callHelp' }
+  | { type: 'activity' }; // a touch: postpones the idle timeout

@@ -1,0 +1,78 @@
+/**
+ * Errors of the application, in one place. Each carries a stable `code` (shown to screens as
+ * the catalogue key `error.<code>`, to the back office and the CLI as is) and the HTTP status
+ * the server answers with. Hardware errors live in controller/errors.ts and are re-exported.
+ */
+export { HardwareError, isHardwareError, describeError } from '../controller/errors.js';
+export { ConfigError } from './config/load.js';
+
+export type DomainErrorCode =
+  | 'BAD_ACTION' // the action is not allowed at this step, or malformed
+  | 'PIN_FORMAT'
+  | 'PIN_WRONG'
+  | 'LOCKED_OUT' // the locker refuses PINs for a while
+  | 'RESERVATION_LOCKED' // too many wrong PINs for this reservation
+  | 'NOT_FOUND'
+  | 'NOT_READY' // pickup: the key is not in the locker yet
+  | 'ALREADY_USED'
+  | 'PLATE_INVALID'
+  | 'PHONE_INVALID'
+  | 'REMARK_TOO_LONG'
+  | 'NO_COMPARTMENT'
+  | 'OPEN_FAILED'
+  | 'DOOR_OPEN'
+  | 'PAYMENT_REQUIRED'
+  | 'PAYMENT_PENDING'
+  | 'OFFLINE'
+  | 'SERVER';
+
+const STATUS: Record<DomainErrorCode, number> = {
+  BAD_ACTION: 400,
+  PIN_FORMAT: 400,
+  PIN_WRONG: 403,
+  LOCKED_OUT: 429,
+  RESERVATION_LOCKED: 423,
+  NOT_FOUND: 404,
+  NOT_READY: 409,
+  ALREADY_USED: 409,
+  PLATE_INVALID: 400,
+  PHONE_INVALID: 400,
+  REMARK_TOO_LONG: 400,
+  NO_COMPARTMENT: 503,
+  OPEN_FAILED: 503,
+  DOOR_OPEN: 409,
+  PAYMENT_REQUIRED: 402,
+  PAYMENT_PENDING: 402,
+  OFFLINE: 503,
+  SERVER: 500,
+};
+
+export class DomainError extends Error {
+  override readonly name = 'DomainError';
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    /** Values a screen may show (tries left, seconds to wait). Never personal data. */
+    readonly params: { attemptsLeft?: number; retryAfterS?: number } = {},
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return STATUS[this.code];
+  }
+}
+
+export function isDomainError(value: unknown): value is DomainError {
+  return value instanceof DomainError;
+}
+
+/** Status and body for any thrown value; unknown errors never leak their message. */
+export function toHttpError(value: unknown): { status: number; body: { error: { code: string; message: string } } } {
+  if (isDomainError(value)) return { status: value.status, body: { error: { code: value.code, message: value.message } } };
+  const status = typeof (value as { status?: unknown })?.status === 'number' ? (value as { status: number }).status : 500;
+  if (status >= 400 && status < 500) {
+    return { status, body: { error: { code: 'BAD_REQUEST', message: 'the request could not be read' } } };
+  }
+  return { status: 500, body: { error: { code: 'SERVER', message: 'internal error' } } };
+}

@@ -1,0 +1,151 @@
+/**
+ * The composition root: builds the whole locker from a configuration. main.ts calls it for
+ * the service; integration tests call it with a temporary directory and port 0. Nothing is
+ * opened on import.
+ */
+import { randomUUID } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { createSystemClock, type Clock } from '../controller/clock.js';
+import type { ResolvedConfig } from './config/load.js';
+import { Actuator } from './core/actuator.js';
+import { Journeys } from './core/journeys.js';
+import { LockoutService, createPinGuard } from './core/lockout.js';
+import type { JourneyStore } from './core/ports.js';
+import { seedDemo } from './demo.js';
+import { createHardware, type Hardware } from './hardware.js';
+import { moduleLogger } from './logging.js';
+import { startServer, type RunningServer } from './server/server.js';
+import { openDatabase, type Db } from './store/db.js';
+import { createJourneyStore } from './store/journey-store.js';
+import { compartments, outbox } from './store/repositories.js';
+
+export const VERSION = '0.1.0';
+const UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'ui');
+
+export interface LockerOptions {
+  config: ResolvedConfig;
+  logger: Logger;
+  clock?: Clock;
+  wallClock?: () => Date;
+  /** Seed the demo reservations (only ever with the simulator). */
+  demo?: boolean;
+  /** Lower scrypt cost for demo PINs in tests. */
+  demoPinCost?: { N: number; r: number; p: number };
+}
+
+export interface Locker {
+  config: ResolvedConfig;
+  db: Db;
+  store: JourneyStore;
+  hardware: Hardware;
+  journeys: Journeys;
+  server: RunningServer;
+  urls: { bottom: string; top: string; sim: string | null; health: string };
+  stop(): Promise<void>;
+}
+
+export async function startLocker(options: LockerOptions): Promise<Locker> {
+  const { config, logger } = options;
+  const clock = options.clock ?? createSystemClock();
+  const wallClock = options.wallClock ?? (() => new Date());
+  const bootId = randomUUID();
+  const startedAt = clock.now();
+
+  const db = await openDatabase(join(config.dataDir, 'keylocker.db'), logger);
+  const cleanup: (() => Promise<void>)[] = [() => db.close()];
+  try {
+    const now = wallClock();
+    await db.transaction((tx) => compartments.ensure(tx, config.compartmentWiring.length, now));
+    const store = createJourneyStore(db, { wallClock, monoClock: () => clock.now() - startedAt, bootId });
+
+    const hardware = await createHardware(config, clock, logger);
+    await hardware.bank.start(); // every output off before anything else
+    cleanup.unshift(() => hardware.bank.stop());
+
+    const actuator = new Actuator({ store, locks: hardware.bank, wallClock, logger: moduleLogger(logger, 'kiosk:actuator') });
+    const interrupted = await actuator.recover();
+    if (interrupted > 0) logger.warn({ interrupted }, 'journeys interrupted by the last stop were quarantined');
+    const report = (what: string) => (error: unknown) => logger.error({ err: String(error) }, `could not record ${what}`);
+    hardware.bank.events.on('forced', (id) => void actuator.forced(id).catch(report('a forced door')));
+    hardware.bank.events.on('leftOpen', (id, ms) => void actuator.leftOpen(id, ms).catch(report('a door left open')));
+
+    if (options.demo) await seedDemo(db, { timeZone: config.timeZone, now, logger, pinCost: options.demoPinCost });
+
+    const journeys = new Journeys({
+      store,
+      locks: hardware.bank,
+      pins: createPinGuard(db, new LockoutService(db)),
+      actuator,
+      clock,
+      wallClock,
+      logger: moduleLogger(logger, 'kiosk:journeys'),
+      timeZone: config.timeZone,
+      defaultCountry: config.defaultCountry,
+      defaultLanguage: config.defaultLanguage,
+      linkState: () => 'offline',
+    });
+    cleanup.unshift(async () => journeys.stop());
+
+    const server = await startServer(
+      {
+        journeys,
+        store,
+        uiDir: UI_DIR,
+        logger: moduleLogger(logger, 'kiosk:server'),
+        sim: hardware.sim ? { board: hardware.sim, wiring: config.compartmentWiring } : undefined,
+        health: async () => ({
+          unitId: config.unitId,
+          version: VERSION,
+          uptimeS: Math.round((clock.now() - startedAt) / 1000),
+          hardware: config.hardware.kind,
+          boards: hardware.bank.boardStatus(),
+          backOffice: 'not configured',
+          outboxPending: await outbox.pendingCount(db),
+          compartments: countStates(await store.compartments()),
+        }),
+      },
+      config.server,
+    );
+    cleanup.unshift(() => server.close());
+    // Door changes move what the screens show (the sim page, "close the door").
+    hardware.bank.events.on('doorOpened', server.broadcast);
+    hardware.bank.events.on('doorClosed', server.broadcast);
+
+    return {
+      config,
+      db,
+      store,
+      hardware,
+      journeys,
+      server,
+      urls: {
+        bottom: `${server.url}/bottom/`,
+        top: `${server.url}/top/`,
+        sim: hardware.sim ? `${server.url}/sim/` : null,
+        health: `${server.url}/health`,
+      },
+      stop: () => runAll(cleanup, logger),
+    };
+  } catch (error) {
+    await runAll(cleanup, logger);
+    throw error;
+  }
+}
+
+function countStates(rows: { state: string }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const row of rows) counts[row.state] = (counts[row.state] ?? 0) + 1;
+  return counts;
+}
+
+async function runAll(steps: (() => Promise<void>)[], logger: Logger): Promise<void> {
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      logger.error({ err: String(error) }, 'shutdown step failed');
+    }
+  }
+}

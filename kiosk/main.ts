@@ -1,0 +1,68 @@
+/**
+ * The service's entry point: read the configuration, build the locker, print where its
+ * screens are, and shut down cleanly (every output off) on SIGTERM or SIGINT.
+ *
+ * Exit codes: 0 clean stop; 2 bad configuration (nothing was energised); 1 anything else.
+ */
+import { ConfigError, configPathFrom, loadConfig } from './config/load.js';
+import { startLocker } from './locker.js';
+import { createLogger } from './logging.js';
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = await loadConfig(configPathFrom(process.argv.slice(2), process.env));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`keylocker: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.log.level });
+  const demo = config.source === null && config.hardware.kind === 'sim';
+  const locker = await startLocker({ config, logger, demo });
+  logger.info(
+    { hardware: config.hardware.kind, dataDir: config.dataDir, demo, urls: locker.urls },
+    config.hardware.kind === 'sim' ? 'keylocker running on the simulator' : `keylocker running on ${config.hardware.kind}`,
+  );
+  if (process.stdout.isTTY || process.env.npm_lifecycle_event === 'start') {
+    const lines = [
+      '',
+      `  keylocker ${config.hardware.kind === 'sim' ? 'on the simulator' : `on ${config.hardware.kind}`}`,
+      `  bottom screen (customer):  ${locker.urls.bottom}`,
+      `  top screen:                ${locker.urls.top}`,
+      ...(locker.urls.sim ? [`  simulator:                 ${locker.urls.sim}`] : []),
+      `  health:                    ${locker.urls.health}`,
+      ...(demo ? ['  demo PINs: drop-off 123456 (plate AB12345), pickup 345678 (paid), 456789 (unpaid)'] : []),
+      '',
+    ];
+    process.stderr.write(`${lines.join('\n')}\n`);
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping: driving every output off');
+      locker.stop().then(
+        () => {
+          logger.flush();
+          resolve(0);
+        },
+        () => resolve(1),
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`keylocker: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

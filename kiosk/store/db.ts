@@ -1,0 +1,327 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import sqlite3 from 'sqlite3';
+import { moduleLogger, type Logger } from '../logging.js';
+import { StoreError } from './errors.js';
+import { migrate, MIGRATIONS, type Migration } from './migrations.js';
+
+/**
+ * A promise wrapper over one `sqlite3` connection.
+ *
+ * One connection is shared by the whole process, and SQLite transactions belong to the
+ * connection, not to the caller: a statement issued while someone else's transaction is open
+ * would silently become part of it (and vanish with its rollback). So every operation takes an
+ * internal mutex; a transaction holds it from BEGIN to COMMIT/ROLLBACK, and the `tx` handed to
+ * its callback is the only way in meanwhile. Calling `db.*` from inside that callback would
+ * wait on itself forever, so it is refused with DB_USED_INSIDE_TX instead.
+ */
+
+/** What may be bound to a `?` (positional array) or a `$name` (object with prefixed keys). */
+export type SqlValue = string | number | bigint | Buffer | null;
+export type SqlParams = readonly SqlValue[] | Readonly<Record<string, SqlValue>>;
+
+export interface RunResult {
+  changes: number;
+  lastID: number;
+}
+
+/** What repositories read through: the Db itself, or a Tx inside a transaction. */
+export interface Queryable {
+  run(sql: string, params?: SqlParams): Promise<RunResult>;
+  get<T>(sql: string, params?: SqlParams): Promise<T | undefined>;
+  all<T>(sql: string, params?: SqlParams): Promise<T[]>;
+}
+
+/**
+ * The handle inside `db.transaction()`. The `inTransaction` mark keeps a Db from being passed
+ * where a Tx is required, so write methods cannot be called outside a transaction by mistake.
+ * Using a Tx after its transaction ended rejects with TX_FINISHED.
+ */
+export interface Tx extends Queryable {
+  readonly inTransaction: true;
+  exec(sql: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly path: string;
+  /** Runs several `;`-separated statements without parameters. */
+  exec(sql: string): Promise<void>;
+  /** BEGIN IMMEDIATE, `fn(tx)`, COMMIT; ROLLBACK and rethrow if `fn` (or COMMIT) throws. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * A consistent copy through SQLite's online backup API, written beside `destPath` and renamed
+   * into place (then the directory is fsynced), so a power cut leaves the old copy or the new,
+   * never half of one. Other operations wait while it runs; the locker's database is small.
+   */
+  backup(destPath: string): Promise<void>;
+  /** Waits for queued work, then closes. Later calls reject with DB_CLOSED. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** The migrations to apply; tests pass a prefix to build an older schema. */
+  migrations?: readonly Migration[];
+}
+
+const CONNECTION_PRAGMAS = `
+  PRAGMA journal_mode=WAL;
+  PRAGMA synchronous=FULL;
+  PRAGMA busy_timeout=5000;
+  PRAGMA foreign_keys=ON;
+`;
+
+/** Opens (creating if needed) the database at `path`, sets the pragmas and migrates it. */
+export async function openDatabase(path: string, logger: Logger, options: OpenOptions = {}): Promise<Db> {
+  const log = moduleLogger(logger, 'kiosk:store');
+  const inMemory = path === ':memory:';
+  if (!inMemory) await mkdir(dirname(path), { recursive: true });
+  const db = new SqliteDb(await openConnection(path), path, log);
+  try {
+    await db.exec(CONNECTION_PRAGMAS);
+    const mode = await db.get<{ journal_mode: string }>('PRAGMA journal_mode');
+    if (!inMemory && mode?.journal_mode !== 'wal') {
+      log.warn({ journalMode: mode?.journal_mode }, 'database is not in WAL mode; commits may be slower');
+    }
+    await migrate(db, { migrations: options.migrations ?? MIGRATIONS, logger: log });
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+  return db;
+}
+
+function openConnection(path: string): Promise<sqlite3.Database> {
+  return new Promise((resolvePromise, reject) => {
+    const raw: sqlite3.Database = new sqlite3.Database(path, (error) => {
+      if (error) reject(error);
+      else resolvePromise(raw);
+    });
+  });
+}
+
+/** A FIFO lock: each holder gets a release function; waiters run in arrival order. */
+class Mutex {
+  #tail: Promise<void> = Promise.resolve();
+
+  async acquire(): Promise<() => void> {
+    let release!: () => void;
+    const held = new Promise<void>((resolvePromise) => {
+      release = resolvePromise;
+    });
+    const previous = this.#tail;
+    this.#tail = previous.then(() => held);
+    await previous;
+    return release;
+  }
+}
+
+interface TxState {
+  open: boolean;
+}
+
+class SqliteDb implements Db {
+  readonly #raw: sqlite3.Database;
+  readonly #log: Logger;
+  readonly #mutex = new Mutex();
+  /** Which transaction, if any, the current async call chain runs inside. */
+  readonly #context = new AsyncLocalStorage<TxState>();
+  #closing: Promise<void> | null = null;
+
+  constructor(
+    raw: sqlite3.Database,
+    readonly path: string,
+    log: Logger,
+  ) {
+    this.#raw = raw;
+    this.#log = log;
+  }
+
+  run(sql: string, params?: SqlParams): Promise<RunResult> {
+    return this.#locked(() => rawRun(this.#raw, sql, params));
+  }
+
+  get<T>(sql: string, params?: SqlParams): Promise<T | undefined> {
+    return this.#locked(() => rawGet<T>(this.#raw, sql, params));
+  }
+
+  all<T>(sql: string, params?: SqlParams): Promise<T[]> {
+    return this.#locked(() => rawAll<T>(this.#raw, sql, params));
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.#locked(() => rawExec(this.#raw, sql));
+  }
+
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.#locked(async () => {
+      const state: TxState = { open: true };
+      await rawExec(this.#raw, 'BEGIN IMMEDIATE');
+      try {
+        const result = await this.#context.run(state, () => fn(createTx(this.#raw, state)));
+        state.open = false;
+        await rawExec(this.#raw, 'COMMIT');
+        return result;
+      } catch (error) {
+        state.open = false;
+        // After a failed COMMIT SQLite may or may not still be inside the transaction.
+        await rawExec(this.#raw, 'ROLLBACK').catch((rollbackError: unknown) => {
+          this.#log.debug({ err: rollbackError }, 'rollback after failure did not apply');
+        });
+        throw error;
+      }
+    });
+  }
+
+  backup(destPath: string): Promise<void> {
+    return this.#locked(async () => {
+      const target = resolve(destPath);
+      const dir = dirname(target);
+      const temp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+      try {
+        await rawBackup(this.#raw, temp);
+        await fsyncPath(temp, 'r+');
+        await rename(temp, target);
+        await fsyncPath(dir, 'r');
+      } catch (error) {
+        await rm(temp, { force: true });
+        await rm(`${temp}-journal`, { force: true });
+        throw error;
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    try {
+      this.#assertNotInsideTransaction();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#closing = (async () => {
+      const release = await this.#mutex.acquire();
+      try {
+        await new Promise<void>((resolvePromise, reject) => {
+          this.#raw.close((error) => (error ? reject(error) : resolvePromise()));
+        });
+      } finally {
+        release();
+      }
+    })();
+    return this.#closing;
+  }
+
+  async #locked<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#closing) throw new StoreError('DB_CLOSED', `database ${this.path} is closed`);
+    this.#assertNotInsideTransaction();
+    const release = await this.#mutex.acquire();
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  }
+
+  #assertNotInsideTransaction(): void {
+    if (this.#context.getStore()?.open) {
+      throw new StoreError(
+        'DB_USED_INSIDE_TX',
+        'the database was used directly inside its own transaction (this would deadlock): use the tx passed to the callback',
+      );
+    }
+  }
+}
+
+function createTx(raw: sqlite3.Database, state: TxState): Tx {
+  const assertOpen = (): void => {
+    if (!state.open) throw new StoreError('TX_FINISHED', 'transaction already committed or rolled back');
+  };
+  return {
+    inTransaction: true,
+    async run(sql, params) {
+      assertOpen();
+      return rawRun(raw, sql, params);
+    },
+    async get<T>(sql: string, params?: SqlParams) {
+      assertOpen();
+      return rawGet<T>(raw, sql, params);
+    },
+    async all<T>(sql: string, params?: SqlParams) {
+      assertOpen();
+      return rawAll<T>(raw, sql, params);
+    },
+    async exec(sql) {
+      assertOpen();
+      return rawExec(raw, sql);
+    },
+  };
+}
+
+function rawRun(raw: sqlite3.Database, sql: string, params: SqlParams = []): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    raw.run(sql, params, function (this: sqlite3.RunResult, error: Error | null) {
+      if (error) reject(error);
+      else resolvePromise({ changes: this.changes, lastID: this.lastID });
+    });
+  });
+}
+
+function rawGet<T>(raw: sqlite3.Database, sql: string, params: SqlParams = []): Promise<T | undefined> {
+  return new Promise((resolvePromise, reject) => {
+    raw.get<T>(sql, params, (error, row) => (error ? reject(error) : resolvePromise(row)));
+  });
+}
+
+function rawAll<T>(raw: sqlite3.Database, sql: string, params: SqlParams = []): Promise<T[]> {
+  return new Promise((resolvePromise, reject) => {
+    raw.all<T>(sql, params, (error, rows) => (error ? reject(error) : resolvePromise(rows)));
+  });
+}
+
+function rawExec(raw: sqlite3.Database, sql: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    raw.exec(sql, (error) => (error ? reject(error) : resolvePromise()));
+  });
+}
+
+/** sqlite3 ships no typings for its Backup class. */
+interface SqliteBackup {
+  step(pages: number, callback: (error: Error | null, completed: boolean) => void): SqliteBackup;
+  finish(callback: () => void): SqliteBackup;
+  on(event: 'error', listener: (error: Error) => void): SqliteBackup;
+}
+
+type BackupCapable = sqlite3.Database & {
+  backup(filename: string, callback: (error: Error | null) => void): SqliteBackup;
+};
+
+function rawBackup(raw: sqlite3.Database, destPath: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const backup = (raw as BackupCapable).backup(destPath, (initError) => {
+      if (initError) {
+        reject(initError);
+        return;
+      }
+      // -1: all pages in one step, so the copy is one consistent snapshot.
+      backup.step(-1, (stepError, completed) => {
+        backup.finish(() => {
+          if (stepError) reject(stepError);
+          else if (!completed) reject(new Error(`backup to ${destPath} did not complete`));
+          else resolvePromise();
+        });
+      });
+    });
+    // The binding emits 'error' when it has no callback to call; unhandled, that would crash.
+    backup.on('error', reject);
+  });
+}
+
+async function fsyncPath(path: string, flags: 'r' | 'r+'): Promise<void> {
+  const handle = await open(path, flags);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The core's JourneyStore port over the SQLite repositories. Each event and audit entry is
+ * stamped here with wall time, monotonic time and this boot's id, so the core never deals
+ * with clocks it cannot trust (the Pi has no real-time clock).
+ */
+import type { Inflight, JourneyStore, JourneyTx } from '../core/ports.js';
+import type { Db, Tx } from './db.js';
+import { audit, compartments, inflight, outbox, reservations, timeline } from './repositories.js';
+
+export interface StoreStamps {
+  wallClock: () => Date;
+  /** Monotonic milliseconds since this process started. */
+  monoClock: () => number;
+  /** Changes at every start of the service. */
+  bootId: string;
+}
+
+export function createJourneyStore(db: Db, stamps: StoreStamps): JourneyStore {
+  const txPort = (tx: Tx): JourneyTx => ({
+    async updateReservation(id, patch) {
+      const now = stamps.wallClock();
+      const { phones, ...rest } = patch;
+      await reservations.update(tx, id, rest, now);
+      for (const phone of phones ?? []) await reservations.addPhone(tx, id, phone, now);
+    },
+    async setCompartment(id, state, reservationId, reason) {
+      const now = stamps.wallClock();
+      switch (state) {
+        case 'free':
+          await compartments.setState(tx, id, { state }, now);
+          return;
+        case 'reserved':
+        case 'occupied':
+          if (!reservationId) throw new Error(`compartment ${id} cannot be ${state} without a reservation`);
+          await compartments.setState(tx, id, { state, reservationId }, now);
+          return;
+        case 'quarantined':
+          await compartments.setState(tx, id, { state, reason: reason ?? 'unspecified', reservationId }, now);
+          return;
+        case 'disabled':
+          await compartments.setState(tx, id, { state, reservationId }, now);
+          return;
+      }
+    },
+    async allocateCompartment() {
+      // The caller marks it reserved for its reservation right after, in this transaction.
+      const row = await tx.get<{ id: number }>("SELECT id FROM compartments WHERE state = 'free' ORDER BY id LIMIT 1");
+      return row?.id ?? null;
+    },
+    event: (type, payload) =>
+      outbox.append(tx, type, payload, { wallTime: stamps.wallClock().toISOString(), monoTime: Math.round(stamps.monoClock()), bootId: stamps.bootId }),
+    async audit(entry) {
+      await audit.append(tx, { ...entry, at: stamps.wallClock().toISOString(), bootId: stamps.bootId });
+    },
+    async timeline(reservationId, event, detail = {}) {
+      await timeline.append(tx, reservationId, event, detail, stamps.wallClock());
+    },
+    setInflight: (entry: Inflight) => inflight.set(tx, entry),
+    clearInflight: (compartmentId) => inflight.clear(tx, compartmentId),
+  });
+
+  return {
+    transaction: (fn) => db.transaction((tx) => fn(txPort(tx))),
+    reservation: (id) => reservations.getById(db, id),
+    reservationsOn: (kind, dates) => reservations.listByKindOnDates(db, kind, dates),
+    openPickups: () => reservations.listOpenPickups(db),
+    findByPlate: (plate, date) => reservations.findByPlate(db, plate, date),
+    findByPhone: (phone, date) => reservations.findByPhone(db, phone, date),
+    compartments: () => compartments.list(db),
+    compartment: (id) => compartments.get(db, id),
+    inflight: () => inflight.list(db),
+  };
+}

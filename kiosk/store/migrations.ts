@@ -1,0 +1,209 @@
+import type { Logger } from '../logging.js';
+import type { Db } from './db.js';
+import { StoreError } from './errors.js';
+
+/**
+ * Forward-only schema migrations. Append a new entry for every change; never edit one that has
+ * shipped, since lockers in the field have already applied it. Each runs in its own
+ * transaction together with its schema_version row, so a failure leaves the previous version
+ * intact. A migration that rebuilds a table must mind that foreign_keys is ON and cannot be
+ * switched off inside a transaction (use PRAGMA defer_foreign_keys).
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly up: string;
+}
+
+const V1_INITIAL = `
+CREATE TABLE compartments (
+  id                INTEGER PRIMARY KEY CHECK (id BETWEEN 1 AND 16),
+  state             TEXT NOT NULL DEFAULT 'free'
+                    CHECK (state IN ('free', 'reserved', 'occupied', 'quarantined', 'disabled')),
+  reservation_id    TEXT REFERENCES reservations (id),
+  quarantine_reason TEXT,
+  updated_at        TEXT NOT NULL,
+  CHECK (state NOT IN ('reserved', 'occupied') OR reservation_id IS NOT NULL),
+  CHECK (state <> 'free' OR (reservation_id IS NULL AND quarantine_reason IS NULL)),
+  CHECK (state <> 'quarantined' OR quarantine_reason IS NOT NULL)
+);
+
+CREATE TABLE reservations (
+  id                  TEXT PRIMARY KEY,
+  code                TEXT NOT NULL UNIQUE,
+  kind                TEXT NOT NULL CHECK (kind IN ('dropoff', 'pickup')),
+  work_order          TEXT NOT NULL,
+  plate               TEXT NOT NULL,
+  plate_display       TEXT NOT NULL,
+  driver_name         TEXT NOT NULL,
+  phones              TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(phones) AND json_type(phones) = 'array'),
+  email               TEXT,
+  appointment_date    TEXT NOT NULL CHECK (appointment_date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+  appointment_time    TEXT CHECK (appointment_time GLOB '[0-2][0-9]:[0-5][0-9]'),
+  pin_hash            TEXT NOT NULL,
+  status              TEXT NOT NULL
+                      CHECK (status IN ('booked', 'deposited', 'retrieved', 'ready', 'collected', 'cancelled')),
+  compartment_id      INTEGER REFERENCES compartments (id),
+  remark              TEXT,
+  payment_required    INTEGER NOT NULL DEFAULT 0 CHECK (payment_required IN (0, 1)),
+  payment_status      TEXT NOT NULL DEFAULT 'none'
+                      CHECK (payment_status IN ('none', 'pending', 'paid', 'cancelled', 'refunded')),
+  payment_amount      INTEGER CHECK (payment_amount >= 0),
+  payment_currency    TEXT,
+  payment_version     INTEGER NOT NULL DEFAULT 0,
+  version             INTEGER NOT NULL,
+  failed_pin_attempts INTEGER NOT NULL DEFAULT 0 CHECK (failed_pin_attempts >= 0),
+  pin_locked_at       TEXT,
+  created_at          TEXT NOT NULL,
+  updated_at          TEXT NOT NULL
+);
+CREATE INDEX reservations_plate_date ON reservations (plate, appointment_date);
+CREATE INDEX reservations_date ON reservations (appointment_date);
+
+CREATE TABLE reservation_timeline (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  reservation_id TEXT NOT NULL REFERENCES reservations (id) ON DELETE CASCADE,
+  at             TEXT NOT NULL,
+  event          TEXT NOT NULL,
+  detail         TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail))
+);
+CREATE INDEX reservation_timeline_reservation ON reservation_timeline (reservation_id, id);
+
+CREATE TABLE outbox (
+  seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+  type      TEXT NOT NULL,
+  payload   TEXT NOT NULL CHECK (json_valid(payload)),
+  wall_time TEXT NOT NULL,
+  mono_time REAL NOT NULL,
+  boot_id   TEXT NOT NULL,
+  acked_at  TEXT
+);
+CREATE INDEX outbox_pending ON outbox (seq) WHERE acked_at IS NULL;
+
+-- No foreign key on reservation_id: the audit trail outlives purged reservations.
+CREATE TABLE audit_log (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  at             TEXT NOT NULL,
+  compartment_id INTEGER,
+  action         TEXT NOT NULL,
+  phase          TEXT NOT NULL CHECK (phase IN ('intent', 'outcome')),
+  intent_id      INTEGER REFERENCES audit_log (id),
+  actor          TEXT NOT NULL,
+  reservation_id TEXT,
+  result         TEXT,
+  detail         TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail)),
+  boot_id        TEXT NOT NULL,
+  CHECK (phase = 'outcome' OR intent_id IS NULL)
+);
+CREATE INDEX audit_log_compartment ON audit_log (compartment_id, id);
+CREATE INDEX audit_log_intent ON audit_log (intent_id) WHERE intent_id IS NOT NULL;
+
+CREATE TABLE lockouts (
+  scope        TEXT PRIMARY KEY CHECK (scope = 'locker' OR scope GLOB 'reservation:?*'),
+  failures     INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),
+  level        INTEGER NOT NULL DEFAULT 0 CHECK (level >= 0),
+  locked_until TEXT
+);
+
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;
+
+const V2_HELP_CALLS = `
+CREATE TABLE help_calls (
+  id           TEXT PRIMARY KEY,
+  session_id   TEXT NOT NULL,
+  state        TEXT NOT NULL DEFAULT 'requested' CHECK (state IN ('requested', 'taken', 'closed')),
+  requested_at TEXT NOT NULL,
+  taken_at     TEXT,
+  taken_by     TEXT,
+  CHECK (state = 'requested' OR taken_at IS NOT NULL)
+);
+CREATE INDEX help_calls_open ON help_calls (requested_at) WHERE state <> 'closed';
+CREATE INDEX audit_log_reservation ON audit_log (reservation_id) WHERE reservation_id IS NOT NULL;
+`;
+
+/** A compartment opened for a journey that has not finished: what a restart must resolve. */
+const V3_INFLIGHT = `
+CREATE TABLE inflight (
+  compartment_id INTEGER PRIMARY KEY REFERENCES compartments (id),
+  reservation_id TEXT NOT NULL REFERENCES reservations (id),
+  journey        TEXT NOT NULL CHECK (journey IN ('dropoff', 'pickup')),
+  session_id     TEXT NOT NULL,
+  at             TEXT NOT NULL
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial schema', up: V1_INITIAL },
+  { version: 2, name: 'help calls; audit by reservation', up: V2_HELP_CALLS },
+  { version: 3, name: 'in-flight journeys', up: V3_INFLIGHT },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
+
+export interface MigrateOptions {
+  migrations?: readonly Migration[];
+  logger?: Logger;
+}
+
+export interface MigrateResult {
+  from: number;
+  to: number;
+}
+
+/** The schema version recorded in the database; 0 for a database never migrated. */
+export async function schemaVersion(db: Db): Promise<number> {
+  const table = await db.get<{ name: string }>(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+  );
+  if (!table) return 0;
+  const row = await db.get<{ version: number | null }>('SELECT MAX(version) AS version FROM schema_version');
+  return row?.version ?? 0;
+}
+
+/** Brings the database from whatever version it has up to the last migration given. */
+export async function migrate(db: Db, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const migrations = options.migrations ?? MIGRATIONS;
+  assertWellFormed(migrations);
+  const latest = migrations.length;
+  await db.exec(`
+    CREATE TABLE IF NOT EXISTS schema_version (
+      version    INTEGER PRIMARY KEY,
+      name       TEXT NOT NULL,
+      applied_at TEXT NOT NULL
+    )`);
+  const from = await schemaVersion(db);
+  if (from > latest) {
+    throw new StoreError(
+      'SCHEMA_TOO_NEW',
+      `database ${db.path} has schema version ${from} but this software only knows up to ${latest}: ` +
+        'it was written by a newer release; update the software or restore a backup (downgrades are not supported)',
+    );
+  }
+  for (const migration of migrations.slice(from)) {
+    await db.transaction(async (tx) => {
+      await tx.exec(migration.up);
+      await tx.run('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)', [
+        migration.version,
+        migration.name,
+        new Date().toISOString(),
+      ]);
+    });
+    options.logger?.info({ version: migration.version, name: migration.name }, 'schema migrated');
+  }
+  return { from, to: latest };
+}
+
+function assertWellFormed(migrations: readonly Migration[]): void {
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new StoreError(
+        'MIGRATIONS_INVALID',
+        `migration "${migration.name}" has version ${migration.version}, expected ${index + 1}: versions must run 1, 2, 3... without gaps`,
+      );
+    }
+  });
+}

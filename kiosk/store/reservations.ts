@@ -1,0 +1,261 @@
+import type { PaymentStatus, Reservation, ReservationKind, ReservationStatus } from '../core/types.js';
+import type { Queryable, SqlValue, Tx } from './db.js';
+import { parseJsonStringArray } from './json-columns.js';
+
+/**
+ * Reservations. Two kinds of writer touch a reservation, so there are two kinds of write:
+ * - `upsert` carries the back office's booking (who, what car, when, PIN, amount due), gated
+ *   by the back office's `version`;
+ * - `update` and `addPhone` carry what happens at the locker (status, compartment, remark,
+ *   payment state, PIN failures). An upsert of an existing row never touches these, so a
+ *   booking change arriving while a key is being deposited cannot undo the deposit.
+ * Plates and phones are matched as given: normalise them first (core/normalise.ts).
+ */
+
+interface ReservationRow {
+  id: string;
+  code: string;
+  kind: ReservationKind;
+  work_order: string;
+  plate: string;
+  plate_display: string;
+  driver_name: string;
+  phones: string;
+  email: string | null;
+  appointment_date: string;
+  appointment_time: string | null;
+  pin_hash: string;
+  status: ReservationStatus;
+  compartment_id: number | null;
+  remark: string | null;
+  payment_required: number;
+  payment_status: PaymentStatus;
+  payment_amount: number | null;
+  payment_currency: string | null;
+  payment_version: number;
+  version: number;
+  failed_pin_attempts: number;
+  pin_locked_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+function toReservation(row: ReservationRow): Reservation {
+  return {
+    id: row.id,
+    code: row.code,
+    kind: row.kind,
+    workOrder: row.work_order,
+    plate: row.plate,
+    plateDisplay: row.plate_display,
+    driverName: row.driver_name,
+    phones: parseJsonStringArray(row.phones, `reservations.phones of ${row.id}`),
+    email: row.email,
+    appointmentDate: row.appointment_date,
+    appointmentTime: row.appointment_time,
+    pinHash: row.pin_hash,
+    status: row.status,
+    compartmentId: row.compartment_id,
+    remark: row.remark,
+    paymentRequired: row.payment_required === 1,
+    paymentStatus: row.payment_status,
+    paymentAmount: row.payment_amount,
+    paymentCurrency: row.payment_currency,
+    paymentVersion: row.payment_version,
+    version: row.version,
+    failedPinAttempts: row.failed_pin_attempts,
+    pinLockedAt: row.pin_locked_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Columns the back office owns: an upsert of a newer version overwrites exactly these. */
+const BOOKING_COLUMNS = [
+  'code', 'kind', 'work_order', 'plate', 'plate_display', 'driver_name', 'phones', 'email',
+  'appointment_date', 'appointment_time', 'pin_hash', 'payment_required', 'payment_amount',
+  'payment_currency', 'version', 'updated_at',
+] as const;
+
+/** Columns the locker owns: written by an insert, afterwards only through `update`. */
+const LOCAL_COLUMNS = [
+  'id', 'status', 'compartment_id', 'remark', 'payment_status', 'payment_version',
+  'failed_pin_attempts', 'pin_locked_at', 'created_at',
+] as const;
+
+type Column = (typeof BOOKING_COLUMNS)[number] | (typeof LOCAL_COLUMNS)[number];
+
+function toParams(r: Reservation): Record<`$${Column}`, SqlValue> {
+  return {
+    $id: r.id,
+    $code: r.code,
+    $kind: r.kind,
+    $work_order: r.workOrder,
+    $plate: r.plate,
+    $plate_display: r.plateDisplay,
+    $driver_name: r.driverName,
+    $phones: JSON.stringify(r.phones),
+    $email: r.email,
+    $appointment_date: r.appointmentDate,
+    $appointment_time: r.appointmentTime,
+    $pin_hash: r.pinHash,
+    $status: r.status,
+    $compartment_id: r.compartmentId,
+    $remark: r.remark,
+    $payment_required: r.paymentRequired ? 1 : 0,
+    $payment_status: r.paymentStatus,
+    $payment_amount: r.paymentAmount,
+    $payment_currency: r.paymentCurrency,
+    $payment_version: r.paymentVersion,
+    $version: r.version,
+    $failed_pin_attempts: r.failedPinAttempts,
+    $pin_locked_at: r.pinLockedAt,
+    $created_at: r.createdAt,
+    $updated_at: r.updatedAt,
+  };
+}
+
+const ALL_COLUMNS: readonly Column[] = [...LOCAL_COLUMNS, ...BOOKING_COLUMNS];
+const INSERT_SQL = `INSERT INTO reservations (${ALL_COLUMNS.join(', ')})
+  VALUES (${ALL_COLUMNS.map((c) => `$${c}`).join(', ')})`;
+const UPDATE_BOOKING_SQL = `UPDATE reservations
+  SET ${BOOKING_COLUMNS.map((c) => `${c} = $${c}`).join(', ')}
+  WHERE id = $id AND version < $version`;
+
+/** inserted: new; updated: newer version applied; stale: not newer than the stored one, ignored. */
+export type UpsertResult = 'inserted' | 'updated' | 'stale';
+
+export async function upsert(tx: Tx, reservation: Reservation): Promise<UpsertResult> {
+  const params = toParams(reservation);
+  const existing = await tx.get<{ version: number }>('SELECT version FROM reservations WHERE id = ?', [reservation.id]);
+  if (!existing) {
+    await tx.run(INSERT_SQL, params);
+    return 'inserted';
+  }
+  const bookingParams = Object.fromEntries(
+    (['id', ...BOOKING_COLUMNS] as const).map((column) => [`$${column}`, params[`$${column}`]]),
+  );
+  const { changes } = await tx.run(UPDATE_BOOKING_SQL, bookingParams);
+  return changes === 1 ? 'updated' : 'stale';
+}
+
+export async function getById(q: Queryable, id: string): Promise<Reservation | null> {
+  const row = await q.get<ReservationRow>('SELECT * FROM reservations WHERE id = ?', [id]);
+  return row ? toReservation(row) : null;
+}
+
+export async function getByCode(q: Queryable, code: string): Promise<Reservation | null> {
+  const row = await q.get<ReservationRow>('SELECT * FROM reservations WHERE code = ?', [code]);
+  return row ? toReservation(row) : null;
+}
+
+const ORDER = 'ORDER BY appointment_time NULLS LAST, id';
+
+/** Every reservation (any status) for this normalised plate on this date (YYYY-MM-DD). */
+export async function findByPlate(q: Queryable, plate: string, date: string): Promise<Reservation[]> {
+  const rows = await q.all<ReservationRow>(
+    `SELECT * FROM reservations WHERE plate = ? AND appointment_date = ? ${ORDER}`,
+    [plate, date],
+  );
+  return rows.map(toReservation);
+}
+
+/** Every reservation (any status) listing this E.164 number on this date. */
+export async function findByPhone(q: Queryable, e164: string, date: string): Promise<Reservation[]> {
+  const rows = await q.all<ReservationRow>(
+    `SELECT * FROM reservations
+     WHERE appointment_date = ?
+       AND EXISTS (SELECT 1 FROM json_each(reservations.phones) WHERE json_each.value = ?)
+     ${ORDER}`,
+    [date, e164],
+  );
+  return rows.map(toReservation);
+}
+
+export async function listByDate(q: Queryable, date: string): Promise<Reservation[]> {
+  const rows = await q.all<ReservationRow>(`SELECT * FROM reservations WHERE appointment_date = ? ${ORDER}`, [date]);
+  return rows.map(toReservation);
+}
+
+/** Reservations of one kind on any of these dates (YYYY-MM-DD). */
+export async function listByKindOnDates(
+  q: Queryable,
+  kind: ReservationKind,
+  dates: readonly string[],
+): Promise<Reservation[]> {
+  if (dates.length === 0) return [];
+  const rows = await q.all<ReservationRow>(
+    `SELECT * FROM reservations WHERE kind = ? AND appointment_date IN (${dates.map(() => '?').join(', ')})
+     ORDER BY appointment_date, appointment_time NULLS LAST, id`,
+    [kind, ...dates],
+  );
+  return rows.map(toReservation);
+}
+
+/** Pickups whose key is in the locker or expected there (booked or ready), any date. */
+export async function listOpenPickups(q: Queryable): Promise<Reservation[]> {
+  const rows = await q.all<ReservationRow>(
+    `SELECT * FROM reservations WHERE kind = 'pickup' AND status IN ('booked', 'ready')
+     ORDER BY appointment_date, appointment_time NULLS LAST, id`,
+  );
+  return rows.map(toReservation);
+}
+
+export type ReservationPatch = Partial<
+  Pick<
+    Reservation,
+    | 'status'
+    | 'compartmentId'
+    | 'remark'
+    | 'paymentRequired'
+    | 'paymentStatus'
+    | 'paymentAmount'
+    | 'paymentCurrency'
+    | 'paymentVersion'
+    | 'failedPinAttempts'
+    | 'pinLockedAt'
+  >
+>;
+
+const PATCH_COLUMNS: { readonly [K in keyof Required<ReservationPatch>]: string } = {
+  status: 'status',
+  compartmentId: 'compartment_id',
+  remark: 'remark',
+  paymentRequired: 'payment_required',
+  paymentStatus: 'payment_status',
+  paymentAmount: 'payment_amount',
+  paymentCurrency: 'payment_currency',
+  paymentVersion: 'payment_version',
+  failedPinAttempts: 'failed_pin_attempts',
+  pinLockedAt: 'pin_locked_at',
+};
+
+/** Sets the given fields (undefined ones are left alone). False if there is no such reservation. */
+export async function update(tx: Tx, id: string, patch: ReservationPatch, now: Date): Promise<boolean> {
+  const sets: string[] = [];
+  const params: SqlValue[] = [];
+  for (const [field, column] of Object.entries(PATCH_COLUMNS)) {
+    const value = patch[field as keyof ReservationPatch];
+    if (value === undefined) continue;
+    sets.push(`${column} = ?`);
+    params.push(typeof value === 'boolean' ? (value ? 1 : 0) : value);
+  }
+  sets.push('updated_at = ?');
+  params.push(now.toISOString(), id);
+  const { changes } = await tx.run(`UPDATE reservations SET ${sets.join(', ')} WHERE id = ?`, params);
+  return changes === 1;
+}
+
+export type AddPhoneResult = 'added' | 'already_present' | 'not_found';
+
+/** Adds a phone the customer typed at the locker (E.164) unless the reservation already has it. */
+export async function addPhone(tx: Tx, id: string, e164: string, now: Date): Promise<AddPhoneResult> {
+  const { changes } = await tx.run(
+    `UPDATE reservations SET phones = json_insert(phones, '$[#]', ?), updated_at = ?
+     WHERE id = ? AND NOT EXISTS (SELECT 1 FROM json_each(reservations.phones) WHERE json_each.value = ?)`,
+    [e164, now.toISOString(), id, e164],
+  );
+  if (changes === 1) return 'added';
+  const exists = await tx.get<{ one: number }>('SELECT 1 AS one FROM reservations WHERE id = ?', [id]);
+  return exists ? 'already_present' : 'not_found';
+}
