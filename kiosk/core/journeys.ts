@@ -275,11 +275,10 @@ export class Journeys {
     if (!isWellFormedPin(pin)) throw new DomainError('PIN_FORMAT', 'a PIN is 6 digits');
 
     const candidates = await this.#pinCandidates(s);
-    // Check every candidate so the time taken does not tell how many there were.
-    let match: Reservation | null = null;
-    for (const candidate of candidates) {
-      if ((await verifyPin(pin, candidate.pinHash)) && !match) match = candidate;
-    }
+    // Check every candidate, in parallel on libuv's thread pool (scrypt is slow on purpose),
+    // so the time taken tells little about how many there were or which one matched.
+    const verdicts = await Promise.all(candidates.map((candidate) => verifyPin(pin, candidate.pinHash).catch(() => false)));
+    const match = candidates.find((_, index) => verdicts[index]) ?? null;
     if (!match) {
       const bound = s.lookupMatches.length === 1 ? (s.lookupMatches[0] ?? null) : null;
       const result = await this.#o.pins.recordFailure(bound, now);

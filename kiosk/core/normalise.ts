@@ -127,7 +127,6 @@ function national(digits: string, country: Country): PhoneResult {
   if (significant.startsWith('0')) return { ok: false, error: 'invalid_number' };
   if (significant.length < plan.minDigits) return { ok: false, error: 'too_short' };
   if (significant.length > plan.maxDigits) return { ok: false, error: 'too_long' };
-  const e164 = `+${plan.callingCode}${significant}`;
-  if (e164.length - 1 > E164_MAX_DIGITS) return { ok: false, error: 'too_long' };
-  return { ok: true, e164, country };
+  // Every plan above stays within E.164's 15 digits, so no further length check is needed.
+  return { ok: true, e164: `+${plan.callingCode}${significant}`, country };
 }

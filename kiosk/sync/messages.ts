@@ -1,0 +1,189 @@
+/**
+ * The back-office protocol, version 1: every message that crosses the WebSocket between a
+ * locker (the client) and a back office (the server). docs/protocol.md explains it;
+ * docs/asyncapi.yaml and docs/schemas/*.json are the published contract that any dealer
+ * system can implement, and the schemas are checked against these types by the tests.
+ *
+ * Every message is one JSON text frame, at most MAX_FRAME_BYTES, with `v` and `type`.
+ */
+
+export const PROTOCOL_VERSION = 1;
+export const SUBPROTOCOL = 'keylocker.v1';
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+/** Wall time as the locker saw it, plus what makes it trustworthy or not. */
+export interface EventTime {
+  /** ISO 8601 wall time; may be wrong when `clockSynchronised` is false. */
+  wall: string;
+  /** Milliseconds since the locker's process started: orders events within one boot. */
+  mono: number;
+  /** Changes at every start of the locker's service. */
+  bootId: string;
+  clockSynchronised: boolean;
+}
+
+export type CompartmentStateWire = 'free' | 'reserved' | 'occupied' | 'quarantined' | 'disabled';
+export type DoorStateWire = 'open' | 'closed' | 'unknown';
+
+// --- locker -> back office ---------------------------------------------------------------
+
+export interface HelloMessage {
+  v: 1;
+  type: 'hello';
+  unitId: string;
+  softwareVersion: string;
+  bootId: string;
+  clock: { wall: string; synchronised: boolean };
+  compartments: { id: number; state: CompartmentStateWire; door: DoorStateWire; reservationId: string | null }[];
+  /** Versions already applied, so the back office sends only what is newer. */
+  applied: {
+    reservations: Record<string, number>;
+    payments: Record<string, number>;
+  };
+  /** The outbox: the lowest sequence number not yet acknowledged, and the next to be used. */
+  outbox: { firstUnacked: number | null; nextSeq: number };
+}
+
+export type EventType =
+  | 'key.deposited'
+  | 'key.collected'
+  | 'compartment.opened'
+  | 'compartment.closed'
+  | 'compartment.forced'
+  | 'compartment.left-open'
+  | 'compartment.jammed'
+  | 'compartment.open-failed'
+  | 'compartment.quarantined'
+  | 'locker.full'
+  | 'lockout.locker'
+  | 'lockout.reservation'
+  | 'help.requested'
+  | 'pin.delivery-requested'
+  | 'board.offline'
+  | 'board.online';
+
+export interface EventMessage {
+  v: 1;
+  type: 'event';
+  /** Durable, gap-free per unit, from the outbox. The back office drops (unitId, seq) repeats. */
+  seq: number;
+  event: EventType | string;
+  at: EventTime;
+  payload: Record<string, unknown>;
+}
+
+export interface ResultMessage {
+  v: 1;
+  type: 'result';
+  /** The id of the command this answers. */
+  commandId: string;
+  ok: boolean;
+  /** ok: what happened, e.g. { applied: false, reason: 'stale' }. */
+  result?: Record<string, unknown>;
+  error?: { code: ErrorCode; message: string };
+}
+
+// --- back office -> locker ---------------------------------------------------------------
+
+export interface WelcomeMessage {
+  v: 1;
+  type: 'welcome';
+  /** The back office's time, so the locker can tell whether its own clock is sane. */
+  serverTime: string;
+  /** Highest contiguous sequence number the back office holds for this unit (0 = none). */
+  ackedSeq: number;
+}
+
+export interface AckMessage {
+  v: 1;
+  type: 'ack';
+  /** Highest contiguous sequence number received; everything up to it may be dropped. */
+  seq: number;
+}
+
+export interface ReservationWire {
+  id: string;
+  /** What staff type to reset it. */
+  code: string;
+  kind: 'dropoff' | 'pickup';
+  workOrder: string;
+  plate: string;
+  driverName: string;
+  /** E.164. */
+  phones: string[];
+  email: string | null;
+  appointmentDate: string; // YYYY-MM-DD
+  appointmentTime: string | null; // HH:MM
+  /** scrypt$N$r$p$salt$hash (base64): the locker never receives the PIN itself. */
+  pinHash: string;
+  /** Pickup: the compartment the mechanic will (or did) put the key in. */
+  compartmentId: number | null;
+  paymentRequired: boolean;
+}
+
+export interface PaymentWire {
+  reservationId: string;
+  status: 'pending' | 'paid' | 'cancelled' | 'refunded';
+  /** Minor units (øre, öre, cents); must equal the amount the locker holds for the reservation once one is set. */
+  amount: number;
+  currency: string; // ISO 4217
+  version: number;
+}
+
+export type CommandName =
+  | 'reservation.upsert'
+  | 'reservation.cancel'
+  | 'reservation.reset'
+  | 'payment.status'
+  | 'help.update'
+  | 'mechanic.request';
+
+export interface CommandArgs {
+  'reservation.upsert': { reservation: ReservationWire; version: number };
+  'reservation.cancel': { reservationId: string; version: number };
+  /** Staff reset: clears the PIN lockout; needs the reservation's code. */
+  'reservation.reset': { reservationId: string; code: string };
+  'payment.status': PaymentWire;
+  'help.update': { callId: string; state: 'taken' | 'closed'; by: string | null };
+  /** A mechanic's tablet asks for a key (retrieve) or a compartment (deposit): for the mechanic issue. */
+  'mechanic.request': { requestId: string; reservationId: string; purpose: 'retrieve' | 'deposit'; tabletId: string };
+}
+
+export type CommandMessage = {
+  [N in CommandName]: {
+    v: 1;
+    type: 'command';
+    /** Unique per command; the locker applies each id once and answers a repeat with the first result. */
+    id: string;
+    name: N;
+    args: CommandArgs[N];
+  };
+}[CommandName];
+
+// --- both ways --------------------------------------------------------------------------
+
+export type ErrorCode =
+  | 'MALFORMED' // not JSON, or not an object
+  | 'UNKNOWN_TYPE'
+  | 'SCHEMA' // a known type with the wrong shape
+  | 'TOO_LARGE'
+  | 'UNSUPPORTED_VERSION'
+  | 'DUPLICATE_ID' // a command id reused with other content
+  | 'NOT_FOUND'
+  | 'CODE_MISMATCH' // reservation.reset with the wrong code
+  | 'AMOUNT_MISMATCH' // payment.status for another amount than the reservation's
+  | 'CONFLICT' // the command cannot apply in the current state
+  | 'UNAUTHORISED'
+  | 'INTERNAL';
+
+export interface ErrorMessage {
+  v: 1;
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  /** What the error is about: a command id, an event seq, or null. */
+  ref: string | null;
+}
+
+export type LockerMessage = HelloMessage | EventMessage | ResultMessage | ErrorMessage;
+export type BackOfficeMessage = WelcomeMessage | AckMessage | CommandMessage | ErrorMessage;

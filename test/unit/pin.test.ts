@@ -1,0 +1,94 @@
+import t from 'tap';
+import {
+  generatePin,
+  hashPin,
+  isWellFormedPin,
+  PIN_HASH_COST,
+  PinError,
+  verifyPin,
+  type ScryptCost,
+} from '../../kiosk/core/pin.js';
+
+const CHEAP: ScryptCost = { N: 2 ** 8, r: 8, p: 1 };
+
+t.test('a hash verifies its own PIN and no other', async (t) => {
+  const hash = await hashPin('493817', CHEAP);
+  t.equal(await verifyPin('493817', hash), true);
+  t.equal(await verifyPin('493818', hash), false);
+  t.equal(await verifyPin('49381', hash), false);
+  t.equal(await verifyPin('', hash), false);
+});
+
+t.test('the hash describes itself and never contains the PIN', async (t) => {
+  const hash = await hashPin('493817', CHEAP);
+  const [scheme, n, r, p, salt, key, ...rest] = hash.split('$');
+  t.same([scheme, n, r, p], ['scrypt', '256', '8', '1']);
+  t.equal(Buffer.from(salt ?? '', 'base64').length, 16);
+  t.equal(Buffer.from(key ?? '', 'base64').length, 32);
+  t.same(rest, []);
+  t.notMatch(hash, /493817/);
+});
+
+t.test('the same PIN hashes differently each time (random salt)', async (t) => {
+  t.not(await hashPin('111222', CHEAP), await hashPin('111222', CHEAP));
+});
+
+t.test('the production cost is what the hash records', async (t) => {
+  const hash = await hashPin('493817');
+  t.match(hash, new RegExp(`^scrypt\\$${PIN_HASH_COST.N}\\$${PIN_HASH_COST.r}\\$${PIN_HASH_COST.p}\\$`));
+  t.equal(await verifyPin('493817', hash), true);
+});
+
+t.test('a malformed stored hash is an error, not a wrong PIN', async (t) => {
+  const good = await hashPin('493817', CHEAP);
+  const bad = [
+    '',
+    'plaintext',
+    good.replace('scrypt', 'bcrypt'),
+    good.replace('$256$', '$300$'), // N not a power of two
+    good.replace('$256$', `$${2 ** 22}$`), // too costly to run
+    `${good}$extra`,
+    good.slice(0, good.lastIndexOf('$') + 4),
+  ];
+  for (const hash of bad) {
+    await t.rejects(verifyPin('493817', hash), { code: 'PIN_HASH_MALFORMED' }, hash.slice(0, 20));
+  }
+});
+
+t.test('hashPin refuses what is not a PIN, without echoing it', async (t) => {
+  for (const pin of ['', '123', '123456789', '12a456', ' 123456']) {
+    const error = await hashPin(pin, CHEAP).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    t.ok(error instanceof PinError && error.code === 'PIN_MALFORMED', JSON.stringify(pin));
+    if (pin.length > 0) t.notMatch(String((error as Error).message), pin);
+  }
+});
+
+t.test('isWellFormedPin: exactly N ASCII digits', async (t) => {
+  t.equal(isWellFormedPin('123456'), true);
+  t.equal(isWellFormedPin('012345'), true);
+  t.equal(isWellFormedPin('12345'), false);
+  t.equal(isWellFormedPin('1234567'), false);
+  t.equal(isWellFormedPin('12345a'), false);
+  t.equal(isWellFormedPin('١٢٣٤٥٦'), false); // Arabic-Indic digits
+  t.equal(isWellFormedPin('1234', 4), true);
+  t.equal(isWellFormedPin('12345678', 8), true);
+  t.throws(() => isWellFormedPin('123', 3), RangeError);
+  t.throws(() => isWellFormedPin('123456789', 9), RangeError);
+});
+
+t.test('generatePin: right length, digits only, varied, never obvious', async (t) => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 2000; i += 1) {
+    const pin = generatePin(4);
+    if (!/^\d{4}$/.test(pin)) t.fail(`bad shape: ${pin}`);
+    if (/^(\d)\1+$/.test(pin) || '0123456789'.includes(pin) || '9876543210'.includes(pin)) t.fail(`obvious: ${pin}`);
+    seen.add(pin);
+  }
+  t.ok(seen.size > 1500, `${seen.size} distinct of 2000`);
+  t.match(generatePin(), /^\d{6}$/);
+  t.match(generatePin(8), /^\d{8}$/);
+  t.throws(() => generatePin(3), RangeError);
+});
