@@ -99,6 +99,32 @@ export const configSchema = z.strictObject({
       mcp23017: { bus: 1 },
       gpio: { doorOpenLevel: 1, debounceMs: 20, sysfsRoot: '/sys/class/gpio' },
     }),
+  backOffice: z
+    .strictObject({
+      /** wss://… of the workshop's back office; null starts the reference back office on loopback. */
+      url: z.string().regex(/^wss?:\/\/[^\s]+$/, 'a ws:// or wss:// URL').nullable().default(null),
+      /** The JWT audience the back office expects. */
+      audience: z.string().min(1).max(200).default('keylocker-backoffice'),
+      /** A CA certificate (PEM file) to pin for wss://; null trusts the system's CAs. */
+      caFile: z.string().min(1).nullable().default(null),
+      pingIntervalMs: z.number().int().min(1000).max(300_000).default(15_000),
+      reconnectInitialMs: z.number().int().min(100).max(60_000).default(1000),
+      reconnectMaxMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+      /** Events sent but not yet acknowledged, at most. */
+      maxInFlight: z.number().int().min(1).max(10_000).default(500),
+      /** Port of the reference back office when url is null (0 = any free port). */
+      referencePort: z.number().int().min(0).max(65535).default(8090),
+    })
+    .default({
+      url: null,
+      audience: 'keylocker-backoffice',
+      caFile: null,
+      pingIntervalMs: 15_000,
+      reconnectInitialMs: 1000,
+      reconnectMaxMs: 60_000,
+      maxInFlight: 500,
+      referencePort: 8090,
+    }),
   locks: z
     .strictObject({
       /** How long a lock is energised. Capped by PULSE_HARD_CAP_MS whatever is written here. */
