@@ -84,6 +84,9 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       timeZone: config.timeZone,
       defaultCountry: config.defaultCountry,
       defaultLanguage: config.defaultLanguage,
+      idleTimeoutMs: config.session.idleTimeoutMs,
+      idleWarningMs: Math.min(config.session.idleWarningMs, config.session.idleTimeoutMs - 1000),
+      doneMs: config.session.doneMs,
       linkState: () => 'offline',
     });
     cleanup.unshift(async () => journeys.stop());

@@ -99,6 +99,16 @@ export const configSchema = z.strictObject({
       mcp23017: { bus: 1 },
       gpio: { doorOpenLevel: 1, debounceMs: 20, sysfsRoot: '/sys/class/gpio' },
     }),
+  session: z
+    .strictObject({
+      /** A customer session with no touch for this long ends (back to welcome). */
+      idleTimeoutMs: z.number().int().min(2000).max(600_000).default(60_000),
+      /** The "are you still there?" warning shows this long before. */
+      idleWarningMs: z.number().int().min(1000).max(60_000).default(10_000),
+      /** How long "thank you" stays up. */
+      doneMs: z.number().int().min(1000).max(60_000).default(8000),
+    })
+    .default({ idleTimeoutMs: 60_000, idleWarningMs: 10_000, doneMs: 8000 }),
   backOffice: z
     .strictObject({
       /** wss://… of the workshop's back office; null starts the reference back office on loopback. */

@@ -1,0 +1,78 @@
+import type { Test } from 'tap';
+import WebSocket from 'ws';
+import { decodeConfig } from '../../kiosk/config/load.js';
+import type { SessionAction, SessionView } from '../../kiosk/core/session-view.js';
+import { startLocker, type Locker } from '../../kiosk/locker.js';
+import { createSilentLogger } from '../../kiosk/logging.js';
+
+/** Cheap scrypt for the demo PINs: tests hash many. */
+export const TEST_PIN_COST = { N: 2 ** 10, r: 8, p: 1 };
+
+/** A whole locker on the simulator in `dir`, on 127.0.0.1 port 0, with the demo reservations. */
+export async function startTestLocker(dir: string, overrides: Record<string, unknown> = {}): Promise<Locker> {
+  const config = decodeConfig(
+    {
+      dataDir: dir,
+      server: { host: '127.0.0.1', port: 0 },
+      locks: { pulseMs: 50, doorConfirmTimeoutMs: 400, pollIntervalMs: 50 },
+      ...overrides,
+    },
+    null,
+  );
+  return startLocker({ config, logger: createSilentLogger(), demo: true, demoPinCost: TEST_PIN_COST });
+}
+
+export async function withLocker(t: Test, overrides: Record<string, unknown> = {}): Promise<Locker> {
+  const locker = await startTestLocker(t.testdir(), overrides);
+  t.teardown(() => locker.stop());
+  return locker;
+}
+
+export interface ActionReply {
+  status: number;
+  view?: SessionView;
+  error?: { code: string; message: string };
+}
+
+/** POST an action the way the bottom screen does. */
+export async function act(locker: Locker, action: SessionAction | Record<string, unknown>): Promise<ActionReply> {
+  const response = await fetch(`${locker.server.url}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(action),
+  });
+  const body = (await response.json()) as { view?: SessionView; error?: { code: string; message: string } };
+  return { status: response.status, ...body };
+}
+
+/** Like act(), but the action must succeed; returns the view. */
+export async function ok(t: Test, locker: Locker, action: SessionAction): Promise<SessionView> {
+  const reply = await act(locker, action);
+  if (reply.status !== 200 || !reply.view) {
+    t.fail(`${action.type} failed: ${reply.status} ${JSON.stringify(reply.error)}`);
+    throw new Error(`${action.type} failed`);
+  }
+  return reply.view;
+}
+
+/** Wait (bounded) until `check` holds, polling every 10 ms. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A screen's WebSocket: collects every message pushed to it. */
+export async function screenSocket(t: Test, locker: Locker, screen: 'bottom' | 'top' | 'sim') {
+  const socket = new WebSocket(`${locker.server.url.replace('http', 'ws')}/ws?screen=${screen}`);
+  const messages: Record<string, unknown>[] = [];
+  socket.on('message', (data) => messages.push(JSON.parse(String(data)) as Record<string, unknown>));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  t.teardown(() => socket.terminate());
+  return { socket, messages, last: () => messages.at(-1) };
+}
