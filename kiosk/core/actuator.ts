@@ -34,9 +34,8 @@ export class Actuator {
   /** Drop-off: allocate a free compartment, hold it for the reservation, open it. */
   async openNewFor(reservation: Reservation, sessionId: string, actor: string): Promise<ActuationResult> {
     const compartment = await this.#store.transaction(async (tx) => {
-      const id = await tx.allocateCompartment();
+      const id = await tx.allocateCompartment(reservation.id);
       if (id === null) return null;
-      await tx.setCompartment(id, 'reserved', reservation.id, 'drop-off in progress');
       await this.#intent(tx, id, reservation.id, 'dropoff', sessionId, actor);
       return id;
     });

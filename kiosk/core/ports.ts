@@ -32,8 +32,8 @@ export interface JourneyTx {
   /** `phones` in the patch are added to those on file (never replace them). */
   updateReservation(id: string, patch: Partial<Omit<Reservation, 'id'>>): Promise<void>;
   setCompartment(id: number, state: CompartmentState, reservationId: string | null, reason?: string | null): Promise<void>;
-  /** Lowest-numbered free compartment, or null; never a quarantined or disabled one. */
-  allocateCompartment(): Promise<number | null>;
+  /** Reserve the lowest-numbered free compartment for the reservation; null when none is free. Never a quarantined or disabled one. */
+  allocateCompartment(reservationId: string): Promise<number | null>;
   /** Append an event for the back office (the outbox); returns its sequence number. */
   event(type: string, payload: Record<string, unknown>): Promise<number>;
   audit(entry: AuditEntry): Promise<void>;

@@ -42,10 +42,8 @@ export function createJourneyStore(db: Db, stamps: StoreStamps): JourneyStore {
           return;
       }
     },
-    async allocateCompartment() {
-      // The caller marks it reserved for its reservation right after, in this transaction.
-      const row = await tx.get<{ id: number }>("SELECT id FROM compartments WHERE state = 'free' ORDER BY id LIMIT 1");
-      return row?.id ?? null;
+    async allocateCompartment(reservationId) {
+      return (await compartments.allocateFree(tx, reservationId, stamps.wallClock()))?.id ?? null;
     },
     event: (type, payload) =>
       outbox.append(tx, type, payload, { wallTime: stamps.wallClock().toISOString(), monoTime: Math.round(stamps.monoClock()), bootId: stamps.bootId }),
