@@ -4,6 +4,7 @@
  * opened on import.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -22,7 +23,9 @@ import { createJourneyStore } from './store/journey-store.js';
 import { compartments, outbox } from './store/repositories.js';
 
 export const VERSION = '0.1.0';
-const UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'ui');
+/** ui/ beside kiosk/ when run from source (tsx), or two levels up when built to dist/kiosk/. */
+const HERE = dirname(fileURLToPath(import.meta.url));
+const UI_DIR = [resolve(HERE, '..', 'ui'), resolve(HERE, '..', '..', 'ui')].find((dir) => existsSync(join(dir, 'bottom'))) ?? resolve(HERE, '..', 'ui');
 
 export interface LockerOptions {
   config: ResolvedConfig;

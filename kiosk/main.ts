@@ -7,6 +7,7 @@
 import { ConfigError, configPathFrom, loadConfig } from './config/load.js';
 import { startLocker } from './locker.js';
 import { createLogger } from './logging.js';
+import { createNotifier } from './systemd-notify.js';
 
 async function main(): Promise<number> {
   let config;
@@ -22,6 +23,8 @@ async function main(): Promise<number> {
   const logger = createLogger({ level: config.log.level });
   const demo = config.source === null && config.hardware.kind === 'sim';
   const locker = await startLocker({ config, logger, demo });
+  const notifier = createNotifier(process.env, logger);
+  notifier.ready();
   logger.info(
     { hardware: config.hardware.kind, dataDir: config.dataDir, demo, urls: locker.urls },
     config.hardware.kind === 'sim' ? 'keylocker running on the simulator' : `keylocker running on ${config.hardware.kind}`,
@@ -46,6 +49,8 @@ async function main(): Promise<number> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'stopping: driving every output off');
+      notifier.stopping();
+      notifier.stop();
       locker.stop().then(
         () => {
           logger.flush();

@@ -1,0 +1,58 @@
+/**
+ * Real Chromium for the browser tests: Debian's `chromium` (or CHROMIUM_PATH), driven by
+ * playwright-core. A machine without it fails the test with the command that installs it.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Test } from 'tap';
+
+export const INSTALL_HINT = 'Chromium is needed for the browser tests: run `apt-get install -y chromium` (as root), or set CHROMIUM_PATH';
+export const SCREENS_DIR = join(import.meta.dirname, '..', '..', 'docs', 'screens');
+
+export function chromiumPath(): string | null {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => Boolean(p));
+  return candidates.find((p) => existsSync(p)) ?? null;
+}
+
+/** One browser for a test file; the test fails (never skips) when Chromium is missing. */
+export async function launchBrowser(t: Test): Promise<Browser> {
+  const executablePath = chromiumPath();
+  if (!executablePath) {
+    t.fail(INSTALL_HINT);
+    throw new Error(INSTALL_HINT);
+  }
+  const browser = await chromium.launch({
+    executablePath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  t.teardown(() => browser.close());
+  return browser;
+}
+
+export async function openPage(t: Test, browser: Browser, url: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
+  const context = await browser.newContext({ viewport, hasTouch: true, reducedMotion: 'reduce' });
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  pageErrors.set(page, errors);
+  await page.goto(url);
+  return page;
+}
+
+const pageErrors = new WeakMap<Page, string[]>();
+
+/** Script errors and console errors the page has shown so far. */
+export function scriptErrors(page: Page): string[] {
+  return pageErrors.get(page) ?? [];
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENS_DIR, { recursive: true });
+  await page.screenshot({ path: join(SCREENS_DIR, `${name}.png`) });
+}
