@@ -1,0 +1,244 @@
+/**
+ * Checks messages of the back-office protocol (v1) against the published JSON Schemas in
+ * docs/schemas/ (the contract dealer systems implement), so that the locker's sync client and
+ * the reference back office take and send exactly what the contract says.
+ *
+ * Nothing happens on import: `createValidator()` (or `new ProtocolValidator()`) reads the
+ * schemas and compiles them once with Ajv (draft 2020-12); keep the instance and reuse it.
+ *
+ * Order of checks, so that a peer gets the error code docs/protocol.md promises:
+ *   not a JSON object -> MALFORMED; `v` a number other than 1 -> UNSUPPORTED_VERSION;
+ *   `type` not one this direction has -> UNKNOWN_TYPE; any other shape error -> SCHEMA.
+ * Error messages name the failing field ("args.reservation.phones/0 must match pattern ...")
+ * and never echo a value: values may be personal data (names, phones, e-mail addresses).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { MAX_FRAME_BYTES, PROTOCOL_VERSION } from './messages.js';
+import type { BackOfficeMessage, LockerMessage } from './messages.js';
+
+/** Every schema's `$id` is this plus its file name. Ids are names, never fetched. */
+export const SCHEMA_BASE_ID = 'https://keylocker.dev/schemas/v1/';
+
+/** The files of docs/schemas/, shared definitions first. */
+export const SCHEMA_FILES = [
+  'defs.json',
+  'hello.json',
+  'event.json',
+  'result.json',
+  'error.json',
+  'welcome.json',
+  'ack.json',
+  'command.json',
+  'locker-message.json',
+  'back-office-message.json',
+] as const;
+
+const LOCKER_TYPES = { hello: 'hello.json', event: 'event.json', result: 'result.json', error: 'error.json' } as const;
+const BACK_OFFICE_TYPES = { welcome: 'welcome.json', ack: 'ack.json', command: 'command.json', error: 'error.json' } as const;
+
+export type ValidationErrorCode = 'MALFORMED' | 'UNKNOWN_TYPE' | 'SCHEMA' | 'UNSUPPORTED_VERSION';
+export type ValidationFailure = { ok: false; code: ValidationErrorCode; message: string };
+export type ValidationResult<T> = { ok: true; message: T } | ValidationFailure;
+
+export type FrameErrorCode = 'TOO_LARGE' | 'MALFORMED';
+export type FrameResult = { ok: true; value: unknown } | { ok: false; code: FrameErrorCode; message: string };
+
+export interface ProtocolValidatorOptions {
+  /** Where the schema files are; default: the repository's docs/schemas (from source or dist). */
+  schemaDir?: string;
+}
+
+/** Longest error message produced: it goes into an `error` message, which allows 1000. */
+const MAX_MESSAGE_LENGTH = 500;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A WebSocket text frame to a JSON value. Checks the size first (in UTF-8 bytes), then that a
+ * Buffer is valid UTF-8, then JSON.parse. Says nothing about the value's shape: the
+ * validators do (a non-object is MALFORMED there). Messages never quote the frame.
+ */
+export function parseFrame(data: string | Buffer, maxBytes: number = MAX_FRAME_BYTES): FrameResult {
+  let text: string;
+  if (typeof data === 'string') {
+    // A UTF-16 code unit is at least one UTF-8 byte: a long string is too large without counting.
+    if (data.length > maxBytes || Buffer.byteLength(data, 'utf8') > maxBytes) return tooLarge(maxBytes);
+    text = data;
+  } else {
+    if (data.length > maxBytes) return tooLarge(maxBytes);
+    try {
+      text = utf8.decode(data);
+    } catch {
+      return { ok: false, code: 'MALFORMED', message: 'frame is not valid UTF-8' };
+    }
+  }
+  try {
+    // No reviver, no parse-error text: V8's SyntaxError quotes the input.
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false, code: 'MALFORMED', message: 'frame is not valid JSON' };
+  }
+}
+
+function tooLarge(maxBytes: number): FrameResult {
+  return { ok: false, code: 'TOO_LARGE', message: `frame is over ${maxBytes} bytes` };
+}
+
+/** The default schema directory: docs/schemas from kiosk/sync (source) or dist/kiosk/sync (built). */
+export function defaultSchemaDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [resolve(here, '..', '..', 'docs', 'schemas'), resolve(here, '..', '..', '..', 'docs', 'schemas')];
+  const found = candidates.find((dir) => existsSync(join(dir, 'defs.json')));
+  if (found === undefined) throw new Error(`protocol schemas not found: looked for defs.json in ${candidates.join(' and ')}`);
+  return found;
+}
+
+/**
+ * Compiled validators for both directions. The methods are own properties (arrow functions),
+ * so they may be passed around detached: `const { validateLockerMessage } = validator`.
+ */
+export class ProtocolValidator {
+  readonly schemaDir: string;
+  readonly #locker: ReadonlyMap<string, ValidateFunction>;
+  readonly #backOffice: ReadonlyMap<string, ValidateFunction>;
+
+  constructor(options: ProtocolValidatorOptions = {}) {
+    this.schemaDir = options.schemaDir ?? defaultSchemaDir();
+    const ajv = new Ajv2020({
+      strict: true,
+      strictRequired: false, // `required` inside if/then names properties defined beside them
+      allowUnionTypes: true, // ["string", "null"]
+      discriminator: true, // command.json selects the args by `name`
+      allErrors: false, // stop at the first error: faster, and the most specific one comes first
+      verbose: false, // errors must not carry the data
+    });
+    addFormats.default(ajv, ['date', 'date-time', 'email']);
+    for (const file of SCHEMA_FILES) {
+      const path = join(this.schemaDir, file);
+      let schema: unknown;
+      try {
+        schema = JSON.parse(readFileSync(path, 'utf8'));
+      } catch (error) {
+        throw new Error(`protocol schema ${path} could not be read: ${(error as Error).message}`);
+      }
+      ajv.addSchema(schema as object);
+    }
+    const compile = (file: string): ValidateFunction => {
+      const validate = ajv.getSchema(SCHEMA_BASE_ID + file);
+      if (validate === undefined) throw new Error(`protocol schema ${file} does not have $id ${SCHEMA_BASE_ID}${file}`);
+      return validate;
+    };
+    this.#locker = new Map(Object.entries(LOCKER_TYPES).map(([type, file]) => [type, compile(file)]));
+    this.#backOffice = new Map(Object.entries(BACK_OFFICE_TYPES).map(([type, file]) => [type, compile(file)]));
+  }
+
+  /** A message a locker sent (hello, event, result, error): what a back office receives. */
+  readonly validateLockerMessage = (value: unknown): ValidationResult<LockerMessage> =>
+    check<LockerMessage>(value, this.#locker, 'a locker');
+
+  /** A message a back office sent (welcome, ack, command, error): what a locker receives. */
+  readonly validateBackOfficeMessage = (value: unknown): ValidationResult<BackOfficeMessage> =>
+    check<BackOfficeMessage>(value, this.#backOffice, 'a back office');
+
+  /** The same as the module's parseFrame. */
+  readonly parseFrame = (data: string | Buffer, maxBytes: number = MAX_FRAME_BYTES): FrameResult => parseFrame(data, maxBytes);
+}
+
+/** Reads and compiles the schemas; throws if they are missing or do not compile. */
+export function createValidator(options: ProtocolValidatorOptions = {}): ProtocolValidator {
+  return new ProtocolValidator(options);
+}
+
+function fail(code: ValidationErrorCode, message: string): ValidationFailure {
+  return { ok: false, code, message: message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : message };
+}
+
+function check<T>(value: unknown, validators: ReadonlyMap<string, ValidateFunction>, sender: string): ValidationResult<T> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail('MALFORMED', 'a message must be a JSON object');
+  }
+  const record = value as Record<string, unknown>;
+  if (!Object.hasOwn(record, 'v')) return fail('SCHEMA', 'v is required');
+  const v = record['v'];
+  if (v !== PROTOCOL_VERSION) {
+    return typeof v === 'number'
+      ? fail('UNSUPPORTED_VERSION', `v must be ${PROTOCOL_VERSION}: this peer speaks protocol version ${PROTOCOL_VERSION} only`)
+      : fail('SCHEMA', `v must be the number ${PROTOCOL_VERSION}`);
+  }
+  if (!Object.hasOwn(record, 'type')) return fail('SCHEMA', 'type is required');
+  const type = record['type'];
+  if (typeof type !== 'string') return fail('SCHEMA', 'type must be string');
+  const validate = validators.get(type);
+  if (validate === undefined) {
+    return fail('UNKNOWN_TYPE', `type is not one ${sender} sends in protocol version ${PROTOCOL_VERSION} (${[...validators.keys()].join(', ')})`);
+  }
+  if (validate(value)) return { ok: true, message: value as T };
+  const error = validate.errors?.[0];
+  return fail('SCHEMA', error === undefined ? 'message does not match its schema' : describe(error, value));
+}
+
+// --- error messages: field paths, never values --------------------------------------------
+
+/** Property names are shown when they look like identifiers; anything else may be data. */
+const SHOWABLE_KEY = /^[A-Za-z_][A-Za-z0-9_-]{0,39}$/;
+
+function showKey(key: string): string {
+  return SHOWABLE_KEY.test(key) ? key : '*';
+}
+
+/** A JSON pointer into `data` as "args.reservation.phones/0": keys joined by dots, indices by slashes. */
+function fieldPath(pointer: string, data: unknown): string {
+  if (pointer === '') return '';
+  let path = '';
+  let node: unknown = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(node)) {
+      path += `/${segment}`;
+      node = node[Number(segment)];
+    } else {
+      path += path === '' ? showKey(segment) : `.${showKey(segment)}`;
+      node = typeof node === 'object' && node !== null && Object.hasOwn(node, segment) ? (node as Record<string, unknown>)[segment] : undefined;
+    }
+  }
+  return path;
+}
+
+function child(path: string, key: unknown): string {
+  const name = typeof key === 'string' ? showKey(key) : '*';
+  return path === '' ? name : `${path}.${name}`;
+}
+
+function listValues(values: unknown): string {
+  return Array.isArray(values) ? values.map((value) => (typeof value === 'string' ? value : JSON.stringify(value))).join(', ') : '';
+}
+
+function describe(error: ErrorObject, data: unknown): string {
+  const path = fieldPath(error.instancePath, data);
+  const subject = path === '' ? 'message' : path;
+  const params = error.params as Record<string, unknown>;
+  if (error.propertyName !== undefined) return `${subject}: a property name ${error.message ?? 'is not valid'}`;
+  switch (error.keyword) {
+    case 'required':
+      return `${child(path, params['missingProperty'])} is required`;
+    case 'additionalProperties':
+      return `${child(path, params['additionalProperty'])} is not allowed`;
+    case 'false schema':
+      return `${subject} is not allowed here`;
+    case 'enum':
+      return `${subject} must be one of: ${listValues(params['allowedValues'])}`;
+    case 'const':
+      return `${subject} must be ${JSON.stringify(params['allowedValue'])}`;
+    case 'discriminator':
+      return params['error'] === 'tag'
+        ? `${child(path, params['tag'])} must be a string`
+        : `${child(path, params['tag'])} is not one this version knows`;
+    default:
+      return `${subject} ${error.message ?? 'is not valid'}`;
+  }
+}

@@ -1,0 +1,311 @@
+/**
+ * Valid example messages of the back-office protocol (v1): every message type, every event
+ * type docs/protocol.md lists, every command name. Each is typed with kiosk/sync/messages.ts,
+ * so TypeScript checks them against the types while test/contract/protocol-schemas.test.ts
+ * checks them against docs/schemas/: together they tie the schemas to the types.
+ *
+ * Realistic data (a Norwegian workshop): plates as a dealer system writes them, E.164 phones,
+ * real scrypt hashes (of made-up PINs). Reuse them in other tests; they are deeply frozen, so
+ * clone (structuredClone) before changing one.
+ */
+import type {
+  AckMessage,
+  BackOfficeMessage,
+  CommandMessage,
+  CommandName,
+  ErrorMessage,
+  EventMessage,
+  EventTime,
+  EventType,
+  HelloMessage,
+  LockerMessage,
+  ResultMessage,
+  WelcomeMessage,
+} from '../../kiosk/sync/messages.js';
+
+export type CommandOf<N extends CommandName> = Extract<CommandMessage, { name: N }>;
+
+export interface Example<M> {
+  /** Unique across both directions, e.g. 'event key.deposited'. */
+  readonly name: string;
+  readonly message: M;
+}
+
+function frozen<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) frozen(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+// --- values ---------------------------------------------------------------------------------
+
+export const UNIT_ID = 'bryn-01';
+export const BOOT_ID = '6f1c2b9e-3d4a-4e8f-9b7c-2a1d0e5f4c3b';
+/** scrypt (N 16384, r 8, p 1) of the made-up PIN 482913, as kiosk/core/pin.ts writes it. */
+export const PIN_HASH = 'scrypt$16384$8$1$o/HC1OW2BxgpOktcbX6PkA==$uP3AcWS8G/gPsd4/FXjSZ/7WczQE5m/XLa5Kafsyvqg=';
+/** scrypt of the made-up PIN 730155. */
+export const PIN_HASH_2 = 'scrypt$16384$8$1$Dx4tPEtaaXiHlqW0w9Lh8A==$XoBHP6pCPOrRhjagRmjL3SdnleaKi0n8NcgJ8BSYS+s=';
+
+/** Strings in the examples that are personal data: no validator message may contain them. */
+export const PERSONAL_DATA: readonly string[] = frozen([
+  'Kari Nordmann',
+  'Ole-Johan Bakke',
+  '+4791234567',
+  '+4746812345',
+  '+46701234567',
+  'kari.nordmann@example.no',
+  'EL 12345',
+  'AB 12345',
+  'Nøkkelen har en gul merkelapp',
+]);
+
+const AT: EventTime = { wall: '2025-03-14T07:42:05.318Z', mono: 5_123_456, bootId: BOOT_ID, clockSynchronised: true };
+/** After a boot without network time: the wall clock is not to be trusted. */
+const AT_UNSYNCHRONISED: EventTime = { wall: '1970-01-01T00:03:12.040Z', mono: 192_040, bootId: BOOT_ID, clockSynchronised: false };
+
+// --- locker -> back office -----------------------------------------------------------------
+
+export const helloExample: HelloMessage = frozen({
+  v: 1,
+  type: 'hello',
+  unitId: UNIT_ID,
+  softwareVersion: '0.1.0',
+  bootId: BOOT_ID,
+  clock: { wall: '2025-03-14T07:41:58.004Z', synchronised: true },
+  compartments: [
+    { id: 1, state: 'occupied', door: 'closed', reservationId: 'r-2025-0412' },
+    { id: 2, state: 'reserved', door: 'closed', reservationId: 'r-2025-0419' },
+    { id: 3, state: 'free', door: 'closed', reservationId: null },
+    { id: 4, state: 'quarantined', door: 'unknown', reservationId: null },
+    { id: 5, state: 'disabled', door: 'open', reservationId: null },
+  ],
+  applied: {
+    reservations: { 'r-2025-0412': 3, 'r-2025-0419': 1 },
+    payments: { 'r-2025-0419': 2 },
+  },
+  outbox: { firstUnacked: 118, nextSeq: 121 },
+});
+
+/** A locker that has never been given anything and has sent nothing. */
+export const helloFirstStartExample: HelloMessage = frozen({
+  v: 1,
+  type: 'hello',
+  unitId: UNIT_ID,
+  softwareVersion: '0.1.0',
+  bootId: BOOT_ID,
+  clock: { wall: '1970-01-01T00:00:41.530Z', synchronised: false },
+  compartments: [{ id: 1, state: 'free', door: 'closed', reservationId: null }],
+  applied: { reservations: {}, payments: {} },
+  outbox: { firstUnacked: null, nextSeq: 1 },
+});
+
+function event(seq: number, type: EventType, payload: Record<string, unknown>, at: EventTime = AT): EventMessage {
+  return { v: 1, type: 'event', seq, event: type, at, payload };
+}
+
+/** One event of every type docs/protocol.md lists, with the payload it describes. */
+export const eventExamples: { readonly [E in EventType]: EventMessage } = frozen({
+  'key.deposited': event(118, 'key.deposited', {
+    reservationId: 'r-2025-0412',
+    workOrder: 'AO-20431',
+    compartment: 1,
+    addedPhone: '+4746812345',
+    remark: 'Nøkkelen har en gul merkelapp',
+  }),
+  'key.collected': event(119, 'key.collected', { reservationId: 'r-2025-0398', compartment: 6 }),
+  'compartment.opened': event(120, 'compartment.opened', { compartment: 1, reservationId: 'r-2025-0412', purpose: 'dropoff', confirmed: true }),
+  'compartment.closed': event(121, 'compartment.closed', { compartment: 1 }),
+  'compartment.forced': event(122, 'compartment.forced', { compartment: 7 }),
+  'compartment.left-open': event(123, 'compartment.left-open', { compartment: 3, openForS: 120 }),
+  'compartment.jammed': event(124, 'compartment.jammed', { compartment: 8, reservationId: 'r-2025-0420', error: 'JAMMED' }),
+  'compartment.open-failed': event(125, 'compartment.open-failed', { compartment: 9, reservationId: 'r-2025-0421', error: 'BOARD_OFFLINE' }),
+  'compartment.quarantined': event(126, 'compartment.quarantined', { compartment: 8, reason: 'open failed: JAMMED' }),
+  'locker.full': event(127, 'locker.full', { reservationId: 'r-2025-0422' }),
+  'lockout.locker': event(128, 'lockout.locker', { retryAfterS: 300 }),
+  'lockout.reservation': event(129, 'lockout.reservation', { reservationId: 'r-2025-0423' }),
+  'help.requested': event(130, 'help.requested', { callId: 'help-7f3a9c', step: 'identify', journey: 'pickup', compartment: null }),
+  'pin.delivery-requested': event(131, 'pin.delivery-requested', { reservationId: 'r-2025-0419' }),
+  'board.offline': event(132, 'board.offline', { board: 1, reason: 'no reply within 1000 ms' }, AT_UNSYNCHRONISED),
+  'board.online': event(133, 'board.online', { board: 1 }, AT_UNSYNCHRONISED),
+});
+
+/** An event type v1 does not have: accepted with any object payload (versioning rule). */
+export const unknownEventExample: EventMessage = frozen({
+  v: 1,
+  type: 'event',
+  seq: 134,
+  event: 'door.sensor-drift',
+  at: AT,
+  payload: { compartment: 2, readings: [0, 1, 0], note: { anything: true } },
+});
+
+export const resultExamples = frozen({
+  applied: { v: 1, type: 'result', commandId: 'cmd-000480', ok: true, result: { applied: true } },
+  stale: { v: 1, type: 'result', commandId: 'cmd-000481', ok: true, result: { applied: false, reason: 'stale' } },
+  failed: {
+    v: 1,
+    type: 'result',
+    commandId: 'cmd-000482',
+    ok: false,
+    error: { code: 'AMOUNT_MISMATCH', message: "args.amount differs from the reservation's amount" },
+  },
+} satisfies Record<string, ResultMessage>);
+
+export const lockerErrorExample: ErrorMessage = frozen({
+  v: 1,
+  type: 'error',
+  code: 'SCHEMA',
+  message: 'args.reservation.phones/0 must match pattern "^\\+[1-9][0-9]{6,14}$"',
+  ref: 'cmd-000479',
+});
+
+// --- back office -> locker -----------------------------------------------------------------
+
+export const welcomeExample: WelcomeMessage = frozen({ v: 1, type: 'welcome', serverTime: '2025-03-14T07:41:58.412Z', ackedSeq: 117 });
+/** A back office that holds nothing for this unit yet. */
+export const welcomeFirstExample: WelcomeMessage = frozen({ v: 1, type: 'welcome', serverTime: '2025-03-14T07:41:58.412Z', ackedSeq: 0 });
+
+export const ackExample: AckMessage = frozen({ v: 1, type: 'ack', seq: 120 });
+
+/** One command of every name. */
+export const commandExamples: { readonly [N in CommandName]: CommandOf<N> } = frozen({
+  'reservation.upsert': {
+    v: 1,
+    type: 'command',
+    id: 'cmd-000470',
+    name: 'reservation.upsert',
+    args: {
+      reservation: {
+        id: 'r-2025-0412',
+        code: 'K7Q2M9',
+        kind: 'dropoff',
+        workOrder: 'AO-20431',
+        plate: 'EL 12345',
+        driverName: 'Kari Nordmann',
+        phones: ['+4791234567'],
+        email: 'kari.nordmann@example.no',
+        appointmentDate: '2025-03-14',
+        appointmentTime: '07:30',
+        pinHash: PIN_HASH,
+        compartmentId: null,
+        paymentRequired: false,
+      },
+      version: 3,
+    },
+  },
+  'reservation.cancel': {
+    v: 1,
+    type: 'command',
+    id: 'cmd-000471',
+    name: 'reservation.cancel',
+    args: { reservationId: 'r-2025-0415', version: 4 },
+  },
+  'reservation.reset': {
+    v: 1,
+    type: 'command',
+    id: 'cmd-000472',
+    name: 'reservation.reset',
+    args: { reservationId: 'r-2025-0423', code: 'P3X8T1' },
+  },
+  'payment.status': {
+    v: 1,
+    type: 'command',
+    id: 'cmd-000473',
+    name: 'payment.status',
+    args: { reservationId: 'r-2025-0419', status: 'paid', amount: 249_000, currency: 'NOK', version: 2 },
+  },
+  'help.update': {
+    v: 1,
+    type: 'command',
+    id: 'cmd-000474',
+    name: 'help.update',
+    args: { callId: 'help-7f3a9c', state: 'taken', by: 'Ole-Johan Bakke' },
+  },
+  'mechanic.request': {
+    v: 1,
+    type: 'command',
+    id: 'cmd-000475',
+    name: 'mechanic.request',
+    args: { requestId: 'mreq-2025-0031', reservationId: 'r-2025-0412', purpose: 'retrieve', tabletId: 'tablet-03' },
+  },
+});
+
+/** A pickup with payment: two phones, no e-mail, no time, the compartment already chosen. */
+export const pickupUpsertExample: CommandOf<'reservation.upsert'> = frozen({
+  v: 1,
+  type: 'command',
+  id: 'cmd-000476',
+  name: 'reservation.upsert',
+  args: {
+    reservation: {
+      id: 'r-2025-0419',
+      code: 'W4N6B2',
+      kind: 'pickup',
+      workOrder: 'AO-20457',
+      plate: 'AB 12345',
+      driverName: 'Ole-Johan Bakke',
+      phones: ['+4791234567', '+46701234567'],
+      email: null,
+      appointmentDate: '2025-03-15',
+      appointmentTime: null,
+      pinHash: PIN_HASH_2,
+      compartmentId: 2,
+      paymentRequired: true,
+    },
+    version: 1,
+  },
+});
+
+export const helpClosedExample: CommandOf<'help.update'> = frozen({
+  v: 1,
+  type: 'command',
+  id: 'cmd-000477',
+  name: 'help.update',
+  args: { callId: 'help-7f3a9c', state: 'closed', by: null },
+});
+
+export const refundExample: CommandOf<'payment.status'> = frozen({
+  v: 1,
+  type: 'command',
+  id: 'cmd-000478',
+  name: 'payment.status',
+  args: { reservationId: 'r-2025-0419', status: 'refunded', amount: 0, currency: 'NOK', version: 3 },
+});
+
+export const backOfficeErrorExample: ErrorMessage = frozen({
+  v: 1,
+  type: 'error',
+  code: 'UNKNOWN_TYPE',
+  message: 'type is not one a locker sends in protocol version 1 (hello, event, result, error)',
+  ref: null,
+});
+
+/** An error about an event: `ref` is its seq as a decimal string. */
+export const eventErrorExample: ErrorMessage = frozen({ v: 1, type: 'error', code: 'SCHEMA', message: 'payload.compartment is required', ref: '118' });
+
+// --- tables ---------------------------------------------------------------------------------
+
+/** Every valid locker -> back office example. */
+export const lockerExamples: readonly Example<LockerMessage>[] = frozen([
+  { name: 'hello', message: helloExample },
+  { name: 'hello (first start)', message: helloFirstStartExample },
+  ...Object.values(eventExamples).map((message) => ({ name: `event ${message.event}`, message })),
+  { name: 'event (unknown type)', message: unknownEventExample },
+  ...Object.entries(resultExamples).map(([name, message]) => ({ name: `result (${name})`, message })),
+  { name: 'error (locker)', message: lockerErrorExample },
+]);
+
+/** Every valid back office -> locker example. */
+export const backOfficeExamples: readonly Example<BackOfficeMessage>[] = frozen([
+  { name: 'welcome', message: welcomeExample },
+  { name: 'welcome (first)', message: welcomeFirstExample },
+  { name: 'ack', message: ackExample },
+  ...Object.values(commandExamples).map((message) => ({ name: `command ${message.name}`, message })),
+  { name: 'command reservation.upsert (pickup, paid)', message: pickupUpsertExample },
+  { name: 'command help.update (closed)', message: helpClosedExample },
+  { name: 'command payment.status (refunded)', message: refundExample },
+  { name: 'error (back office)', message: backOfficeErrorExample },
+  { name: 'error (about an event)', message: eventErrorExample },
+]);
