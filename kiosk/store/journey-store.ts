@@ -15,8 +15,17 @@ export interface StoreStamps {
   bootId: string;
 }
 
-export function createJourneyStore(db: Db, stamps: StoreStamps): JourneyStore {
-  const txPort = (tx: Tx): JourneyTx => ({
+export interface JourneyStoreHooks {
+  /**
+   * Called after a transaction that appended outbox events has committed (never before, and
+   * not after a rollback), with the highest seq appended: the sync layer sends them now
+   * instead of at its next poll. An exception from it is swallowed.
+   */
+  onEventsCommitted?: (lastSeq: number) => void;
+}
+
+export function createJourneyStore(db: Db, stamps: StoreStamps, hooks: JourneyStoreHooks = {}): JourneyStore {
+  const txPort = (tx: Tx, appended: { lastSeq: number }): JourneyTx => ({
     async updateReservation(id, patch) {
       const now = stamps.wallClock();
       const { phones, ...rest } = patch;
@@ -45,8 +54,11 @@ export function createJourneyStore(db: Db, stamps: StoreStamps): JourneyStore {
     async allocateCompartment(reservationId) {
       return (await compartments.allocateFree(tx, reservationId, stamps.wallClock()))?.id ?? null;
     },
-    event: (type, payload) =>
-      outbox.append(tx, type, payload, { wallTime: stamps.wallClock().toISOString(), monoTime: Math.round(stamps.monoClock()), bootId: stamps.bootId }),
+    async event(type, payload) {
+      const seq = await outbox.append(tx, type, payload, { wallTime: stamps.wallClock().toISOString(), monoTime: Math.round(stamps.monoClock()), bootId: stamps.bootId });
+      appended.lastSeq = seq;
+      return seq;
+    },
     async audit(entry) {
       await audit.append(tx, { ...entry, at: stamps.wallClock().toISOString(), bootId: stamps.bootId });
     },
@@ -58,7 +70,18 @@ export function createJourneyStore(db: Db, stamps: StoreStamps): JourneyStore {
   });
 
   return {
-    transaction: (fn) => db.transaction((tx) => fn(txPort(tx))),
+    async transaction(fn) {
+      const appended = { lastSeq: 0 };
+      const result = await db.transaction((tx) => fn(txPort(tx, appended)));
+      if (appended.lastSeq > 0) {
+        try {
+          hooks.onEventsCommitted?.(appended.lastSeq);
+        } catch {
+          // Committed is committed: a failing listener must not look like a failed write.
+        }
+      }
+      return result;
+    },
     reservation: (id) => reservations.getById(db, id),
     reservationsOn: (kind, dates) => reservations.listByKindOnDates(db, kind, dates),
     openPickups: () => reservations.listOpenPickups(db),

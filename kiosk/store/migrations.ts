@@ -136,10 +136,40 @@ CREATE TABLE inflight (
 );
 `;
 
+/**
+ * The back-office sync. `applied_commands`: every command id the locker has answered, with a
+ * hash of its content and the result it got, so that a repeat gets the same answer and a reused
+ * id with other content is refused (exactly-once as the back office sees it).
+ * `mechanic_requests`: a tablet's request for a key or a compartment, kept until the mechanic
+ * journey (a later issue) serves it.
+ */
+const V4_SYNC = `
+CREATE TABLE applied_commands (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  result       TEXT NOT NULL CHECK (json_valid(result)),
+  at           TEXT NOT NULL
+);
+CREATE INDEX applied_commands_at ON applied_commands (at);
+
+CREATE TABLE mechanic_requests (
+  request_id     TEXT PRIMARY KEY,
+  command_id     TEXT NOT NULL,
+  reservation_id TEXT NOT NULL REFERENCES reservations (id) ON DELETE CASCADE,
+  purpose        TEXT NOT NULL CHECK (purpose IN ('retrieve', 'deposit')),
+  tablet_id      TEXT NOT NULL,
+  state          TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'served', 'expired', 'refused')),
+  received_at    TEXT NOT NULL
+);
+CREATE INDEX mechanic_requests_pending ON mechanic_requests (received_at) WHERE state = 'pending';
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: V1_INITIAL },
   { version: 2, name: 'help calls; audit by reservation', up: V2_HELP_CALLS },
   { version: 3, name: 'in-flight journeys', up: V3_INFLIGHT },
+  { version: 4, name: 'sync: applied commands, mechanic requests', up: V4_SYNC },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

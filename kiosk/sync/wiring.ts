@@ -1,0 +1,63 @@
+/**
+ * How the composition root (kiosk/locker.ts) plugs the sync in, kept here so that locker.ts
+ * needs three lines:
+ *
+ *   let sync: SyncService | null = null;
+ *   const store = createJourneyStore(db, stamps, { onEventsCommitted: () => sync?.notifyEventsCommitted() });
+ *   ...
+ *   sync = await createSync({ config, db, url, bootId, monoClock, doorState: (id) => hardware.bank.doorState(id), journeys, logger, clock, wallClock });
+ *   await sync.start();  cleanup.unshift(() => sync.stop());
+ *
+ * and Journeys' `linkState` becomes `() => (sync?.state === 'online' ? 'online' : 'offline')`.
+ */
+import type { Clock } from '../../controller/clock.js';
+import type { ResolvedConfig } from '../config/load.js';
+import { LockoutService } from '../core/lockout.js';
+import { moduleLogger, type Logger } from '../logging.js';
+import type { Db } from '../store/db.js';
+import type { HelpCallPort } from './commands.js';
+import { loadOrCreateIdentity } from './identity.js';
+import type { DoorStateWire } from './messages.js';
+import { SyncService } from './sync-service.js';
+
+export interface CreateSyncOptions {
+  config: ResolvedConfig;
+  db: Db;
+  /** The back office's URL: `config.backOffice.url`, or the loopback reference back office's when that is null. */
+  url: string;
+  softwareVersion: string;
+  bootId: string;
+  /** The same monotonic clock the journey store stamps events with. */
+  monoClock: () => number;
+  doorState: (compartmentId: number) => DoorStateWire;
+  /** Journeys (for the help-call banner). */
+  help?: HelpCallPort;
+  logger: Logger;
+  clock?: Clock;
+  wallClock?: () => Date;
+}
+
+/** Loads (or makes) the unit key and builds the service; call start() on it. */
+export async function createSync(options: CreateSyncOptions): Promise<SyncService> {
+  const { config } = options;
+  const logger = moduleLogger(options.logger, 'kiosk:sync');
+  const identity = await loadOrCreateIdentity(config.dataDir, config.unitId);
+  if (identity.created) {
+    logger.warn({ fingerprint: identity.fingerprint }, 'new unit key made: register its public key with the back office');
+  }
+  return new SyncService({
+    db: options.db,
+    unitId: config.unitId,
+    softwareVersion: options.softwareVersion,
+    bootId: options.bootId,
+    backOffice: { ...config.backOffice, url: options.url },
+    identity,
+    doorState: options.doorState,
+    lockouts: new LockoutService(options.db),
+    ...(options.help ? { help: options.help } : {}),
+    logger,
+    monoClock: options.monoClock,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.wallClock ? { wallClock: options.wallClock } : {}),
+  });
+}

@@ -1,0 +1,261 @@
+/**
+ * Bench: the sync's two bulk paths, each beside a baseline measured in the same run on the same
+ * machine (test/README.md: figures mean nothing without one).
+ *
+ * - Outbox drain: 10,000 events through the real SyncService (SQLite outbox -> ws -> a loopback
+ *   back office that acks each event -> acks written back), against a bare `ws` client sending
+ *   the same 10,000 JSON messages to the same kind of server and waiting for each ack, with the
+ *   same window of 500 in flight.
+ * - Snapshot apply: 10,000 `reservation.upsert` commands through the CommandProcessor, batched
+ *   as the SyncService batches what arrives together, against 10,000 plain INSERTs in one
+ *   transaction; plus the cost of one command in its own transaction (what an unbatched
+ *   snapshot would pay 10,000 times).
+ *
+ * `npm run bench` calls benchOutboxDrain() from test/bench/run.ts; `tsx test/bench/outbox-drain.ts`
+ * runs it alone.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import WebSocket, { WebSocketServer } from 'ws';
+import { LockoutService } from '../../kiosk/core/lockout.js';
+import { createSilentLogger } from '../../kiosk/logging.js';
+import { openDatabase, type Db } from '../../kiosk/store/db.js';
+import { createJourneyStore } from '../../kiosk/store/journey-store.js';
+import { compartments } from '../../kiosk/store/repositories.js';
+import { CommandProcessor } from '../../kiosk/sync/commands.js';
+import { loadOrCreateIdentity } from '../../kiosk/sync/identity.js';
+import type { CommandMessage, EventMessage } from '../../kiosk/sync/messages.js';
+import { SyncService } from '../../kiosk/sync/sync-service.js';
+import { createValidator } from '../../kiosk/sync/validate.js';
+
+const EVENTS = 10_000;
+const SNAPSHOT = 10_000;
+const WINDOW = 500;
+const COMMAND_BATCH = 256; // as SyncService
+const SINGLE_TX_SAMPLE = 200;
+const PIN_HASH = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA==';
+
+export async function benchOutboxDrain(): Promise<Record<string, number>> {
+  const dir = await mkdtemp(join(tmpdir(), 'keylocker-bench-'));
+  try {
+    const drain = await benchDrain(join(dir, 'drain'));
+    const bare = await benchBareWs();
+    const snapshot = await benchSnapshot(join(dir, 'snapshot'));
+    return {
+      outboxDrainEvents: EVENTS,
+      outboxDrainMs: round(drain.ms),
+      outboxDrainEventsPerS: Math.round(EVENTS / (drain.ms / 1000)),
+      bareWsSendAckMs: round(bare),
+      bareWsSendAckPerS: Math.round(EVENTS / (bare / 1000)),
+      outboxDrainVsBareWs: round(drain.ms / bare),
+      outboxAckTransactions: drain.ackWrites,
+      snapshotCommands: SNAPSHOT,
+      snapshotApplyMs: round(snapshot.batchedMs),
+      snapshotCommandsPerS: Math.round(SNAPSHOT / (snapshot.batchedMs / 1000)),
+      plainInsertOneTxMs: round(snapshot.plainMs),
+      snapshotVsPlainInsert: round(snapshot.batchedMs / snapshot.plainMs),
+      oneCommandOwnTxMs: round(snapshot.singleMs),
+      snapshotUnbatchedEstimateMs: Math.round(snapshot.singleMs * SNAPSHOT),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A loopback back office that welcomes and acks every event (or any message with a seq). */
+async function ackingServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  const http: Server = createServer();
+  const wss = new WebSocketServer({ server: http, handleProtocols: (p) => (p.has('keylocker.v1') ? 'keylocker.v1' : false) });
+  wss.on('connection', (socket) => {
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { type: string; seq?: number };
+      if (message.type === 'hello') socket.send(JSON.stringify({ v: 1, type: 'welcome', serverTime: new Date().toISOString(), ackedSeq: 0 }));
+      else if (message.type === 'event' && typeof message.seq === 'number') socket.send(JSON.stringify({ v: 1, type: 'ack', seq: message.seq }));
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${port}/locker`,
+    close: async () => {
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+async function benchDrain(dir: string): Promise<{ ms: number; ackWrites: number }> {
+  const logger = createSilentLogger();
+  const db = await openDatabase(join(dir, 'locker.db'), logger);
+  const server = await ackingServer();
+  try {
+    await db.transaction((tx) => compartments.ensure(tx, 16, new Date()));
+    const bootId = randomUUID();
+    const store = createJourneyStore(db, { wallClock: () => new Date(), monoClock: () => performance.now(), bootId });
+    for (let done = 0; done < EVENTS; done += 2500) {
+      await store.transaction(async (tx) => {
+        for (let i = 1; i <= 2500; i += 1) {
+          await tx.event('compartment.opened', { compartment: ((done + i) % 16) + 1, reservationId: `r-${done + i}`, purpose: 'dropoff', confirmed: true });
+        }
+      });
+    }
+    const sync = new SyncService({
+      db,
+      unitId: 'bench-unit',
+      softwareVersion: 'bench',
+      bootId,
+      backOffice: { url: server.url, audience: 'keylocker-backoffice', caFile: null, pingIntervalMs: 15_000, reconnectInitialMs: 1000, reconnectMaxMs: 60_000, maxInFlight: WINDOW },
+      identity: await loadOrCreateIdentity(dir, 'bench-unit'),
+      doorState: () => 'closed',
+      lockouts: new LockoutService(db),
+      logger,
+      timesyncFlagPath: null,
+      validator: createValidator(),
+    });
+    let ackWrites = 0;
+    const done = new Promise<void>((resolve) =>
+      sync.events.on('acked', (seq) => {
+        ackWrites += 1;
+        if (seq >= EVENTS) resolve();
+      }),
+    );
+    const started = performance.now();
+    await sync.start();
+    await done;
+    const ms = performance.now() - started;
+    await sync.stop();
+    return { ms, ackWrites };
+  } finally {
+    await server.close();
+    await db.close();
+  }
+}
+
+async function benchBareWs(): Promise<number> {
+  const server = await ackingServer();
+  try {
+    const socket = new WebSocket(server.url, 'keylocker.v1', { perMessageDeflate: false });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    const message = (seq: number): EventMessage => ({
+      v: 1,
+      type: 'event',
+      seq,
+      event: 'compartment.opened',
+      at: { wall: new Date().toISOString(), mono: Math.round(performance.now()), bootId: 'bench', clockSynchronised: true },
+      payload: { compartment: (seq % 16) + 1, reservationId: `r-${seq}`, purpose: 'dropoff', confirmed: true },
+    });
+    const started = performance.now();
+    let sent = 0;
+    await new Promise<void>((resolve) => {
+      let acked = 0;
+      const fill = (): void => {
+        while (sent < EVENTS && sent - acked < WINDOW) socket.send(JSON.stringify(message(++sent)));
+      };
+      socket.on('message', (data) => {
+        const ack = JSON.parse(String(data)) as { seq: number };
+        acked = Math.max(acked, ack.seq);
+        if (acked >= EVENTS) resolve();
+        else fill();
+      });
+      fill();
+    });
+    const ms = performance.now() - started;
+    socket.terminate();
+    return ms;
+  } finally {
+    await server.close();
+  }
+}
+
+function upsert(i: number): CommandMessage {
+  return {
+    v: 1,
+    type: 'command',
+    id: `snap-${i}`,
+    name: 'reservation.upsert',
+    args: {
+      version: 1,
+      reservation: {
+        id: `res-${i}`,
+        code: `S${String(i).padStart(6, '0')}`,
+        kind: i % 3 === 0 ? 'pickup' : 'dropoff',
+        workOrder: `WO-${i}`,
+        plate: `AB ${String(10000 + (i % 90000)).padStart(5, '0')}`,
+        driverName: `Driver ${i}`,
+        phones: [`+4791${String(i).padStart(6, '0')}`],
+        email: null,
+        appointmentDate: '2025-03-14',
+        appointmentTime: '08:30',
+        pinHash: PIN_HASH,
+        compartmentId: null,
+        paymentRequired: false,
+      },
+    },
+  };
+}
+
+async function benchSnapshot(dir: string): Promise<{ batchedMs: number; plainMs: number; singleMs: number }> {
+  const logger = createSilentLogger();
+  const commandsDb = await openDatabase(join(dir, 'commands.db'), logger);
+  const plainDb = await openDatabase(join(dir, 'plain.db'), logger);
+  try {
+    const processor = new CommandProcessor({ db: commandsDb, lockouts: new LockoutService(commandsDb), logger });
+    const commands = Array.from({ length: SNAPSHOT }, (_, i) => upsert(i + 1));
+
+    let started = performance.now();
+    for (let i = 0; i < commands.length; i += COMMAND_BATCH) {
+      const results = await processor.applyMany(commands.slice(i, i + COMMAND_BATCH));
+      if (results.some((r) => !r.ok)) throw new Error('a snapshot command failed');
+    }
+    const batchedMs = performance.now() - started;
+
+    // Baseline: the same rows as plain INSERTs, one transaction, no checks.
+    started = performance.now();
+    await insertPlain(plainDb, commands);
+    const plainMs = performance.now() - started;
+
+    // One command per transaction (each its own fsync).
+    started = performance.now();
+    for (let i = 1; i <= SINGLE_TX_SAMPLE; i += 1) await processor.apply(upsert(SNAPSHOT + i));
+    const singleMs = (performance.now() - started) / SINGLE_TX_SAMPLE;
+    return { batchedMs, plainMs, singleMs };
+  } finally {
+    await commandsDb.close();
+    await plainDb.close();
+  }
+}
+
+async function insertPlain(db: Db, commands: CommandMessage[]): Promise<void> {
+  const at = new Date().toISOString();
+  await db.transaction(async (tx) => {
+    for (const command of commands) {
+      if (command.name !== 'reservation.upsert') continue;
+      const r = command.args.reservation;
+      await tx.run(
+        `INSERT INTO reservations (id, code, kind, work_order, plate, plate_display, driver_name, phones, email, appointment_date,
+           appointment_time, pin_hash, status, payment_required, version, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?, ?, ?)`,
+        [r.id, r.code, r.kind, r.workOrder, r.plate.replace(/\s/g, ''), r.plate, r.driverName, JSON.stringify(r.phones), r.email,
+          r.appointmentDate, r.appointmentTime, r.pinHash, r.paymentRequired ? 1 : 0, command.args.version, at, at],
+      );
+    }
+  });
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(JSON.stringify(await benchOutboxDrain(), null, 2));
+}

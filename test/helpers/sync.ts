@@ -1,0 +1,103 @@
+/**
+ * A locker's sync side on a temporary database, for the sync integration tests: the journey
+ * store (with the commit hook wired as locker.ts will), the unit key, and a SyncService aimed at
+ * a MiniBackOffice (or any URL).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Test } from 'tap';
+import { LockoutService } from '../../kiosk/core/lockout.js';
+import type { JourneyStore } from '../../kiosk/core/ports.js';
+import { createSilentLogger, type Logger } from '../../kiosk/logging.js';
+import type { Db } from '../../kiosk/store/db.js';
+import { createJourneyStore } from '../../kiosk/store/journey-store.js';
+import { compartments } from '../../kiosk/store/repositories.js';
+import type { HelpCallPort } from '../../kiosk/sync/commands.js';
+import { loadOrCreateIdentity, type UnitIdentity } from '../../kiosk/sync/identity.js';
+import type { DoorStateWire } from '../../kiosk/sync/messages.js';
+import { SyncService, type BackOfficeSettings } from '../../kiosk/sync/sync-service.js';
+import { createValidator, type ProtocolValidator } from '../../kiosk/sync/validate.js';
+import { openTempDb } from './store.js';
+
+export const UNIT_ID = 'unit-test-1';
+export const PIN_HASH = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA==';
+
+let sharedValidator: ProtocolValidator | null = null;
+/** Compiling the schemas takes a moment: once per test process. */
+export function validator(): ProtocolValidator {
+  sharedValidator ??= createValidator();
+  return sharedValidator;
+}
+
+export interface LockerSide {
+  db: Db;
+  dir: string;
+  identity: UnitIdentity;
+  store: JourneyStore;
+  bootId: string;
+  /** Set by makeSync(). */
+  sync: SyncService | null;
+  makeSync(url: string, overrides?: Partial<BackOfficeSettings> & { help?: HelpCallPort; welcomeTimeoutMs?: number; doorState?: (id: number) => DoorStateWire; logger?: Logger }): SyncService;
+  /** Appends `count` events in transactions of `perTx`, through the journey store. */
+  appendEvents(count: number, perTx?: number): Promise<void>;
+}
+
+export async function lockerSide(t: Test, compartmentCount = 4): Promise<LockerSide> {
+  const { db, dir } = await openTempDb(t);
+  await db.transaction((tx) => compartments.ensure(tx, compartmentCount, new Date()));
+  const identity = await loadOrCreateIdentity(dir, UNIT_ID);
+  const bootId = randomUUID();
+  const started = performance.now();
+  const monoClock = (): number => performance.now() - started;
+  const side: LockerSide = {
+    db,
+    dir,
+    identity,
+    bootId,
+    sync: null,
+    store: createJourneyStore(db, { wallClock: () => new Date(), monoClock, bootId }, { onEventsCommitted: () => side.sync?.notifyEventsCommitted() }),
+    makeSync(url, overrides = {}) {
+      const { help, welcomeTimeoutMs, doorState, logger, ...backOffice } = overrides;
+      const sync = new SyncService({
+        db,
+        unitId: UNIT_ID,
+        softwareVersion: '0.1.0-test',
+        bootId,
+        backOffice: {
+          url,
+          audience: 'keylocker-backoffice',
+          caFile: null,
+          pingIntervalMs: 5000,
+          reconnectInitialMs: 20,
+          reconnectMaxMs: 200,
+          maxInFlight: 500,
+          ...backOffice,
+        },
+        identity,
+        doorState: doorState ?? ((id) => (id === 1 ? 'open' : 'closed')),
+        lockouts: new LockoutService(db),
+        logger: logger ?? createSilentLogger(),
+        monoClock,
+        timesyncFlagPath: null,
+        validator: validator(),
+        outboxPollMs: 60_000,
+        ...(help ? { help } : {}),
+        ...(welcomeTimeoutMs !== undefined ? { welcomeTimeoutMs } : {}),
+      });
+      side.sync = sync;
+      t.teardown(() => sync.stop());
+      return sync;
+    },
+    async appendEvents(count, perTx = 2500) {
+      let done = 0;
+      for (let round = 0; round < 1000 && done < count; round += 1) {
+        const n = Math.min(perTx, count - done);
+        const base = done;
+        await side.store.transaction(async (tx) => {
+          for (let i = 1; i <= n; i += 1) await tx.event('compartment.closed', { compartment: ((base + i) % 16) + 1 });
+        });
+        done += n;
+      }
+    },
+  };
+  return side;
+}
