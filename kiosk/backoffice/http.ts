@@ -1,0 +1,116 @@
+/**
+ * The reference back office's web side: the JSON API the staff page and the mechanic's tablet
+ * use, and their static files (ui/backoffice/ at /, ui/tablet/ at /tablet/). Same style as the
+ * locker's own server: a strict CSP, JSON errors, nothing personal in the logs.
+ *
+ * There is no staff login: the reference back office listens on loopback. To keep other web
+ * pages open in the same browser from driving it, every POST must be `application/json` (a
+ * cross-site form cannot send that without a CORS preflight, which is never answered) and,
+ * when the browser names an Origin, it must be this server's.
+ */
+import { join } from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../logging.js';
+import { BackOfficeError, type BackOfficeService } from './service.js';
+
+export interface BackOfficeAppOptions {
+  service: BackOfficeService;
+  /** The repository's ui/ folder. */
+  uiDir: string;
+  logger: Logger;
+}
+
+const CSP = [
+  "default-src 'self'",
+  "img-src 'self' data:",
+  "style-src 'self'",
+  "script-src 'self'",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+].join('; ');
+
+type Handler = (req: Request, res: Response) => Promise<unknown>;
+
+/** Express 5 forwards rejected promises to the error handler; this only keeps the routes short. */
+const route = (handler: Handler) => (req: Request, res: Response, next: NextFunction) => {
+  handler(req, res).catch(next);
+};
+
+export function createBackOfficeApp(options: BackOfficeAppOptions): express.Express {
+  const { service } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((_req, res, next) => {
+    res.set('Content-Security-Policy', CSP);
+    res.set('X-Content-Type-Options', 'nosniff');
+    res.set('Referrer-Policy', 'no-referrer');
+    next();
+  });
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  const api = express.Router();
+  api.use((req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    if (req.method !== 'POST') return next();
+    if (!req.is('application/json')) {
+      res.status(415).json({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send JSON (Content-Type: application/json)', field: null } });
+      return;
+    }
+    const origin = req.get('origin');
+    if (origin !== undefined && origin !== `${req.protocol}://${req.get('host') ?? ''}`) {
+      res.status(403).json({ error: { code: 'FORBIDDEN', message: 'cross-origin requests are refused', field: null } });
+      return;
+    }
+    next();
+  });
+  api.use(express.json({ limit: '16kb', strict: true }));
+
+  api.get('/state', route(async (_req, res) => res.json(await service.staffState())));
+  api.get('/tablet', route(async (_req, res) => res.json(await service.tabletState())));
+
+  api.post('/reservations', route(async (req, res) => res.status(201).json({ reservation: await service.createReservation(req.body) })));
+  api.post('/reservations/:id', route(async (req, res) => res.json({ reservation: await service.updateReservation(param(req, 'id'), req.body) })));
+  api.post('/reservations/:id/cancel', route(async (req, res) => res.json({ reservation: await service.cancelReservation(param(req, 'id')) })));
+  api.post('/reservations/:id/reset', route(async (req, res) => res.json({ reservation: await service.resetReservation(param(req, 'id')) })));
+  api.post('/reservations/:id/payment', route(async (req, res) => res.json({ reservation: await service.setPayment(param(req, 'id'), req.body) })));
+  api.post('/help/:id/take', route(async (req, res) => res.json({ helpCall: await service.takeHelpCall(param(req, 'id'), req.body) })));
+  api.post('/help/:id/close', route(async (req, res) => res.json({ helpCall: await service.closeHelpCall(param(req, 'id'), req.body) })));
+  api.post('/mechanic/request', route(async (req, res) => res.status(202).json(await service.mechanicRequest(req.body))));
+  api.use((_req, res) => {
+    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such API', field: null } });
+  });
+  app.use('/api', api);
+
+  app.use('/tablet', express.static(join(options.uiDir, 'tablet'), { index: 'index.html', maxAge: 0 }));
+  app.use(express.static(join(options.uiDir, 'backoffice'), { index: 'index.html', maxAge: 0 }));
+  app.use((_req, res) => {
+    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such page', field: null } });
+  });
+
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof BackOfficeError) {
+      res.status(error.status).json({ error: { code: error.code, message: error.message, field: error.field } });
+      return;
+    }
+    const status = (error as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const tooLarge = status === 413;
+      res.status(status).json({
+        error: { code: tooLarge ? 'TOO_LARGE' : 'BAD_INPUT', message: tooLarge ? 'the request body is too large' : 'the request body is not valid JSON', field: null },
+      });
+      return;
+    }
+    options.logger.error({ err: String(error), path: req.path, method: req.method }, 'request failed');
+    res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error', field: null } });
+  });
+  return app;
+}
+
+function param(req: Request, name: string): string {
+  const value = req.params[name];
+  return typeof value === 'string' ? value : '';
+}

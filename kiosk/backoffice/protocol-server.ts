@@ -1,0 +1,334 @@
+/**
+ * The back office's end of the v1 protocol (docs/protocol.md): the WebSocket endpoint
+ * `/locker`, subprotocol `keylocker.v1`.
+ *
+ * - The upgrade is authenticated before anything else: `Authorization: Bearer <JWT>`, EdDSA,
+ *   issuer (and subject) a registered unit, verified with that unit's public key, our
+ *   audience, issued at most 5 minutes ago. Anything else is HTTP 401 and no upgrade.
+ * - Every frame is checked with kiosk/sync/validate.ts; a bad one gets an `error` and changes
+ *   nothing, and the connection goes on.
+ * - hello -> welcome { serverTime, ackedSeq }, then every unanswered command of the unit in
+ *   creation order (again after each reconnect, with the same ids: the locker dedupes).
+ * - event -> stored once per (unit, seq); `ack` of the highest contiguous seq, never past a gap.
+ * - result -> stored against its command.
+ * - The back office pings too; a connection with no pong by the next ping is terminated.
+ *
+ * One connection per unit: a newer one replaces the older. Frames of one connection are
+ * handled one after another, so acks and commands leave in a well-defined order.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { decodeJwt, importJWK, jwtVerify, type CryptoKey } from 'jose';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Logger } from '../logging.js';
+import {
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  SUBPROTOCOL,
+  type BackOfficeMessage,
+  type CommandMessage,
+  type ErrorCode,
+  type LockerMessage,
+} from '../sync/messages.js';
+import { parseFrame, type ProtocolValidator } from '../sync/validate.js';
+import type { BackOfficeService } from './service.js';
+
+export interface ProtocolServerOptions {
+  service: BackOfficeService;
+  /** The `aud` a locker's token must carry. */
+  audience: string;
+  logger: Logger;
+  /** The compiled protocol schemas (kiosk/sync/validate.ts). */
+  validator: ProtocolValidator;
+  /** How often the back office pings each locker; a connection silent for a whole interval is closed. */
+  pingIntervalMs?: number;
+  now?: () => Date;
+}
+
+/** Tokens older than this (by `iat`), or valid for longer, are refused. */
+const MAX_TOKEN_AGE_S = 300;
+/** A Pi without a real-time clock may be a little off even when synchronised. */
+const CLOCK_TOLERANCE_S = 30;
+/**
+ * Frames up to this size are read so that a too-large one can be answered with TOO_LARGE;
+ * beyond it ws closes the connection (1009) without reading it.
+ */
+const HARD_MAX_PAYLOAD = 1024 * 1024;
+
+interface Link {
+  unitId: string;
+  socket: WebSocket;
+  welcomed: boolean;
+  /** Command ids sent on this connection; a new connection starts empty, so all pending are re-sent. */
+  sent: Set<string>;
+  alive: boolean;
+  /** Frames and flushes of this connection, one after another. */
+  chain: Promise<void>;
+}
+
+export class LockerProtocolServer {
+  readonly #service: BackOfficeService;
+  readonly #audience: string;
+  readonly #log: Logger;
+  readonly #now: () => Date;
+  readonly #validator: ProtocolValidator;
+  readonly #wss: WebSocketServer;
+  readonly #links = new Map<string, Link>();
+  readonly #keys = new Map<string, { x: string; key: CryptoKey }>();
+  readonly #pinger: NodeJS.Timeout;
+  readonly #onCommand = (unitId: string): void => {
+    const link = this.#links.get(unitId);
+    if (link?.welcomed) this.#enqueue(link, () => this.#flush(link));
+  };
+
+  constructor(options: ProtocolServerOptions) {
+    this.#service = options.service;
+    this.#audience = options.audience;
+    this.#log = options.logger;
+    this.#now = options.now ?? (() => new Date());
+    this.#validator = options.validator;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: HARD_MAX_PAYLOAD,
+      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    });
+    this.#service.on('command', this.#onCommand);
+    this.#pinger = setInterval(() => this.#pingAll(), options.pingIntervalMs ?? 15_000);
+    this.#pinger.unref();
+  }
+
+  /** Units with an open connection. */
+  connectedUnits(): string[] {
+    return [...this.#links.keys()];
+  }
+
+  /** For the HTTP server's 'upgrade' on /locker. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    void this.#authenticate(request).then(
+      (unitId) => {
+        if (unitId === null) {
+          refuse(socket, 401, 'UNAUTHORISED', 'a valid bearer token of a registered unit is required');
+          return;
+        }
+        const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+        if (!offered.includes(SUBPROTOCOL)) {
+          refuse(socket, 400, 'SUBPROTOCOL', `the subprotocol ${SUBPROTOCOL} is required`);
+          return;
+        }
+        this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connected(unitId, ws));
+      },
+      (error: unknown) => {
+        this.#log.error({ err: String(error) }, 'authentication failed unexpectedly');
+        refuse(socket, 500, 'INTERNAL', 'internal error');
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#pinger);
+    this.#service.off('command', this.#onCommand);
+    const links = [...this.#links.values()];
+    for (const link of links) link.socket.close(1001, 'back office stopping');
+    // Give each a moment to close cleanly, then cut what is left.
+    await Promise.all(links.map((link) => closed(link.socket, 1000)));
+    await Promise.all(links.map((link) => link.chain));
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+
+  // --- authentication --------------------------------------------------------------------
+
+  /** The unit id the token proves, or null. Never logs the token. */
+  async #authenticate(request: IncomingMessage): Promise<string | null> {
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(request.headers.authorization ?? '');
+    const token = match?.[1];
+    if (!token) return this.#refused('no bearer token');
+    let issuer: unknown;
+    try {
+      issuer = decodeJwt(token).iss;
+    } catch {
+      return this.#refused('token unreadable');
+    }
+    if (typeof issuer !== 'string') return this.#refused('token without issuer');
+    const unit = await this.#service.getUnit(issuer);
+    if (!unit) return this.#refused('unknown unit', issuer.slice(0, 100));
+    try {
+      const key = await this.#keyOf(unit.unitId, unit.publicKeyJwk);
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: ['EdDSA'],
+        audience: this.#audience,
+        issuer: unit.unitId,
+        subject: unit.unitId,
+        maxTokenAge: MAX_TOKEN_AGE_S,
+        clockTolerance: CLOCK_TOLERANCE_S,
+        requiredClaims: ['iat', 'exp', 'jti'],
+        currentDate: this.#now(),
+      });
+      if ((payload.exp ?? 0) - (payload.iat ?? 0) > MAX_TOKEN_AGE_S) return this.#refused('token valid for too long', unit.unitId);
+      return unit.unitId;
+    } catch (error) {
+      return this.#refused((error as { code?: string }).code ?? 'token invalid', unit.unitId);
+    }
+  }
+
+  #refused(reason: string, unitId?: string): null {
+    this.#log.warn({ reason, ...(unitId ? { unitId } : {}) }, 'locker connection refused');
+    return null;
+  }
+
+  async #keyOf(unitId: string, jwk: import('jose').JWK): Promise<CryptoKey> {
+    const cached = this.#keys.get(unitId);
+    if (cached && cached.x === jwk.x) return cached.key;
+    const key = (await importJWK(jwk, 'EdDSA')) as CryptoKey;
+    this.#keys.set(unitId, { x: String(jwk.x), key });
+    return key;
+  }
+
+  // --- connection ------------------------------------------------------------------------
+
+  #connected(unitId: string, socket: WebSocket): void {
+    const previous = this.#links.get(unitId);
+    const link: Link = { unitId, socket, welcomed: false, sent: new Set(), alive: true, chain: Promise.resolve() };
+    this.#links.set(unitId, link);
+    if (previous) previous.socket.close(4000, 'replaced by a newer connection');
+    this.#log.info({ unitId }, 'locker connected');
+
+    socket.on('message', (data, isBinary) => this.#enqueue(link, () => this.#frame(link, data, isBinary)));
+    socket.on('pong', () => {
+      link.alive = true;
+      this.#enqueue(link, () => this.#service.lockerSeen(unitId));
+    });
+    socket.on('error', (error) => this.#log.warn({ unitId, err: error.message }, 'locker connection error'));
+    socket.on('close', (code) => {
+      this.#log.info({ unitId, code }, 'locker disconnected');
+      if (this.#links.get(unitId) !== link) return; // replaced: the newer link owns the unit's state
+      this.#links.delete(unitId);
+      this.#enqueue(link, () => this.#service.lockerGone(unitId));
+    });
+  }
+
+  #enqueue(link: Link, work: () => Promise<void>): void {
+    link.chain = link.chain.then(work).catch((error: unknown) => {
+      this.#log.error({ unitId: link.unitId, err: String(error) }, 'locker frame handling failed');
+      this.#send(link, { v: 1, type: 'error', code: 'INTERNAL', message: 'the back office could not handle that', ref: null });
+    });
+  }
+
+  #pingAll(): void {
+    for (const link of this.#links.values()) {
+      if (!link.alive) {
+        this.#log.warn({ unitId: link.unitId }, 'no pong from locker: connection closed');
+        link.socket.terminate();
+        continue;
+      }
+      link.alive = false;
+      link.socket.ping();
+    }
+  }
+
+  #send(link: Link, message: BackOfficeMessage): void {
+    if (link.socket.readyState !== link.socket.OPEN) return;
+    link.socket.send(JSON.stringify(message));
+  }
+
+  #error(link: Link, code: ErrorCode, message: string, ref: string | number | null = null): void {
+    this.#send(link, { v: 1, type: 'error', code, message, ref: ref === null ? null : String(ref) });
+  }
+
+  async #frame(link: Link, data: RawData, isBinary: boolean): Promise<void> {
+    if (isBinary) {
+      this.#error(link, 'MALFORMED', 'frames are JSON text');
+      return;
+    }
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    const parsed = parseFrame(bytes, MAX_FRAME_BYTES);
+    if (!parsed.ok) {
+      this.#error(link, parsed.code, parsed.message);
+      return;
+    }
+    const checked = this.#validator.validateLockerMessage(parsed.value);
+    if (!checked.ok) {
+      this.#error(link, checked.code, checked.message, refOf(parsed.value));
+      return;
+    }
+    await this.#message(link, checked.message);
+  }
+
+  async #message(link: Link, message: LockerMessage): Promise<void> {
+    switch (message.type) {
+      case 'hello': {
+        if (message.unitId !== link.unitId) {
+          this.#error(link, 'UNAUTHORISED', 'hello names another unit than the token');
+          return;
+        }
+        const { ackedSeq } = await this.#service.lockerHello(link.unitId, message);
+        this.#send(link, { v: PROTOCOL_VERSION, type: 'welcome', serverTime: this.#now().toISOString(), ackedSeq });
+        link.welcomed = true;
+        await this.#flush(link);
+        return;
+      }
+      case 'event': {
+        const { ackedSeq } = await this.#service.lockerEvent(link.unitId, message);
+        if (ackedSeq > 0) this.#send(link, { v: PROTOCOL_VERSION, type: 'ack', seq: ackedSeq });
+        return;
+      }
+      case 'result':
+        await this.#service.lockerResult(link.unitId, message);
+        return;
+      case 'error':
+        this.#log.warn({ unitId: link.unitId, code: message.code, ref: message.ref }, 'locker reported an error');
+        return;
+    }
+  }
+
+  /** Sends every unanswered command of the unit not yet sent on this connection, oldest first. */
+  async #flush(link: Link): Promise<void> {
+    if (!link.welcomed || this.#links.get(link.unitId) !== link) return;
+    for (const command of await this.#service.pendingCommands(link.unitId)) {
+      if (link.sent.has(command.id)) continue;
+      if (link.socket.readyState !== link.socket.OPEN) return;
+      link.sent.add(command.id);
+      this.#send(link, { v: PROTOCOL_VERSION, type: 'command', id: command.id, name: command.name, args: command.args } as CommandMessage);
+      await this.#service.markSent(command.id);
+    }
+  }
+}
+
+/** What a refused message was about, when it says: an event's seq or a result's command id. */
+function refOf(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { seq, commandId } = value as { seq?: unknown; commandId?: unknown };
+  if (typeof seq === 'number' && Number.isSafeInteger(seq)) return String(seq);
+  if (typeof commandId === 'string' && commandId.length <= 128) return commandId;
+  return null;
+}
+
+/** Answers an upgrade request with an HTTP error and no upgrade. */
+function refuse(socket: Duplex, status: number, code: string, message: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error: { code, message } });
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error' }[status] ?? 'Error';
+  socket.end(
+    [
+      `HTTP/1.1 ${status} ${reason}`,
+      'Connection: close',
+      'Content-Type: application/json',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      ...(status === 401 ? ['WWW-Authenticate: Bearer realm="keylocker"'] : []),
+      '',
+      body,
+    ].join('\r\n'),
+  );
+}
+
+function closed(socket: WebSocket, graceMs: number): Promise<void> {
+  if (socket.readyState === socket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    // After the grace period the socket is cut; 'close' follows either way.
+    const timer = setTimeout(() => socket.terminate(), graceMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,994 @@
+/**
+ * What the reference back office does, apart from the wire: staff operations that change the
+ * master copy and produce commands for the locker, and the effect of the locker's hello,
+ * events and results on the master copy. Each operation is one transaction: the change, its
+ * timeline line and its command commit together, so a command exists if and only if the
+ * change does. The protocol server listens for 'command' and sends what is pending.
+ *
+ * Staff input is checked in full before anything is written: bad input is a BackOfficeError
+ * naming the field, and changes nothing.
+ */
+import { EventEmitter } from 'node:events';
+import { randomInt, randomUUID } from 'node:crypto';
+import type { JWK } from 'jose';
+import { z } from 'zod';
+import type { Country } from '../config/schema.js';
+import { localDate } from '../core/dates.js';
+import { normalisePhone, normalisePlate, type PhoneError, type PlateError } from '../core/normalise.js';
+import { generatePin, hashPin, type ScryptCost } from '../core/pin.js';
+import type { Logger } from '../logging.js';
+import type { Db, Tx } from '../store/db.js';
+import type { ProtocolValidator } from '../sync/validate.js';
+import type { CommandArgs, CommandName, EventMessage, HelloMessage, ReservationWire, ResultMessage } from '../sync/messages.js';
+import { DEMO_APPOINTMENTS } from './demo.js';
+import {
+  commands,
+  events,
+  helpCalls,
+  reservations,
+  timeline,
+  units,
+  type HelpCall,
+  type MasterReservation,
+  type StoredCommand,
+  type StoredEvent,
+  type TimelineEntry,
+  type Unit,
+} from './store.js';
+
+export type BackOfficeErrorCode = 'BAD_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'NO_UNIT';
+
+const STATUS: Record<BackOfficeErrorCode, number> = { BAD_INPUT: 400, NOT_FOUND: 404, CONFLICT: 409, NO_UNIT: 409 };
+
+export class BackOfficeError extends Error {
+  override readonly name = 'BackOfficeError';
+  constructor(
+    readonly code: BackOfficeErrorCode,
+    message: string,
+    /** BAD_INPUT: the field at fault, e.g. `plate` or `phones.0`. */
+    readonly field: string | null = null,
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return STATUS[this.code];
+  }
+}
+
+export interface ServiceOptions {
+  db: Db;
+  logger: Logger;
+  timeZone: string;
+  /** Country for plates and phone numbers typed without a prefix. */
+  defaultCountry?: Country;
+  now?: () => Date;
+  /** Tests lower the scrypt cost; production uses the default. */
+  pinCost?: ScryptCost;
+  /** The protocol schemas: every command is checked before it is stored, so the locker never gets one it must refuse. */
+  validator?: ProtocolValidator;
+}
+
+/** What GET /api/state returns. PINs are in it (demo staff page only); it is never logged. */
+export interface StaffState {
+  now: string;
+  today: string;
+  timeZone: string;
+  units: UnitView[];
+  reservations: (Omit<MasterReservation, 'pinHash'> & { timeline: TimelineEntry[] })[];
+  helpCalls: HelpCall[];
+  commands: CommandView[];
+  events: EventView[];
+}
+
+export interface UnitView {
+  unitId: string;
+  linkState: Unit['linkState'];
+  lastSeen: string | null;
+  softwareVersion: string | null;
+  clock: { wall: string; synchronised: boolean } | null;
+  ackedSeq: number;
+  nextSeq: number | null;
+  /** Events the locker has written that the back office has not acknowledged: (nextSeq - 1) - ackedSeq. */
+  outboxLag: number | null;
+  lastEventAt: string | null;
+  lastEventAgeS: number | null;
+  compartments: HelloMessage['compartments'];
+}
+
+/** A command as the pages show it: what it is about, never the PIN hash or contact data. */
+export interface CommandView {
+  id: string;
+  unitId: string;
+  name: CommandName;
+  reservationId: string | null;
+  about: Record<string, unknown>;
+  createdAt: string;
+  sentAt: string | null;
+  sendCount: number;
+  ok: boolean | null;
+  result: Record<string, unknown> | null;
+  answeredAt: string | null;
+}
+
+export interface EventView {
+  unitId: string;
+  seq: number;
+  type: string;
+  at: string;
+  clockSynchronised: boolean;
+  receivedAt: string;
+  reservationId: string | null;
+  compartment: number | null;
+}
+
+export interface TabletState {
+  now: string;
+  timeZone: string;
+  keys: { reservationId: string; workOrder: string; plateDisplay: string; compartmentId: number | null; unitId: string }[];
+  requests: {
+    requestId: string;
+    commandId: string;
+    reservationId: string;
+    workOrder: string | null;
+    tabletId: string;
+    createdAt: string;
+    sentAt: string | null;
+    answeredAt: string | null;
+    ok: boolean | null;
+    result: Record<string, unknown> | null;
+  }[];
+}
+
+// --- input ------------------------------------------------------------------------------
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+/** The shape JSON Schema's `format: email` accepts (ajv-formats), so the locker never refuses what is sent. */
+const EMAIL = /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i;
+const TABLET_ID = /^[A-Za-z0-9._-]{1,40}$/;
+
+const emptyToNull = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? null : value);
+const realDate = (value: string): boolean => {
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
+};
+
+const reservationFields = {
+  workOrder: z.string().trim().min(1, 'is required').max(40),
+  plate: z.string().max(64),
+  driverName: z.string().trim().min(1, 'is required').max(100),
+  phones: z.array(z.string().max(64)).max(5),
+  email: z.preprocess(emptyToNull, z.string().trim().max(254).regex(EMAIL, 'is not an e-mail address').nullable()),
+  appointmentDate: z.string().regex(DATE, 'must be YYYY-MM-DD').refine(realDate, 'is not a calendar date'),
+  appointmentTime: z.preprocess(emptyToNull, z.string().regex(TIME, 'must be HH:MM').nullable()),
+  compartmentId: z.preprocess(emptyToNull, z.number().int().min(1).max(16).nullable()),
+};
+
+const createSchema = z.strictObject({
+  unitId: z.string().min(1).max(100).optional(),
+  kind: z.enum(['dropoff', 'pickup']),
+  ...reservationFields,
+  phones: reservationFields.phones.default([]),
+  email: reservationFields.email.default(null),
+  appointmentDate: reservationFields.appointmentDate.optional(),
+  appointmentTime: reservationFields.appointmentTime.default(null),
+  compartmentId: reservationFields.compartmentId.default(null),
+  paymentRequired: z.boolean().default(false),
+  paymentAmount: z.preprocess(emptyToNull, z.number().int().min(0).max(1_000_000_000).nullable()).default(null),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as NOK').default('NOK'),
+});
+
+const updateSchema = z
+  .strictObject({
+    workOrder: reservationFields.workOrder.optional(),
+    plate: reservationFields.plate.optional(),
+    driverName: reservationFields.driverName.optional(),
+    phones: reservationFields.phones.optional(),
+    email: reservationFields.email.optional(),
+    appointmentDate: reservationFields.appointmentDate.optional(),
+    appointmentTime: reservationFields.appointmentTime.optional(),
+    compartmentId: reservationFields.compartmentId.optional(),
+  })
+  .refine((value) => Object.keys(value).length > 0, 'nothing to change');
+
+const paymentSchema = z.strictObject({ status: z.enum(['paid', 'cancelled', 'refunded']) });
+const helpSchema = z.strictObject({
+  by: z.preprocess(emptyToNull, z.string().trim().max(60).nullable()).default(null),
+  unitId: z.string().min(1).max(100).optional(),
+});
+const mechanicSchema = z.strictObject({
+  reservationId: z.string().min(1).max(100),
+  tabletId: z.string().regex(TABLET_ID, 'is 1-40 letters, digits, dots, dashes or underscores'),
+});
+
+function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue && issue.path.length > 0 ? issue.path.join('.') : null;
+  const message = issue?.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : (issue?.message ?? 'invalid');
+  throw new BackOfficeError('BAD_INPUT', field ? `${field}: ${message}` : message, field ?? (issue?.code === 'unrecognized_keys' ? (issue.keys[0] ?? null) : null));
+}
+
+const PLATE_ERRORS: Record<PlateError, string> = {
+  empty: 'is required',
+  too_short: 'is too short for a licence plate',
+  too_long: 'is too long for a licence plate',
+  invalid_characters: 'may hold only letters, digits, spaces and dashes',
+};
+const PHONE_ERRORS: Record<PhoneError, string> = {
+  empty: 'is empty',
+  invalid_characters: 'may hold only digits, spaces, dashes and a leading +',
+  too_short: 'is too short for a phone number',
+  too_long: 'is too long for a phone number',
+  invalid_number: 'is not a phone number',
+};
+
+const bad = (field: string, message: string): BackOfficeError => new BackOfficeError('BAD_INPUT', `${field}: ${message}`, field);
+
+// --- the service ------------------------------------------------------------------------
+
+export interface NewCommand<N extends CommandName = CommandName> {
+  unitId: string;
+  name: N;
+  args: CommandArgs[N];
+  reservationId: string | null;
+}
+
+export class BackOfficeService extends EventEmitter<{ changed: []; command: [unitId: string] }> {
+  readonly #db: Db;
+  readonly #log: Logger;
+  readonly #timeZone: string;
+  readonly #country: Country;
+  readonly #now: () => Date;
+  readonly #pinCost: ScryptCost | undefined;
+  readonly #validator: ProtocolValidator | undefined;
+
+  constructor(options: ServiceOptions) {
+    super();
+    this.#db = options.db;
+    this.#log = options.logger;
+    this.#timeZone = options.timeZone;
+    this.#country = options.defaultCountry ?? 'NO';
+    this.#now = options.now ?? (() => new Date());
+    this.#pinCost = options.pinCost;
+    this.#validator = options.validator;
+  }
+
+  today(): string {
+    return localDate(this.#now(), this.#timeZone);
+  }
+
+  // --- units ------------------------------------------------------------------------------
+
+  async registerUnit(unitId: string, publicJwk: JWK): Promise<void> {
+    if (!/^[A-Za-z0-9._-]{1,100}$/.test(unitId)) throw bad('unitId', 'is 1-100 letters, digits, dots, dashes or underscores');
+    if (publicJwk.kty !== 'OKP' || publicJwk.crv !== 'Ed25519' || typeof publicJwk.x !== 'string') {
+      throw bad('publicJwk', 'must be an Ed25519 public key (kty OKP, crv Ed25519)');
+    }
+    if ('d' in publicJwk) throw bad('publicJwk', 'is a private key: register the public half only');
+    const { kty, crv, x } = publicJwk;
+    await this.#db.transaction((tx) => units.register(tx, unitId, { kty, crv, x }, this.#now()));
+    this.#log.info({ unitId }, 'unit registered');
+    this.#changed();
+  }
+
+  getUnit(unitId: string): Promise<Unit | null> {
+    return units.get(this.#db, unitId);
+  }
+
+  async markAllOffline(): Promise<void> {
+    await units.markAllOffline(this.#db);
+  }
+
+  async #unitFor(tx: Tx, unitId: string | undefined): Promise<string> {
+    if (unitId !== undefined) {
+      if (!(await units.get(tx, unitId))) throw bad('unitId', 'is not a registered unit');
+      return unitId;
+    }
+    const all = await units.list(tx);
+    if (all.length === 1 && all[0]) return all[0].unitId;
+    if (all.length === 0) throw new BackOfficeError('NO_UNIT', 'no locker is registered yet');
+    throw bad('unitId', 'is required when more than one locker is registered');
+  }
+
+  // --- staff operations -------------------------------------------------------------------
+
+  /** A drop-off or pickup: a new PIN (kept for the demo page, only its hash is sent), version 1. */
+  async createReservation(input: unknown): Promise<MasterReservation> {
+    const data = parse(createSchema, input);
+    const plate = normalisePlate(data.plate, this.#country);
+    if (!plate.ok) throw bad('plate', PLATE_ERRORS[plate.error]);
+    const phones = this.#phones(data.phones);
+    if (data.kind === 'dropoff' && data.compartmentId !== null) throw bad('compartmentId', 'is for pickups only');
+    if (data.paymentRequired && data.paymentAmount === null) throw bad('paymentAmount', 'is required when payment is required');
+    if (!data.paymentRequired && data.paymentAmount !== null) throw bad('paymentAmount', 'is only for reservations that require payment');
+    if (data.paymentRequired && data.kind !== 'pickup') throw bad('paymentRequired', 'only pickups are paid at the locker');
+    const appointmentDate = data.appointmentDate ?? this.today();
+    const pin = generatePin();
+    const pinHash = await hashPin(pin, this.#pinCost);
+    const now = this.#now();
+    const at = now.toISOString();
+
+    const reservation = await this.#db.transaction(async (tx) => {
+      const unitId = await this.#unitFor(tx, data.unitId);
+      const r: MasterReservation = {
+        id: randomUUID(),
+        unitId,
+        code: await this.#newCode(tx, data.kind),
+        kind: data.kind,
+        workOrder: data.workOrder,
+        plate: plate.plate,
+        plateDisplay: displayPlate(data.plate),
+        driverName: data.driverName,
+        phones,
+        email: data.email,
+        appointmentDate,
+        appointmentTime: data.appointmentTime,
+        pin,
+        pinHash,
+        status: data.kind === 'pickup' && data.compartmentId !== null ? 'ready' : 'booked',
+        compartmentId: data.compartmentId,
+        remark: null,
+        addedPhone: null,
+        pinLocked: false,
+        paymentRequired: data.paymentRequired,
+        paymentStatus: data.paymentRequired ? 'pending' : 'none',
+        paymentAmount: data.paymentAmount,
+        paymentCurrency: data.paymentRequired ? data.currency : null,
+        paymentVersion: data.paymentRequired ? 1 : 0,
+        version: 1,
+        createdAt: at,
+        updatedAt: at,
+      };
+      await reservations.insert(tx, r);
+      await timeline.add(tx, r.id, 'created', { version: 1 }, now);
+      await this.#command(tx, { unitId, name: 'reservation.upsert', args: { reservation: toWire(r), version: r.version }, reservationId: r.id }, now);
+      if (r.paymentRequired) await this.#command(tx, { unitId, name: 'payment.status', args: paymentWire(r), reservationId: r.id }, now);
+      return r;
+    });
+    this.#log.info({ reservationId: reservation.id, kind: reservation.kind, unitId: reservation.unitId }, 'reservation created');
+    this.#committed(reservation.unitId);
+    return reservation;
+  }
+
+  /** Changes what staff may change; version + 1, sent as a new upsert. */
+  async updateReservation(id: string, input: unknown): Promise<MasterReservation> {
+    const data = parse(updateSchema, input);
+    const plate = data.plate === undefined ? null : normalisePlate(data.plate, this.#country);
+    if (plate && !plate.ok) throw bad('plate', PLATE_ERRORS[plate.error]);
+    const phones = data.phones === undefined ? undefined : this.#phones(data.phones);
+    const now = this.#now();
+    const updated = await this.#db.transaction(async (tx) => {
+      const r = await this.#open(tx, id);
+      if (data.compartmentId !== undefined && data.compartmentId !== null && r.kind !== 'pickup') throw bad('compartmentId', 'is for pickups only');
+      if (r.status !== 'booked' && r.status !== 'ready') throw new BackOfficeError('CONFLICT', `a reservation that is ${r.status} cannot be changed`);
+      const next: MasterReservation = {
+        ...r,
+        workOrder: data.workOrder ?? r.workOrder,
+        plate: plate?.ok ? plate.plate : r.plate,
+        plateDisplay: plate?.ok && data.plate !== undefined ? displayPlate(data.plate) : r.plateDisplay,
+        driverName: data.driverName ?? r.driverName,
+        phones: phones ?? r.phones,
+        email: data.email === undefined ? r.email : data.email,
+        appointmentDate: data.appointmentDate ?? r.appointmentDate,
+        appointmentTime: data.appointmentTime === undefined ? r.appointmentTime : data.appointmentTime,
+        compartmentId: data.compartmentId === undefined ? r.compartmentId : data.compartmentId,
+        version: r.version + 1,
+        updatedAt: now.toISOString(),
+      };
+      if (next.kind === 'pickup') next.status = next.compartmentId !== null ? 'ready' : 'booked';
+      await reservations.update(tx, next);
+      await timeline.add(tx, r.id, 'updated', { version: next.version, fields: Object.keys(data) }, now);
+      await this.#command(tx, { unitId: r.unitId, name: 'reservation.upsert', args: { reservation: toWire(next), version: next.version }, reservationId: r.id }, now);
+      return next;
+    });
+    this.#committed(updated.unitId);
+    return updated;
+  }
+
+  async cancelReservation(id: string): Promise<MasterReservation> {
+    const now = this.#now();
+    const updated = await this.#db.transaction(async (tx) => {
+      const r = await this.#open(tx, id);
+      if (r.status !== 'booked' && r.status !== 'ready') throw new BackOfficeError('CONFLICT', `a reservation that is ${r.status} cannot be cancelled`);
+      const next: MasterReservation = { ...r, status: 'cancelled', version: r.version + 1, updatedAt: now.toISOString() };
+      await reservations.update(tx, next);
+      await timeline.add(tx, r.id, 'cancelled', { version: next.version }, now);
+      await this.#command(tx, { unitId: r.unitId, name: 'reservation.cancel', args: { reservationId: r.id, version: next.version }, reservationId: r.id }, now);
+      return next;
+    });
+    this.#log.info({ reservationId: id }, 'reservation cancelled');
+    this.#committed(updated.unitId);
+    return updated;
+  }
+
+  /** Staff reset after too many wrong PINs: sends the reservation's code, which the locker checks. */
+  async resetReservation(id: string): Promise<MasterReservation> {
+    const now = this.#now();
+    const r = await this.#db.transaction(async (tx) => {
+      const r = await this.#open(tx, id);
+      if (r.status === 'cancelled') throw new BackOfficeError('CONFLICT', 'the reservation is cancelled');
+      await timeline.add(tx, r.id, 'reset.requested', {}, now);
+      await this.#command(tx, { unitId: r.unitId, name: 'reservation.reset', args: { reservationId: r.id, code: r.code }, reservationId: r.id }, now);
+      return r;
+    });
+    this.#committed(r.unitId);
+    return r;
+  }
+
+  /** paid / cancelled / refunded, for the amount already on the reservation; payment version + 1. */
+  async setPayment(id: string, input: unknown): Promise<MasterReservation> {
+    const { status } = parse(paymentSchema, input);
+    const now = this.#now();
+    const updated = await this.#db.transaction(async (tx) => {
+      const r = await this.#open(tx, id);
+      if (!r.paymentRequired || r.paymentAmount === null || r.paymentCurrency === null) {
+        throw new BackOfficeError('CONFLICT', 'this reservation has no payment');
+      }
+      if (r.paymentStatus === status) throw new BackOfficeError('CONFLICT', `the payment is already ${status}`);
+      if (status === 'refunded' && r.paymentStatus !== 'paid') throw new BackOfficeError('CONFLICT', 'only a paid payment can be refunded');
+      const next: MasterReservation = { ...r, paymentStatus: status, paymentVersion: r.paymentVersion + 1, updatedAt: now.toISOString() };
+      await reservations.update(tx, next);
+      await timeline.add(tx, r.id, 'payment.set', { status, amount: r.paymentAmount, currency: r.paymentCurrency, version: next.paymentVersion }, now);
+      await this.#command(tx, { unitId: r.unitId, name: 'payment.status', args: paymentWire(next), reservationId: r.id }, now);
+      return next;
+    });
+    this.#log.info({ reservationId: id, status }, 'payment status set');
+    this.#committed(updated.unitId);
+    return updated;
+  }
+
+  async takeHelpCall(callId: string, input: unknown): Promise<HelpCall> {
+    return this.#helpUpdate(callId, input, 'taken');
+  }
+
+  async closeHelpCall(callId: string, input: unknown): Promise<HelpCall> {
+    return this.#helpUpdate(callId, input, 'closed');
+  }
+
+  async #helpUpdate(callId: string, input: unknown, state: 'taken' | 'closed'): Promise<HelpCall> {
+    const { by, unitId } = parse(helpSchema, input);
+    const now = this.#now();
+    const call = await this.#db.transaction(async (tx) => {
+      const call = unitId === undefined ? await helpCalls.findById(tx, callId) : await helpCalls.get(tx, unitId, callId);
+      if (!call) throw new BackOfficeError('NOT_FOUND', 'no such help call');
+      if (call.state === 'closed') throw new BackOfficeError('CONFLICT', 'the help call is closed');
+      if (call.state === state) throw new BackOfficeError('CONFLICT', `the help call is already ${state}`);
+      await helpCalls.setState(tx, call.unitId, callId, state, by, now);
+      await this.#command(tx, { unitId: call.unitId, name: 'help.update', args: { callId, state, by }, reservationId: null }, now);
+      return { ...call, state, takenBy: by ?? call.takenBy, updatedAt: now.toISOString() };
+    });
+    this.#committed(call.unitId);
+    return call;
+  }
+
+  /** A mechanic's tablet asks for the key of a work order that is in the locker. */
+  async mechanicRequest(input: unknown): Promise<{ requestId: string; commandId: string }> {
+    const { reservationId, tabletId } = parse(mechanicSchema, input);
+    const now = this.#now();
+    const requestId = randomUUID();
+    const out = await this.#db.transaction(async (tx) => {
+      const r = await reservations.get(tx, reservationId);
+      if (!r) throw new BackOfficeError('NOT_FOUND', 'no such reservation');
+      if (r.kind !== 'dropoff' || r.status !== 'deposited') throw new BackOfficeError('CONFLICT', 'the key of this work order is not in the locker');
+      await timeline.add(tx, r.id, 'mechanic.requested', { tabletId, requestId }, now);
+      const commandId = await this.#command(
+        tx,
+        { unitId: r.unitId, name: 'mechanic.request', args: { requestId, reservationId: r.id, purpose: 'retrieve', tabletId }, reservationId: r.id },
+        now,
+      );
+      return { requestId, commandId, unitId: r.unitId };
+    });
+    this.#log.info({ reservationId, tabletId, requestId }, 'mechanic request');
+    this.#committed(out.unitId);
+    return { requestId: out.requestId, commandId: out.commandId };
+  }
+
+  /** The README's demo appointments, dated today, for `unitId`; those that already exist are left alone. */
+  async seedDemo(unitId: string): Promise<number> {
+    const today = this.today();
+    const hashes = await Promise.all(DEMO_APPOINTMENTS.map((demo) => hashPin(demo.pin, this.#pinCost)));
+    const now = this.#now();
+    const at = now.toISOString();
+    const inserted = await this.#db.transaction(async (tx) => {
+      if (!(await units.get(tx, unitId))) throw bad('unitId', 'is not a registered unit');
+      let count = 0;
+      for (const [index, demo] of DEMO_APPOINTMENTS.entries()) {
+        if (await reservations.get(tx, demo.id)) continue;
+        const plate = normalisePlate(demo.plateDisplay, this.#country);
+        const r: MasterReservation = {
+          id: demo.id,
+          unitId,
+          code: demo.code,
+          kind: demo.kind,
+          workOrder: demo.workOrder,
+          plate: plate.ok ? plate.plate : demo.plateDisplay.replace(/\s/g, ''),
+          plateDisplay: demo.plateDisplay,
+          driverName: demo.driverName,
+          phones: demo.phones,
+          email: demo.email,
+          appointmentDate: today,
+          appointmentTime: demo.appointmentTime,
+          pin: demo.pin,
+          pinHash: hashes[index] ?? '',
+          status: demo.kind === 'pickup' && demo.compartmentId !== null ? 'ready' : 'booked',
+          compartmentId: demo.compartmentId,
+          remark: null,
+          addedPhone: null,
+          pinLocked: false,
+          paymentRequired: demo.payment !== null,
+          paymentStatus: demo.payment?.status ?? 'none',
+          paymentAmount: demo.payment?.amount ?? null,
+          paymentCurrency: demo.payment?.currency ?? null,
+          paymentVersion: demo.payment ? 1 : 0,
+          version: 1,
+          createdAt: at,
+          updatedAt: at,
+        };
+        await reservations.insert(tx, r);
+        await timeline.add(tx, r.id, 'created', { version: 1, demo: true }, now);
+        await this.#command(tx, { unitId, name: 'reservation.upsert', args: { reservation: toWire(r), version: 1 }, reservationId: r.id }, now);
+        if (r.paymentRequired) await this.#command(tx, { unitId, name: 'payment.status', args: paymentWire(r), reservationId: r.id }, now);
+        count += 1;
+      }
+      return count;
+    });
+    if (inserted > 0) {
+      this.#log.info({ unitId, inserted }, 'demo reservations seeded');
+      this.#committed(unitId);
+    }
+    return inserted;
+  }
+
+  // --- the locker's side ------------------------------------------------------------------
+
+  /**
+   * A hello: the unit is online. Returns the ackedSeq for the welcome. Two repairs happen here:
+   * - events the locker no longer holds (below its firstUnacked) were acknowledged by an earlier
+   *   back office database; waiting for them would stall the unit forever, so they are skipped
+   *   (and logged);
+   * - reservations and payments the locker holds at an older version than the master copy (or
+   *   not at all) get a fresh command, unless one is already pending.
+   */
+  async lockerHello(unitId: string, hello: HelloMessage): Promise<{ ackedSeq: number; queued: number }> {
+    const now = this.#now();
+    const out = await this.#db.transaction(async (tx) => {
+      const unit = await units.get(tx, unitId);
+      if (!unit) throw new BackOfficeError('NOT_FOUND', 'unit is not registered');
+      await units.markOnline(tx, unitId, hello, now);
+      let ackedSeq = unit.ackedSeq;
+      const held = (hello.outbox.firstUnacked ?? hello.outbox.nextSeq) - 1;
+      if (held > ackedSeq) {
+        this.#log.warn({ unitId, from: ackedSeq + 1, to: held }, 'events acknowledged elsewhere are gone from the locker: skipped');
+        ackedSeq = held;
+      }
+      if (hello.outbox.nextSeq - 1 < ackedSeq) {
+        this.#log.warn({ unitId, nextSeq: hello.outbox.nextSeq, ackedSeq }, "the locker's outbox is behind this back office (was its database replaced?)");
+      }
+      ackedSeq = await this.#advance(tx, unitId, ackedSeq);
+      const queued = await this.#reconcile(tx, unitId, hello, now);
+      return { ackedSeq, queued };
+    });
+    this.#log.info({ unitId, ackedSeq: out.ackedSeq, queued: out.queued, softwareVersion: hello.softwareVersion }, 'unit said hello');
+    this.#changed();
+    return out;
+  }
+
+  /** Stores the event (a repeat is dropped) and returns the highest contiguous seq now held. */
+  async lockerEvent(unitId: string, message: EventMessage): Promise<{ ackedSeq: number; duplicate: boolean }> {
+    const receivedAt = this.#now().toISOString();
+    const out = await this.#db.transaction(async (tx) => {
+      const unit = await units.get(tx, unitId);
+      if (!unit) throw new BackOfficeError('NOT_FOUND', 'unit is not registered');
+      const inserted = await events.insert(tx, {
+        unitId,
+        seq: message.seq,
+        type: message.event,
+        at: message.at,
+        payload: message.payload,
+        receivedAt,
+      });
+      await units.touch(tx, unitId, new Date(receivedAt));
+      const ackedSeq = inserted ? await this.#advance(tx, unitId, unit.ackedSeq) : unit.ackedSeq;
+      return { ackedSeq, duplicate: !inserted };
+    });
+    if (out.duplicate) this.#log.debug({ unitId, seq: message.seq }, 'repeated event dropped');
+    else this.#changed();
+    return out;
+  }
+
+  /** Records a command's result; false if the command is unknown for this unit or was already answered. */
+  async lockerResult(unitId: string, message: ResultMessage): Promise<boolean> {
+    const now = this.#now();
+    const answered = await this.#db.transaction(async (tx) => {
+      const command = await commands.get(tx, message.commandId);
+      if (!command || command.unitId !== unitId) return false;
+      const body = message.ok ? (message.result ?? {}) : { error: message.error ?? { code: 'INTERNAL', message: 'no error given' } };
+      if (!(await commands.answer(tx, unitId, command.id, message.ok, body, now))) return false;
+      if (command.reservationId !== null) {
+        const r = await reservations.get(tx, command.reservationId);
+        if (r) {
+          const code = message.ok ? null : (message.error?.code ?? null);
+          const applied = message.ok ? (message.result?.applied ?? null) : null;
+          await timeline.add(tx, r.id, 'locker.answered', { command: command.name, ok: message.ok, ...(code ? { code } : {}), ...(applied !== null ? { applied } : {}) }, now);
+          if (command.name === 'reservation.reset' && message.ok && r.pinLocked) {
+            await reservations.update(tx, { ...r, pinLocked: false, updatedAt: now.toISOString() });
+          }
+        }
+      }
+      return true;
+    });
+    if (answered) this.#changed();
+    // A command re-sent after a reconnect may be answered twice: the first answer counts.
+    else this.#log.debug({ unitId, commandId: message.commandId }, 'result for an unknown or already answered command ignored');
+    return answered;
+  }
+
+  async lockerGone(unitId: string): Promise<void> {
+    await units.markOffline(this.#db, unitId, this.#now());
+    this.#log.info({ unitId }, 'unit offline');
+    this.#changed();
+  }
+
+  async lockerSeen(unitId: string): Promise<void> {
+    await units.touch(this.#db, unitId, this.#now());
+  }
+
+  pendingCommands(unitId: string): Promise<StoredCommand[]> {
+    return commands.pending(this.#db, unitId);
+  }
+
+  async markSent(commandId: string): Promise<void> {
+    await commands.markSent(this.#db, commandId, this.#now());
+  }
+
+  // --- views ------------------------------------------------------------------------------
+
+  async staffState(): Promise<StaffState> {
+    const now = this.#now();
+    const today = localDate(now, this.#timeZone);
+    const [unitRows, list, calls, recentCommands, recentEvents] = await Promise.all([
+      units.list(this.#db),
+      reservations.listForDay(this.#db, today),
+      helpCalls.listActive(this.#db, new Date(now.getTime() - 12 * 3600_000).toISOString()),
+      commands.recent(this.#db, 40),
+      events.recent(this.#db, 30),
+    ]);
+    const timelines = await timeline.forReservations(this.#db, list.map((r) => r.id));
+    return {
+      now: now.toISOString(),
+      today,
+      timeZone: this.#timeZone,
+      units: unitRows.map((unit) => unitView(unit, now)),
+      reservations: list.map(({ pinHash: _hash, ...r }) => ({ ...r, timeline: timelines.get(r.id) ?? [] })),
+      helpCalls: calls,
+      commands: recentCommands.map(commandView),
+      events: recentEvents.map(eventView),
+    };
+  }
+
+  /** What the mechanic's tablet may see: keys in the locker and its requests; no PINs, no contact data. */
+  async tabletState(): Promise<TabletState> {
+    const now = this.#now();
+    const today = localDate(now, this.#timeZone);
+    const [list, requests] = await Promise.all([reservations.listForDay(this.#db, today), commands.recent(this.#db, 30, 'mechanic.request')]);
+    const workOrders = new Map(list.map((r) => [r.id, r.workOrder]));
+    return {
+      now: now.toISOString(),
+      timeZone: this.#timeZone,
+      keys: list
+        .filter((r) => r.kind === 'dropoff' && r.status === 'deposited')
+        .map((r) => ({ reservationId: r.id, workOrder: r.workOrder, plateDisplay: r.plateDisplay, compartmentId: r.compartmentId, unitId: r.unitId })),
+      requests: requests.map((c) => {
+        const args = c.args as Partial<CommandArgs['mechanic.request']>;
+        return {
+          requestId: String(args.requestId ?? ''),
+          commandId: c.id,
+          reservationId: String(args.reservationId ?? ''),
+          workOrder: workOrders.get(String(args.reservationId ?? '')) ?? null,
+          tabletId: String(args.tabletId ?? ''),
+          createdAt: c.createdAt,
+          sentAt: c.sentAt,
+          answeredAt: c.answeredAt,
+          ok: c.ok,
+          result: c.result,
+        };
+      }),
+    };
+  }
+
+  // --- inside ---------------------------------------------------------------------------
+
+  #phones(input: readonly string[]): string[] {
+    const out: string[] = [];
+    input.forEach((text, index) => {
+      if (text.trim() === '') return;
+      const phone = normalisePhone(text, this.#country);
+      if (!phone.ok) throw bad(`phones.${index}`, PHONE_ERRORS[phone.error]);
+      if (!out.includes(phone.e164)) out.push(phone.e164);
+    });
+    return out;
+  }
+
+  async #open(tx: Tx, id: string): Promise<MasterReservation> {
+    const r = await reservations.get(tx, id);
+    if (!r) throw new BackOfficeError('NOT_FOUND', 'no such reservation');
+    return r;
+  }
+
+  async #newCode(tx: Tx, kind: 'dropoff' | 'pickup'): Promise<string> {
+    const prefix = kind === 'dropoff' ? 'D' : 'P';
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      const digits = attempt < 50 ? 4 : 6;
+      const code = `${prefix}${randomInt(10 ** (digits - 1), 10 ** digits)}`;
+      if (!(await reservations.codeExists(tx, code))) return code;
+    }
+    return `${prefix}${randomUUID().slice(0, 8).toUpperCase()}`;
+  }
+
+  async #command<N extends CommandName>(tx: Tx, command: NewCommand<N>, now: Date): Promise<string> {
+    const id = randomUUID();
+    const checked = this.#validator?.validateBackOfficeMessage({ v: 1, type: 'command', id, name: command.name, args: command.args });
+    if (checked && !checked.ok) {
+      // Staff input that passed the checks above but not the contract: name the field, store nothing.
+      const path = /^(\S+)/.exec(checked.message)?.[1] ?? '';
+      const field = path.replace(/^args\.(reservation\.)?/, '').replace(/\//g, '.');
+      throw new BackOfficeError('BAD_INPUT', checked.message.replace(/^args\.(reservation\.)?/, ''), field || null);
+    }
+    await commands.insert(tx, { id, ...command }, now);
+    return id;
+  }
+
+  /** Moves ackedSeq over the stored events that follow it without a gap, applying each one's effect in order. */
+  async #advance(tx: Tx, unitId: string, from: number): Promise<number> {
+    const run = await events.contiguousAfter(tx, unitId, from);
+    for (const event of run) await this.#apply(tx, event);
+    const ackedSeq = run.at(-1)?.seq ?? from;
+    await units.setAckedSeq(tx, unitId, ackedSeq);
+    return ackedSeq;
+  }
+
+  /** The effect of one event on the master copy; applied once, when it joins the contiguous prefix. */
+  async #apply(tx: Tx, event: StoredEvent): Promise<void> {
+    const p = event.payload;
+    const at = event.at.clockSynchronised ? event.at.wall : event.receivedAt;
+    const compartment = num(p.compartment);
+    const own = async (id: unknown): Promise<MasterReservation | null> => {
+      const r = typeof id === 'string' ? await reservations.get(tx, id) : null;
+      return r && r.unitId === event.unitId ? r : null;
+    };
+    // Events about a compartment without a reservation id go to the reservation whose key is in it.
+    const byCompartment = async (): Promise<MasterReservation | null> => {
+      if (compartment === null) return null;
+      const row = await tx.get<{ id: string }>(
+        "SELECT id FROM reservations WHERE unit_id = ? AND compartment_id = ? AND status IN ('deposited', 'ready') ORDER BY updated_at DESC LIMIT 1",
+        [event.unitId, compartment],
+      );
+      return row ? own(row.id) : null;
+    };
+    const note = async (r: MasterReservation | null, detail: Record<string, unknown>): Promise<void> => {
+      if (r) await timeline.add(tx, r.id, event.type, { seq: event.seq, ...detail }, at);
+    };
+
+    switch (event.type) {
+      case 'key.deposited': {
+        const r = await own(p.reservationId);
+        if (!r) break;
+        await reservations.update(tx, {
+          ...r,
+          status: r.kind === 'pickup' ? 'ready' : 'deposited',
+          compartmentId: compartment ?? r.compartmentId,
+          remark: str(p.remark),
+          addedPhone: str(p.addedPhone),
+          updatedAt: event.receivedAt,
+        });
+        await note(r, { compartment });
+        break;
+      }
+      case 'key.collected': {
+        const r = await own(p.reservationId);
+        if (!r) break;
+        await reservations.update(tx, { ...r, status: r.kind === 'pickup' ? 'collected' : 'retrieved', updatedAt: event.receivedAt });
+        await note(r, { compartment });
+        break;
+      }
+      case 'compartment.opened':
+        await note(await own(p.reservationId), { compartment, purpose: str(p.purpose), confirmed: p.confirmed === true });
+        break;
+      case 'compartment.jammed':
+      case 'compartment.open-failed':
+        await note((await own(p.reservationId)) ?? (await byCompartment()), { compartment, error: str(p.error) });
+        break;
+      case 'compartment.quarantined':
+        await note(await byCompartment(), { compartment, reason: str(p.reason) });
+        break;
+      case 'compartment.closed':
+      case 'compartment.forced':
+        await note(await byCompartment(), { compartment });
+        break;
+      case 'compartment.left-open':
+        await note(await byCompartment(), { compartment, openForS: num(p.openForS) });
+        break;
+      case 'locker.full':
+        await note(await own(p.reservationId), {});
+        break;
+      case 'lockout.reservation': {
+        const r = await own(p.reservationId);
+        if (!r) break;
+        await reservations.update(tx, { ...r, pinLocked: true, updatedAt: event.receivedAt });
+        await note(r, {});
+        break;
+      }
+      case 'pin.delivery-requested': {
+        const r = await own(p.reservationId);
+        if (!r) break;
+        const channels = [...(r.email ? ['e-mail'] : []), ...(r.phones.length > 0 ? ['SMS'] : [])];
+        // The reference back office does not send anything: it records that a real one would have.
+        await timeline.add(tx, r.id, 'pin.sent', { seq: event.seq, channels, simulated: true }, at);
+        break;
+      }
+      case 'help.requested': {
+        const callId = str(p.callId);
+        if (callId === null) break;
+        await helpCalls.open(tx, {
+          callId,
+          unitId: event.unitId,
+          step: str(p.step),
+          journey: str(p.journey),
+          compartment,
+          eventSeq: event.seq,
+          createdAt: at,
+        });
+        break;
+      }
+      default:
+        // lockout.locker, board.offline/online and event types this version does not know are
+        // stored and listed; they change no reservation.
+        break;
+    }
+  }
+
+  /** Fresh commands for what the locker holds at an older version than the master copy. */
+  async #reconcile(tx: Tx, unitId: string, hello: HelloMessage, now: Date): Promise<number> {
+    const pending = await commands.pending(tx, unitId);
+    const pendingFor = (id: string, names: readonly CommandName[]): boolean =>
+      pending.some((c) => c.reservationId === id && names.includes(c.name));
+    const applied = hello.applied.reservations;
+    const paid = hello.applied.payments;
+    let queued = 0;
+    for (const r of await reservations.listLive(tx, unitId, localDate(now, this.#timeZone))) {
+      if ((applied[r.id] ?? 0) < r.version && !pendingFor(r.id, ['reservation.upsert', 'reservation.cancel'])) {
+        await this.#command(tx, { unitId, name: 'reservation.upsert', args: { reservation: toWire(r), version: r.version }, reservationId: r.id }, now);
+        queued += 1;
+      }
+      if (r.paymentRequired && r.paymentVersion > 0 && (paid[r.id] ?? 0) < r.paymentVersion && !pendingFor(r.id, ['payment.status'])) {
+        await this.#command(tx, { unitId, name: 'payment.status', args: paymentWire(r), reservationId: r.id }, now);
+        queued += 1;
+      }
+    }
+    // Cancellations the locker missed (it still holds an older version of a cancelled reservation).
+    for (const [id, version] of Object.entries(applied)) {
+      const r = await reservations.get(tx, id);
+      if (r && r.unitId === unitId && r.status === 'cancelled' && version < r.version && !pendingFor(r.id, ['reservation.cancel'])) {
+        await this.#command(tx, { unitId, name: 'reservation.cancel', args: { reservationId: r.id, version: r.version }, reservationId: r.id }, now);
+        queued += 1;
+      }
+    }
+    return queued;
+  }
+
+  #committed(unitId: string): void {
+    this.emit('command', unitId);
+    this.#changed();
+  }
+
+  #changed(): void {
+    this.emit('changed');
+  }
+}
+
+// --- wire and views ---------------------------------------------------------------------
+
+export function toWire(r: MasterReservation): ReservationWire {
+  return {
+    id: r.id,
+    code: r.code,
+    kind: r.kind,
+    workOrder: r.workOrder,
+    // As the back office wrote it (e.g. 'EL 12345'); the locker normalises it to match what customers type.
+    plate: r.plateDisplay,
+    driverName: r.driverName,
+    phones: r.phones,
+    email: r.email,
+    appointmentDate: r.appointmentDate,
+    appointmentTime: r.appointmentTime,
+    pinHash: r.pinHash,
+    compartmentId: r.compartmentId,
+    paymentRequired: r.paymentRequired,
+  };
+}
+
+function paymentWire(r: MasterReservation): CommandArgs['payment.status'] {
+  return {
+    reservationId: r.id,
+    status: r.paymentStatus === 'none' ? 'pending' : r.paymentStatus,
+    amount: r.paymentAmount ?? 0,
+    currency: r.paymentCurrency ?? 'NOK',
+    version: r.paymentVersion,
+  };
+}
+
+function unitView(unit: Unit, now: Date): UnitView {
+  const lastEventAgeS = unit.lastEventAt === null ? null : Math.max(0, Math.round((now.getTime() - Date.parse(unit.lastEventAt)) / 1000));
+  return {
+    unitId: unit.unitId,
+    linkState: unit.linkState,
+    lastSeen: unit.lastSeen,
+    softwareVersion: unit.lastHello?.softwareVersion ?? null,
+    clock: unit.lastHello?.clock ?? null,
+    ackedSeq: unit.ackedSeq,
+    nextSeq: unit.nextSeq,
+    outboxLag: unit.nextSeq === null ? null : Math.max(0, unit.nextSeq - 1 - unit.ackedSeq),
+    lastEventAt: unit.lastEventAt,
+    lastEventAgeS,
+    compartments: unit.lastHello?.compartments ?? [],
+  };
+}
+
+function commandView(c: StoredCommand): CommandView {
+  const a = c.args;
+  const about: Record<string, unknown> = {};
+  if (c.name === 'reservation.upsert') {
+    const r = a.reservation as Partial<ReservationWire> | undefined;
+    Object.assign(about, { code: r?.code, kind: r?.kind, workOrder: r?.workOrder, version: a.version, compartmentId: r?.compartmentId });
+  } else if (c.name === 'payment.status') {
+    Object.assign(about, { status: a.status, amount: a.amount, currency: a.currency, version: a.version });
+  } else if (c.name === 'reservation.cancel') {
+    Object.assign(about, { version: a.version });
+  } else if (c.name === 'help.update') {
+    Object.assign(about, { callId: a.callId, state: a.state, by: a.by });
+  } else if (c.name === 'mechanic.request') {
+    Object.assign(about, { requestId: a.requestId, tabletId: a.tabletId, purpose: a.purpose });
+  }
+  return {
+    id: c.id,
+    unitId: c.unitId,
+    name: c.name,
+    reservationId: c.reservationId,
+    about,
+    createdAt: c.createdAt,
+    sentAt: c.sentAt,
+    sendCount: c.sendCount,
+    ok: c.ok,
+    result: c.result,
+    answeredAt: c.answeredAt,
+  };
+}
+
+function eventView(e: StoredEvent): EventView {
+  return {
+    unitId: e.unitId,
+    seq: e.seq,
+    type: e.type,
+    at: e.at.wall,
+    clockSynchronised: e.at.clockSynchronised,
+    receivedAt: e.receivedAt,
+    reservationId: str(e.payload.reservationId),
+    compartment: num(e.payload.compartment),
+  };
+}
+
+/** The plate as staff typed it, tidied: upper case, single spaces. */
+function displayPlate(text: string): string {
+  return text.trim().replace(/\s+/g, ' ').toUpperCase();
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function num(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
