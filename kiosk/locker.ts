@@ -14,12 +14,15 @@ import { Actuator } from './core/actuator.js';
 import { Journeys } from './core/journeys.js';
 import { LockoutService, createPinGuard } from './core/lockout.js';
 import type { JourneyStore } from './core/ports.js';
-import { seedDemo } from './demo.js';
+import { startReferenceBackOffice, type ReferenceBackOffice } from './backoffice/start.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { moduleLogger } from './logging.js';
 import { startServer, type RunningServer } from './server/server.js';
 import { openDatabase, type Db } from './store/db.js';
 import { createJourneyStore } from './store/journey-store.js';
+import { loadOrCreateIdentity } from './sync/identity.js';
+import type { SyncService } from './sync/sync-service.js';
+import { createSync } from './sync/wiring.js';
 import { compartments, outbox } from './store/repositories.js';
 
 export const VERSION = '0.1.0';
@@ -32,9 +35,12 @@ export interface LockerOptions {
   logger: Logger;
   clock?: Clock;
   wallClock?: () => Date;
-  /** Seed the demo reservations (only ever with the simulator). */
+  /**
+   * With no back office configured, a reference back office is started on loopback; `demo`
+   * makes it hold the README's demo appointments for today.
+   */
   demo?: boolean;
-  /** Lower scrypt cost for demo PINs in tests. */
+  /** Lower scrypt cost for the reference back office's PINs in tests. */
   demoPinCost?: { N: number; r: number; p: number };
 }
 
@@ -45,7 +51,10 @@ export interface Locker {
   hardware: Hardware;
   journeys: Journeys;
   server: RunningServer;
-  urls: { bottom: string; top: string; sim: string | null; health: string };
+  sync: SyncService;
+  /** The reference back office, when this process runs one (no backOffice.url configured). */
+  backOffice: ReferenceBackOffice | null;
+  urls: { bottom: string; top: string; sim: string | null; health: string; backOffice: string | null; tablet: string | null };
   stop(): Promise<void>;
 }
 
@@ -61,7 +70,9 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
   try {
     const now = wallClock();
     await db.transaction((tx) => compartments.ensure(tx, config.compartmentWiring.length, now));
-    const store = createJourneyStore(db, { wallClock, monoClock: () => clock.now() - startedAt, bootId });
+    const monoClock = (): number => clock.now() - startedAt;
+    let sync: SyncService | null = null;
+    const store = createJourneyStore(db, { wallClock, monoClock, bootId }, { onEventsCommitted: () => sync?.notifyEventsCommitted() });
 
     const hardware = await createHardware(config, clock, logger);
     await hardware.bank.start(); // every output off before anything else
@@ -74,7 +85,6 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
     hardware.bank.events.on('forced', (id) => void actuator.forced(id).catch(report('a forced door')));
     hardware.bank.events.on('leftOpen', (id, ms) => void actuator.leftOpen(id, ms).catch(report('a door left open')));
 
-    if (options.demo) await seedDemo(db, { timeZone: config.timeZone, now, logger, pinCost: options.demoPinCost });
 
     const journeys = new Journeys({
       store,
@@ -90,9 +100,48 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       idleTimeoutMs: config.session.idleTimeoutMs,
       idleWarningMs: Math.min(config.session.idleWarningMs, config.session.idleTimeoutMs - 1000),
       doneMs: config.session.doneMs,
-      linkState: () => 'offline',
+      linkState: () => (sync?.state === 'online' ? 'online' : 'offline'),
     });
     cleanup.unshift(async () => journeys.stop());
+
+    // The back office: the configured one, or a reference one on loopback in this process.
+    let backOffice: ReferenceBackOffice | null = null;
+    let url = config.backOffice.url;
+    if (url === null) {
+      backOffice = await startReferenceBackOffice({
+        dataDir: config.dataDir,
+        host: '127.0.0.1',
+        port: config.backOffice.referencePort,
+        audience: config.backOffice.audience,
+        logger,
+        timeZone: config.timeZone,
+        defaultCountry: config.defaultCountry,
+        demo: options.demo ?? false,
+        ...(options.demoPinCost ? { pinCost: options.demoPinCost } : {}),
+      });
+      cleanup.unshift(() => (backOffice as ReferenceBackOffice).stop());
+      const identity = await loadOrCreateIdentity(config.dataDir, config.unitId);
+      await backOffice.registerUnit(config.unitId, identity.publicKeyJwk);
+      url = backOffice.lockerUrl;
+    }
+    const running = await createSync({
+      config,
+      db,
+      url,
+      softwareVersion: VERSION,
+      bootId,
+      monoClock,
+      doorState: (id) => hardware.bank.doorState(id),
+      help: journeys,
+      logger,
+      clock,
+      wallClock,
+    });
+    sync = running;
+    running.events.on('reservationChanged', (id, change) => journeys.reservationChanged(id, change));
+    running.events.on('state', () => journeys.events.emit('changed'));
+    await running.start();
+    cleanup.unshift(() => running.stop());
 
     const server = await startServer(
       {
@@ -107,7 +156,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
           uptimeS: Math.round((clock.now() - startedAt) / 1000),
           hardware: config.hardware.kind,
           boards: hardware.bank.boardStatus(),
-          backOffice: 'not configured',
+          backOffice: { url: config.backOffice.url ?? 'reference (loopback)', ...(await running.status()) },
           outboxPending: await outbox.pendingCount(db),
           compartments: countStates(await store.compartments()),
         }),
@@ -126,11 +175,15 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       hardware,
       journeys,
       server,
+      sync: running,
+      backOffice,
       urls: {
         bottom: `${server.url}/bottom/`,
         top: `${server.url}/top/`,
         sim: hardware.sim ? `${server.url}/sim/` : null,
         health: `${server.url}/health`,
+        backOffice: backOffice?.url ?? null,
+        tablet: backOffice ? `${backOffice.url.replace(/\/$/, '')}/tablet/` : null,
       },
       stop: () => runAll(cleanup, logger),
     };

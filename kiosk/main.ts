@@ -21,7 +21,7 @@ async function main(): Promise<number> {
     throw error;
   }
   const logger = createLogger({ level: config.log.level });
-  const demo = config.source === null && config.hardware.kind === 'sim';
+  const demo = config.source === null && config.hardware.kind === 'sim' && config.backOffice.url === null;
   const locker = await startLocker({ config, logger, demo });
   const notifier = createNotifier(process.env, logger);
   notifier.ready();
@@ -37,6 +37,7 @@ async function main(): Promise<number> {
       `  top screen:                ${locker.urls.top}`,
       ...(locker.urls.sim ? [`  simulator:                 ${locker.urls.sim}`] : []),
       `  health:                    ${locker.urls.health}`,
+      ...(locker.urls.backOffice ? [`  back office (staff):       ${locker.urls.backOffice}`, `  mechanic's tablet:         ${locker.urls.tablet}`] : []),
       ...(demo ? ['  demo PINs: drop-off 123456 (plate AB12345), pickup 345678 (paid), 456789 (unpaid)'] : []),
       '',
     ];

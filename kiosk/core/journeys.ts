@@ -77,8 +77,12 @@ export class Journeys {
   #confirmAbandon = false;
   #helpOpen = false;
   #helpCall: SessionView['helpCall'] = 'none';
+  #helpCallId: string | null = null;
   #idleWarning: number | null = null;
-  #timers: unknown[] = [];
+  /** The inactivity timers: re-armed by every touch. */
+  #idleTimers: unknown[] = [];
+  /** Timers that belong to a step (lockout end, "thank you"): a touch must not cancel them. */
+  #stepTimers: unknown[] = [];
   #busy: Promise<unknown> = Promise.resolve();
 
   constructor(options: JourneyOptions) {
@@ -99,7 +103,23 @@ export class Journeys {
   /** The back office took (or closed) the help call. */
   setHelpCall(state: 'none' | 'requested' | 'taken'): void {
     this.#helpCall = state;
+    if (state === 'none') this.#helpCallId = null;
     this.#changed();
+  }
+
+  /**
+   * The back office changed a reservation. A customer whose reservation was cancelled before
+   * any door opened is sent back to the start politely; once a door is open, the journey
+   * finishes as it is (the back office refuses to cancel then anyway).
+   */
+  reservationChanged(id: string, change: string): void {
+    const s = this.#session;
+    if (!s || s.reservationId !== id || change !== 'cancelled') return;
+    if (s.doorOpened || s.step === 'opening') return;
+    void this.#endQueued('cancelled').then(() => {
+      this.#error = { code: 'NOT_FOUND' };
+      this.#changed();
+    });
   }
 
   /** Stop timers (shutdown). An unfinished session is left to recovery at next start. */
@@ -162,7 +182,9 @@ export class Journeys {
   }
 
   async #handle(action: SessionAction): Promise<SessionView> {
-    this.#error = null;
+    // A touch, the help panel or another language keep the error on screen; anything the
+    // customer asks for anew replaces it.
+    if (!['activity', 'help', 'language'].includes(action.type)) this.#error = null;
     try {
       await this.#apply(action);
     } catch (error) {
@@ -252,6 +274,7 @@ export class Journeys {
 
   #setIdentifyMode(mode: IdentifyMode): void {
     const s = this.#requireSession();
+    if (s.step === 'locked-out') throw new DomainError('LOCKED_OUT', 'wait until the lockout ends', { retryAfterS: s.retryAfterS ?? 0 });
     if (s.step !== 'identify') {
       this.#move('retryIdentify');
     }
@@ -260,6 +283,7 @@ export class Journeys {
 
   #back(): void {
     const s = this.#requireSession();
+    if (s.step === 'locked-out') throw new DomainError('LOCKED_OUT', 'wait until the lockout ends', { retryAfterS: s.retryAfterS ?? 0 });
     if (s.step === 'identify' && s.identifyMode !== 'pin') {
       s.identifyMode = 'pin';
       return;
@@ -333,7 +357,8 @@ export class Journeys {
     s.retryAfterS = Math.ceil(ms / 1000);
     this.#move('lockedOut');
     this.#error = { code: 'LOCKED_OUT', retryAfterS: s.retryAfterS };
-    this.#schedule(ms, () => {
+    this.#clearIdle();
+    this.#scheduleStep(ms, () => {
       if (this.#session === s && s.step === 'locked-out') {
         this.#move('retryIdentify');
         this.#error = null;
@@ -462,23 +487,27 @@ export class Journeys {
     this.#log.info({ session: s.id, compartment, journey: s.journey }, 'journey finished');
     s.compartment = null;
     this.#move('finished');
-    this.#schedule(this.#o.doneMs, () => {
+    this.#clearIdle();
+    this.#scheduleStep(this.#o.doneMs, () => {
       if (this.#session === s && s.step === 'done') void this.#endQueued('finished');
     });
   }
 
   async #callHelp(): Promise<void> {
+    if (this.#helpCall === 'requested' && this.#helpCallId) return; // one call at a time
     const s = this.#session;
+    const callId = randomUUID();
     await this.#o.store.transaction((tx) =>
-      tx.event('help.requested', { session: s?.id ?? null, step: s?.step ?? 'welcome', journey: s?.journey ?? null, compartment: s?.compartment ?? null }),
+      tx.event('help.requested', { callId, step: s?.step ?? 'welcome', journey: s?.journey ?? null, compartment: s?.compartment ?? null }),
     );
+    this.#helpCallId = callId;
     this.#helpCall = 'requested';
-    this.#log.info({ session: s?.id ?? null }, 'help requested');
+    this.#log.info({ session: s?.id ?? null, callId }, 'help requested');
   }
 
   // --- endings -----------------------------------------------------------------------------
 
-  #endQueued(reason: 'finished' | 'idle'): Promise<void> {
+  #endQueued(reason: 'finished' | 'idle' | 'cancelled'): Promise<void> {
     const run = this.#busy.then(async () => {
       await this.#end(reason);
       this.#changed();
@@ -491,7 +520,7 @@ export class Journeys {
    * Back to welcome. A door that was opened in this session and not properly finished leaves
    * the compartment's content uncertain: it is quarantined and never handed to anyone else.
    */
-  async #end(reason: 'abandoned' | 'idle' | 'finished'): Promise<void> {
+  async #end(reason: 'abandoned' | 'idle' | 'finished' | 'cancelled'): Promise<void> {
     const s = this.#session;
     this.#clearTimers();
     this.#confirmAbandon = false;
@@ -514,12 +543,12 @@ export class Journeys {
   // --- timers ------------------------------------------------------------------------------
 
   #armIdle(): void {
-    this.#clearTimers();
-    this.#idleWarning = null;
+    this.#clearIdle();
     const s = this.#session;
+    // "done" and "locked-out" end on their own timers, never by inactivity.
     if (!s || s.step === 'done' || s.step === 'locked-out') return;
     const warnAt = this.#o.idleTimeoutMs - this.#o.idleWarningMs;
-    this.#schedule(warnAt, () => this.#tickWarning(s, Math.round(this.#o.idleWarningMs / 1000)));
+    this.#idleTimers.push(this.#o.clock.setTimeout(() => this.#tickWarning(s, Math.round(this.#o.idleWarningMs / 1000)), warnAt));
   }
 
   #tickWarning(s: Session, secondsLeft: number): void {
@@ -530,16 +559,23 @@ export class Journeys {
     }
     this.#idleWarning = secondsLeft;
     this.#changed();
-    this.#schedule(1000, () => this.#tickWarning(s, secondsLeft - 1));
+    this.#idleTimers.push(this.#o.clock.setTimeout(() => this.#tickWarning(s, secondsLeft - 1), 1000));
   }
 
-  #schedule(ms: number, fn: () => void): void {
-    this.#timers.push(this.#o.clock.setTimeout(fn, ms));
+  #scheduleStep(ms: number, fn: () => void): void {
+    this.#stepTimers.push(this.#o.clock.setTimeout(fn, ms));
+  }
+
+  #clearIdle(): void {
+    for (const timer of this.#idleTimers) this.#o.clock.clearTimeout(timer);
+    this.#idleTimers = [];
+    this.#idleWarning = null;
   }
 
   #clearTimers(): void {
-    for (const timer of this.#timers) this.#o.clock.clearTimeout(timer);
-    this.#timers = [];
+    this.#clearIdle();
+    for (const timer of this.#stepTimers) this.#o.clock.clearTimeout(timer);
+    this.#stepTimers = [];
   }
 
   // --- helpers -------------------------------------------------------------------------------

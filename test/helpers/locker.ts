@@ -15,11 +15,31 @@ export async function startTestLocker(dir: string, overrides: Record<string, unk
       dataDir: dir,
       server: { host: '127.0.0.1', port: 0 },
       locks: { pulseMs: 50, doorConfirmTimeoutMs: 400, pollIntervalMs: 50 },
+      backOffice: { referencePort: 0, pingIntervalMs: 2000 },
       ...overrides,
     },
     null,
   );
-  return startLocker({ config, logger: createSilentLogger(), demo: true, demoPinCost: TEST_PIN_COST });
+  const locker = await startLocker({ config, logger: createSilentLogger(), demo: true, demoPinCost: TEST_PIN_COST });
+  // The demo appointments come from the reference back office over the link: wait for them.
+  await until(async () => {
+    const unpaid = await locker.store.reservation('demo-pickup-unpaid');
+    const paid = await locker.store.reservation('demo-pickup-paid');
+    const all = await Promise.all(DEMO_IDS.map((id) => locker.store.reservation(id)));
+    return all.every(Boolean) && unpaid?.paymentVersion === 1 && paid?.paymentStatus === 'paid';
+  }, 'the demo reservations from the back office', 10_000).catch(async (error: unknown) => {
+    await locker.stop();
+    throw error;
+  });
+  return locker;
+}
+
+const DEMO_IDS = ['demo-dropoff-1', 'demo-dropoff-2', 'demo-pickup-paid', 'demo-pickup-unpaid', 'demo-pickup-not-ready'];
+
+/** Every event the locker has recorded for the back office, delivered or not, in order. */
+export async function recordedEvents(locker: Locker): Promise<{ type: string; payload: Record<string, unknown> }[]> {
+  const rows = await locker.db.all<{ type: string; payload: string }>('SELECT type, payload FROM outbox ORDER BY seq');
+  return rows.map((row) => ({ type: row.type, payload: JSON.parse(row.payload) as Record<string, unknown> }));
 }
 
 export async function withLocker(t: Test, overrides: Record<string, unknown> = {}): Promise<Locker> {

@@ -3,11 +3,11 @@
  * simulated board, and the screens' WebSocket.
  */
 import t from 'tap';
-import { audit, inflight, outbox, reservations } from '../../kiosk/store/repositories.js';
-import { act, ok, screenSocket, startTestLocker, until, withLocker } from '../helpers/locker.js';
+import { audit, inflight, reservations } from '../../kiosk/store/repositories.js';
+import { act, ok, recordedEvents, screenSocket, startTestLocker, until, withLocker } from '../helpers/locker.js';
 import type { Locker } from '../../kiosk/locker.js';
 
-const events = async (locker: Locker) => (await outbox.listAfter(locker.db, 0, 1000)).map((e) => ({ type: e.type, payload: e.payload }));
+const events = recordedEvents;
 const closeDoor = (locker: Locker, compartment: number) => locker.hardware.sim?.closeDoor(compartment - 1);
 const doorClosed = (locker: Locker, compartment: number) => until(() => locker.hardware.bank.doorState(compartment) === 'closed', `door ${compartment} closed`);
 
@@ -89,8 +89,10 @@ t.test('after a lookup, a wrong PIN counts against that reservation', async (t) 
   const wrong = await act(locker, { type: 'pin', pin: '000111' });
   t.equal(wrong.error?.code, 'PIN_WRONG');
   t.equal(wrong.view, undefined);
-  const session = await ok(t, locker, { type: 'activity' });
-  t.match(session.error, null, 'the error is cleared on the next action');
+  const touched = await ok(t, locker, { type: 'activity' });
+  t.match(touched.error, { code: 'PIN_WRONG', attemptsLeft: 4 }, 'a touch keeps the error on screen');
+  const next = await ok(t, locker, { type: 'identifyMode', mode: 'pin' });
+  t.equal(next.error, null, 'the next thing asked for clears it');
   t.match(await reservations.getById(locker.db, 'demo-dropoff-1'), { failedPinAttempts: 1 });
 });
 
@@ -238,4 +240,25 @@ t.test('idle: a warning, then back to welcome', async (t) => {
   await until(() => bottom.messages.some((m) => (m as { view?: { idleWarning?: number } }).view?.idleWarning === 1), 'the idle warning', 3000);
   await until(() => (bottom.last() as { view?: { step?: string } })?.view?.step === 'welcome', 'back to welcome', 3000);
   t.pass('warned, then ended');
+});
+
+t.test('back office: a reservation cancelled mid-journey ends it politely; a help call is taken', async (t) => {
+  const locker = await withLocker(t);
+  const backOffice = locker.backOffice;
+  if (!backOffice) throw new Error('the reference back office should run');
+  await ok(t, locker, { type: 'start', journey: 'dropoff' });
+  await ok(t, locker, { type: 'pin', pin: '234567' });
+  await backOffice.service.cancelReservation('demo-dropoff-2');
+  await until(() => locker.journeys.view().step === 'welcome', 'the session ends', 5000);
+  t.match(locker.journeys.view().error, { code: 'NOT_FOUND' }, 'the customer is told the booking is no longer valid');
+  t.match(await locker.store.reservation('demo-dropoff-2'), { status: 'cancelled' });
+
+  await ok(t, locker, { type: 'callHelp' });
+  await until(async () => (await backOffice.service.staffState()).helpCalls.length > 0, 'the call reaches the back office', 5000);
+  const call = (await backOffice.service.staffState()).helpCalls[0];
+  if (!call) throw new Error('no help call');
+  await backOffice.service.takeHelpCall(call.callId, { by: 'Per at the desk' });
+  await until(() => locker.journeys.view().helpCall === 'taken', 'the screen shows the call was taken', 5000);
+  const requested = (await recordedEvents(locker)).find((e) => e.type === 'help.requested');
+  t.equal(requested?.payload.callId, call.callId, 'the call is matched by its id');
 });
