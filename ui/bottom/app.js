@@ -139,6 +139,7 @@ function noteChanges(prev, view) {
     state.error = null;
     state.lockDeadline = null;
     state.guardUntil = Date.now() + NEW_SCREEN_GUARD_MS;
+    document.body.dataset.guardUntil = String(state.guardUntil); // tests wait for it to pass
   }
   if (view.error && !sameError(view.error, state.error)) showError(view.error);
   if (state.error?.code === 'DOOR_OPEN' && prev?.door !== view.door && view.door === 'closed') state.error = null;

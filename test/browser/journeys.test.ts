@@ -1,0 +1,193 @@
+/**
+ * The journeys in real Chromium, tapped the way a customer taps them. The drop-off journey
+ * saves a screenshot of every step under docs/screens/ (shown in the README).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import type { Browser } from 'playwright-core';
+import { atStep, enterPin, errorText, keyboard, keypad, tap } from '../helpers/bottom-screen.js';
+import { launchBrowser, openPage, screenshot, scriptErrors } from '../helpers/browser.js';
+import { recordedEvents, until, withLocker } from '../helpers/locker.js';
+
+const catalogue = (lang: string): Record<string, string> =>
+  JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'ui', 'i18n', `${lang}.json`), 'utf8')) as Record<string, string>;
+const en = catalogue('en');
+
+let browser: Browser;
+t.before(async () => {
+  browser = await launchBrowser(t);
+});
+
+async function englishBottom(t: Test, url: string) {
+  const page = await openPage(t, browser, url);
+  await atStep(page, 'welcome');
+  await tap(page, 'English');
+  await page.waitForFunction('document.documentElement.lang === "en" || document.body.textContent.includes("Drop off a key")');
+  return page;
+}
+
+t.test('PIN drop-off, every step on screen, top screen shows the compartment', async (t) => {
+  const locker = await withLocker(t);
+  const page = await englishBottom(t, locker.urls.bottom);
+  const top = await openPage(t, browser, locker.urls.top, { width: 1280, height: 720 });
+  await screenshot(page, 'dropoff-1-welcome');
+  await tap(page, en['welcome.dropoff'] as string);
+  await atStep(page, 'identify');
+  await keypad(page, '123');
+  await screenshot(page, 'dropoff-2-pin');
+  await keypad(page, '456');
+  await tap(page, 'OK');
+  await atStep(page, 'details');
+  t.match(await page.locator('main').textContent(), /Kari Nordmann/);
+  await tap(page, en['details.addRemark'] as string);
+  await keyboard(page, 'WINTER TYRES');
+  await tap(page, en['details.save'] as string);
+  await page.getByText('WINTER TYRES').first().waitFor();
+  await screenshot(page, 'dropoff-3-details');
+  await tap(page, en['details.confirm'] as string);
+  await atStep(page, 'place-key');
+  t.match(await page.locator('main').textContent(), /compartment 1/);
+  await top.waitForFunction('document.body.textContent.includes("1")');
+  await screenshot(page, 'dropoff-4-place-key');
+  await screenshot(top, 'dropoff-4-top-screen');
+  await tap(page, en['common.confirm'] as string);
+  t.match(await errorText(page), en['error.DOOR_OPEN'] as string, 'Confirm with the door still open is refused on screen');
+  locker.hardware.sim?.closeDoor(0);
+  await until(() => locker.hardware.bank.doorState(1) === 'closed', 'door closed');
+  await page.waitForFunction('!document.querySelector("main p.error:not(.empty)")');
+  await tap(page, en['common.confirm'] as string);
+  await atStep(page, 'done');
+  await screenshot(page, 'dropoff-5-done');
+  const deposited = (await recordedEvents(locker)).find((e) => e.type === 'key.deposited');
+  t.match(deposited?.payload, { compartment: 1, remark: 'WINTER TYRES' });
+  t.same(scriptErrors(page), []);
+  t.same(scriptErrors(top), []);
+});
+
+t.test('plate lookup, then the PIN, then the drop-off', async (t) => {
+  const locker = await withLocker(t);
+  const page = await englishBottom(t, locker.urls.bottom);
+  await tap(page, en['welcome.dropoff'] as string);
+  await atStep(page, 'identify');
+  await tap(page, en['identify.usePlate'] as string);
+  await page.locator('.keyboard').waitFor();
+  await keyboard(page, 'AB12345');
+  await screenshot(page, 'lookup-1-plate');
+  await tap(page, 'OK');
+  await atStep(page, 'lookup-result');
+  t.match(await page.locator('main').textContent(), /k\*\*\*@example\.com/);
+  await screenshot(page, 'lookup-2-result');
+  await tap(page, en['lookup.send'] as string);
+  await atStep(page, 'lookup-sent');
+  await tap(page, en['lookupSent.enterPin'] as string);
+  await atStep(page, 'identify');
+  await enterPin(page, '123456');
+  await atStep(page, 'details');
+  await tap(page, en['details.confirm'] as string);
+  await atStep(page, 'place-key');
+  t.ok((await recordedEvents(locker)).some((e) => e.type === 'pin.delivery-requested'));
+  t.same(scriptErrors(page), []);
+});
+
+t.test('phone lookup shows the masked number', async (t) => {
+  const locker = await withLocker(t);
+  const page = await englishBottom(t, locker.urls.bottom);
+  await tap(page, en['welcome.dropoff'] as string);
+  await atStep(page, 'identify');
+  await tap(page, en['identify.usePhone'] as string);
+  await page.locator('.keypad .key-extra').waitFor();
+  await keypad(page, '98765432');
+  await tap(page, 'OK');
+  await atStep(page, 'lookup-result');
+  t.match(await page.locator('main').textContent(), /\+47 \*\*\* \*\* 432/);
+  t.notMatch(await page.locator('main').textContent(), /Ola|Hansen|EL 98765/, 'nothing about who it is');
+});
+
+t.test('five wrong PINs: the lockout message with a countdown', async (t) => {
+  const locker = await withLocker(t);
+  const page = await englishBottom(t, locker.urls.bottom);
+  await tap(page, en['welcome.dropoff'] as string);
+  await atStep(page, 'identify');
+  for (let i = 1; i <= 4; i += 1) {
+    await enterPin(page, `00000${i}`);
+    await page.waitForFunction(`document.querySelector("main p.error")?.textContent.includes(${JSON.stringify(en['error.PIN_WRONG'])})`);
+  }
+  await enterPin(page, '000005');
+  await atStep(page, 'locked-out');
+  t.match(await page.locator('main').textContent(), new RegExp(en['lockedOut.title'] as string));
+  await screenshot(page, 'lockout');
+});
+
+t.test('abandon after the door opened: asked first, then the compartment is quarantined', async (t) => {
+  const locker = await withLocker(t);
+  const page = await englishBottom(t, locker.urls.bottom);
+  await tap(page, en['welcome.dropoff'] as string);
+  await atStep(page, 'identify');
+  await enterPin(page, '234567');
+  await atStep(page, 'details');
+  await tap(page, en['details.confirm'] as string);
+  await atStep(page, 'place-key');
+  await page.getByRole('button', { name: en['common.abandon'] as string }).first().click();
+  await page.getByText(en['abandon.title'] as string).waitFor();
+  await screenshot(page, 'abandon-confirm');
+  await tap(page, en['abandon.yes'] as string);
+  await atStep(page, 'welcome');
+  t.match(await locker.store.compartment(1), { state: 'quarantined' });
+  const sim = await openPage(t, browser, locker.urls.sim as string, { width: 1440, height: 900 });
+  await sim.getByText('quarantined', { exact: false }).first().waitFor();
+  await screenshot(sim, 'simulator');
+});
+
+t.test('pickup: paid opens the door; unpaid shows the payment step and nothing opens', async (t) => {
+  const locker = await withLocker(t);
+  const page = await englishBottom(t, locker.urls.bottom);
+  await tap(page, en['welcome.pickup'] as string);
+  await atStep(page, 'identify');
+  await enterPin(page, '345678');
+  await atStep(page, 'take-key');
+  t.match(await page.locator('main').textContent(), /compartment 16/);
+  locker.hardware.sim?.closeDoor(15);
+  await until(() => locker.hardware.bank.doorState(16) === 'closed', 'door closed');
+  await tap(page, en['takeKey.done'] as string);
+  await atStep(page, 'done');
+  await tap(page, en['done.finish'] as string);
+  await atStep(page, 'welcome');
+
+  const pulses = locker.hardware.sim?.pulseCount;
+  await tap(page, en['welcome.pickup'] as string);
+  await atStep(page, 'identify');
+  await enterPin(page, '456789');
+  await atStep(page, 'payment');
+  t.match(await page.locator('main').textContent(), /2[\s\u00a0\u202f,.]?490/);
+  await screenshot(page, 'pickup-payment');
+  await tap(page, en['payment.check'] as string);
+  await page.waitForFunction(`document.querySelector("main p.error")?.textContent.includes(${JSON.stringify(en['error.PAYMENT_PENDING'])})`);
+  t.equal(locker.hardware.sim?.pulseCount, pulses, 'no lock was pulsed');
+});
+
+t.test('idle: the warning, then back to the welcome screen', async (t) => {
+  const locker = await withLocker(t, { session: { idleTimeoutMs: 3000, idleWarningMs: 2000 } });
+  const page = await englishBottom(t, locker.urls.bottom);
+  await tap(page, en['welcome.dropoff'] as string);
+  await atStep(page, 'identify');
+  await page.locator('.idle-warning, [data-countdown="idle"]').first().waitFor({ timeout: 5000 });
+  await screenshot(page, 'idle-warning');
+  await atStep(page, 'welcome');
+  t.pass('warned, then back to welcome');
+});
+
+t.test('each language: the welcome screen speaks it', async (t) => {
+  const locker = await withLocker(t);
+  const page = await openPage(t, browser, locker.urls.bottom);
+  await atStep(page, 'welcome');
+  const names: Record<string, string> = { nb: 'Norsk', sv: 'Svenska', fr: 'Français', en: 'English' };
+  for (const lang of ['sv', 'fr', 'en', 'nb']) {
+    await tap(page, names[lang] as string);
+    const title = catalogue(lang)['welcome.dropoff'] as string;
+    await page.waitForFunction(`document.body.textContent.includes(${JSON.stringify(title)})`);
+    t.pass(`${lang}: "${title}"`);
+    await screenshot(page, `welcome-${lang}`);
+  }
+  t.same(scriptErrors(page), []);
+});
