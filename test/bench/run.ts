@@ -1,0 +1,14 @@
+/**
+ * `npm run bench`: every figure beside a baseline measured in the same run, as JSON.
+ * Never part of `npm test`: timings belong here, not in assertions.
+ */
+import { cpus } from 'node:os';
+import { benchOutboxDrain } from './outbox-drain.js';
+import { benchPinCheck } from './pin-check.js';
+
+const results = {
+  machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
+  outboxAndSnapshot: await benchOutboxDrain(),
+  pinCheck: await benchPinCheck(),
+};
+console.log(JSON.stringify(results, null, 2));
