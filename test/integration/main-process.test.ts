@@ -51,7 +51,7 @@ t.test('a good config runs on the simulator and stops cleanly on SIGTERM', async
   const dir = t.testdir();
   const config = join(dir, 'locker.json');
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(config, JSON.stringify({ dataDir: join(dir, 'data'), server: { port: 0 } }));
+  writeFileSync(config, JSON.stringify({ dataDir: join(dir, 'data'), server: { port: 0 }, backOffice: { referencePort: 0 } }));
   const result = await run(['--config', config], {}, (line, stop) => {
     if (line.includes('keylocker running on the simulator')) stop();
   });
