@@ -90,6 +90,8 @@ interface DoorTrack {
   /** clock.now() when the state last changed. */
   since: number;
   alarmed: boolean;
+  /** The last known state before `unknown`: a door closed before a board outage and open after it was opened without a command. */
+  lastKnown: 'open' | 'closed' | null;
 }
 
 interface BoardHealth {
@@ -143,7 +145,7 @@ export class LockBank {
     this.#compartments = new Map(options.compartments.map((c) => [c.id, c]));
     const backoff = options.offlineBackoff ?? { initialMs: 1000, maxMs: 30_000 };
     for (const compartment of options.compartments) {
-      this.#doors.set(compartment.id, { state: 'unknown', since: this.#clock.now(), alarmed: false });
+      this.#doors.set(compartment.id, { state: 'unknown', since: this.#clock.now(), alarmed: false, lastKnown: null });
       if (compartment.door && !this.#boards.has(compartment.door.board)) {
         this.#boards.set(compartment.door.board, {
           online: true,
@@ -365,8 +367,9 @@ export class LockBank {
   #applyDoor(id: number, next: DoorState): void {
     const track = this.#doors.get(id);
     if (!track || track.state === next) return;
-    const previous = track.state;
+    const previous = track.state === 'unknown' ? track.lastKnown : track.state;
     track.state = next;
+    if (next !== 'unknown') track.lastKnown = next;
     track.since = this.#clock.now();
     track.alarmed = false;
     if (next === 'open') {
@@ -375,8 +378,8 @@ export class LockBank {
       this.events.emit('doorOpened', id, cause);
       if (cause === 'forced') this.events.emit('forced', id);
     } else if (next === 'closed') {
-      // unknown -> closed is every door at start or after a board comes back: not news.
-      this.#logger[previous === 'unknown' ? 'debug' : 'info']({ compartment: id }, 'door closed');
+      // Every door reads closed at start: only a door that was open closing is news.
+      this.#logger[previous === 'open' ? 'info' : 'debug']({ compartment: id }, 'door closed');
       this.events.emit('doorClosed', id);
     } else {
       this.events.emit('doorUnknown', id);

@@ -84,6 +84,10 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
     const report = (what: string) => (error: unknown) => logger.error({ err: String(error) }, `could not record ${what}`);
     hardware.bank.events.on('forced', (id) => void actuator.forced(id).catch(report('a forced door')));
     hardware.bank.events.on('leftOpen', (id, ms) => void actuator.leftOpen(id, ms).catch(report('a door left open')));
+    hardware.bank.events.on('doorOpened', (id) => void actuator.doorOpened(id));
+    hardware.bank.events.on('doorClosed', (id) => void actuator.doorClosed(id).catch(report('a door closing')));
+    hardware.bank.events.on('boardOffline', (board, reason) => void actuator.board(false, board, reason).catch(report('a board going offline')));
+    hardware.bank.events.on('boardOnline', (board) => void actuator.board(true, board, null).catch(report('a board coming back')));
 
 
     const journeys = new Journeys({

@@ -130,6 +130,23 @@ export class Actuator {
     });
   }
 
+  /** Doors seen open: only their closing is news (every door reads closed at start). */
+  readonly #seenOpen = new Set<number>();
+
+  async doorOpened(compartment: number): Promise<void> {
+    this.#seenOpen.add(compartment);
+  }
+
+  async doorClosed(compartment: number): Promise<void> {
+    if (!this.#seenOpen.delete(compartment)) return;
+    await this.#store.transaction((tx) => tx.event('compartment.closed', { compartment }));
+  }
+
+  /** A lock board stopped answering, or came back: the back office should know. */
+  async board(online: boolean, board: number, reason: string | null): Promise<void> {
+    await this.#store.transaction((tx) => tx.event(online ? 'board.online' : 'board.offline', online ? { board } : { board, reason: reason ?? 'unknown' }));
+  }
+
   async leftOpen(compartment: number, openForMs: number): Promise<void> {
     await this.#store.transaction((tx) => tx.event('compartment.left-open', { compartment, openForS: Math.round(openForMs / 1000) }));
   }

@@ -307,8 +307,15 @@ export class Journeys {
       const bound = s.lookupMatches.length === 1 ? (s.lookupMatches[0] ?? null) : null;
       const result = await this.#o.pins.recordFailure(bound, now);
       this.#log.info({ session: s.id, boundToLookup: bound !== null }, 'wrong PIN');
-      if (result.lockerLockedForMs !== null) return this.#lockOut(result.lockerLockedForMs);
-      if (result.reservationLocked) throw new DomainError('RESERVATION_LOCKED', 'this reservation is locked');
+      if (result.lockerLockedForMs !== null) {
+        const lockedForMs = result.lockerLockedForMs;
+        await this.#o.store.transaction((tx) => tx.event('lockout.locker', { retryAfterS: Math.ceil(lockedForMs / 1000) }));
+        return this.#lockOut(lockedForMs);
+      }
+      if (result.reservationLocked) {
+        if (result.attemptsLeft === 0 && bound) await this.#o.store.transaction((tx) => tx.event('lockout.reservation', { reservationId: bound }));
+        throw new DomainError('RESERVATION_LOCKED', 'this reservation is locked');
+      }
       throw new DomainError('PIN_WRONG', 'wrong PIN', result.attemptsLeft !== null ? { attemptsLeft: result.attemptsLeft } : {});
     }
     if (match.pinLockedAt) throw new DomainError('RESERVATION_LOCKED', 'this reservation is locked after too many wrong PINs');

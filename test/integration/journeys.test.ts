@@ -40,8 +40,8 @@ t.test('PIN drop-off: details, a compartment opens, the key goes in, the back of
   t.ok(stored?.phones.includes('+46701234567'), 'the added phone is kept');
   t.match(await locker.store.compartment(1), { state: 'occupied', reservationId: 'demo-dropoff-1' });
   const sent = await events(locker);
-  t.same(sent.map((e) => e.type), ['compartment.opened', 'key.deposited']);
-  t.match(sent[1]?.payload, { reservationId: 'demo-dropoff-1', compartment: 1, addedPhone: '+46701234567', remark: 'Winter tyres, please' });
+  t.same(sent.map((e) => e.type), ['compartment.opened', 'compartment.closed', 'key.deposited']);
+  t.match(sent[2]?.payload, { reservationId: 'demo-dropoff-1', compartment: 1, addedPhone: '+46701234567', remark: 'Winter tyres, please' });
   const trail = await audit.list(locker.db, { compartmentId: 1, limit: 10 });
   t.same(trail.map((a) => `${a.action}:${a.phase}:${a.result ?? ''}`).reverse(), ['open:intent:', 'open:outcome:opened'], 'intent before the pulse, outcome after');
   t.same(await inflight.list(locker.db), [], 'nothing left in flight');
@@ -261,4 +261,48 @@ t.test('back office: a reservation cancelled mid-journey ends it politely; a hel
   await until(() => locker.journeys.view().helpCall === 'taken', 'the screen shows the call was taken', 5000);
   const requested = (await recordedEvents(locker)).find((e) => e.type === 'help.requested');
   t.equal(requested?.payload.callId, call.callId, 'the call is matched by its id');
+});
+
+t.test('every event the locker records passes the published schema', async (t) => {
+  const { createValidator } = await import('../../kiosk/sync/validate.js');
+  const { toEventMessage } = await import('../../kiosk/sync/outbox-sender.js');
+  const validator = createValidator();
+  const locker = await withLocker(t);
+  const sim = locker.hardware.sim;
+  if (!sim) throw new Error('simulator expected');
+
+  // A drop-off, a pickup, a forced door, a board going away and back, a help call, a lookup
+  // and a lockout: most of what the locker ever says.
+  await ok(t, locker, { type: 'start', journey: 'dropoff' });
+  await ok(t, locker, { type: 'pin', pin: '123456' });
+  await ok(t, locker, { type: 'confirm' });
+  sim.closeDoor(0);
+  await until(async () => (await recordedEvents(locker)).some((e) => e.type === 'compartment.closed'), 'compartment.closed');
+  await ok(t, locker, { type: 'confirm' });
+  await ok(t, locker, { type: 'confirm' });
+  sim.forceDoor(4);
+  await until(async () => (await recordedEvents(locker)).some((e) => e.type === 'compartment.forced'), 'compartment.forced');
+  sim.setOffline(true);
+  await until(async () => (await recordedEvents(locker)).some((e) => e.type === 'board.offline'), 'board.offline');
+  sim.setOffline(false);
+  await until(async () => (await recordedEvents(locker)).some((e) => e.type === 'board.online'), 'board.online', 10_000);
+  await ok(t, locker, { type: 'callHelp' });
+  await ok(t, locker, { type: 'start', journey: 'dropoff' });
+  await ok(t, locker, { type: 'lookup', by: 'plate', value: 'EL98765' });
+  await ok(t, locker, { type: 'sendPin' });
+  await ok(t, locker, { type: 'back' });
+  for (let i = 0; i < 5; i += 1) await act(locker, { type: 'pin', pin: `11111${i}` });
+
+  const rows = await locker.db.all<{ seq: number; type: string; payload: string; wall_time: string; mono_time: number; boot_id: string }>('SELECT * FROM outbox ORDER BY seq');
+  const types = new Set<string>();
+  for (const row of rows) {
+    const event = { seq: row.seq, type: row.type, payload: JSON.parse(row.payload) as Record<string, unknown>, wallTime: row.wall_time, monoTime: row.mono_time, bootId: row.boot_id, ackedAt: null };
+    const message = toEventMessage(event, false);
+    const verdict = validator.validateLockerMessage(message);
+    t.ok(verdict.ok, `${message.event} #${row.seq} passes the schema${verdict.ok ? '' : `: ${verdict.message}`}`);
+    types.add(message.event);
+  }
+  for (const expected of ['compartment.opened', 'compartment.closed', 'key.deposited', 'compartment.forced', 'compartment.quarantined', 'board.offline', 'board.online', 'help.requested', 'pin.delivery-requested', 'lockout.locker']) {
+    t.ok(types.has(expected), `${expected} was recorded`);
+  }
 });

@@ -224,3 +224,19 @@ t.test('outcomes are one of the typed shapes', async (t) => {
   t.ok(outcome.ok);
   await bank.stop();
 });
+
+t.test('a door closed before a board outage and open after it was forced', async (t) => {
+  const { bank, sim, clock } = createSimBank();
+  await settle(clock, bank.start());
+  const forced: number[] = [];
+  bank.events.on('forced', (id) => forced.push(id));
+  sim.setOffline(true);
+  await clock.fake.tickAsync(600);
+  t.equal(bank.doorState(4), 'unknown');
+  sim.forceDoor(3);
+  sim.setOffline(false);
+  await clock.fake.tickAsync(5_000);
+  t.equal(bank.doorState(4), 'open');
+  t.same(forced, [4], 'reported as forced, not merely found open');
+  await bank.stop();
+});
