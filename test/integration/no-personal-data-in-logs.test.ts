@@ -1,0 +1,47 @@
+/**
+ * Walk the journeys with logging at trace level into memory, then look for what must never
+ * be there: PINs, phone numbers, e-mail addresses, tokens.
+ */
+import { Writable } from 'node:stream';
+import t from 'tap';
+import { decodeConfig } from '../../kiosk/config/load.js';
+import { startLocker } from '../../kiosk/locker.js';
+import { createLogger } from '../../kiosk/logging.js';
+import { TEST_PIN_COST, act, ok, until } from '../helpers/locker.js';
+
+t.test('no PIN, phone number, e-mail address or token in the logs', async (t) => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(String(chunk));
+      callback();
+    },
+  });
+  const logger = createLogger({ level: 'trace', destination: sink });
+  const config = decodeConfig(
+    { dataDir: t.testdir(), server: { port: 0 }, locks: { pulseMs: 50, doorConfirmTimeoutMs: 400, pollIntervalMs: 50 }, backOffice: { referencePort: 0 } },
+    null,
+  );
+  const locker = await startLocker({ config, logger, demo: true, demoPinCost: TEST_PIN_COST });
+  t.teardown(() => locker.stop());
+  await until(async () => (await locker.store.reservation('demo-dropoff-1')) !== null, 'demo reservations', 10_000);
+
+  await ok(t, locker, { type: 'start', journey: 'dropoff' });
+  await act(locker, { type: 'pin', pin: '654321' });
+  await ok(t, locker, { type: 'lookup', by: 'phone', value: '+47 912 34 567' });
+  await ok(t, locker, { type: 'sendPin' });
+  await ok(t, locker, { type: 'back' });
+  await ok(t, locker, { type: 'pin', pin: '123456' });
+  await ok(t, locker, { type: 'details', phone: '+46 70 123 45 67', remark: 'call me' });
+  await ok(t, locker, { type: 'confirm' });
+  locker.hardware.sim?.closeDoor(0);
+  await until(() => locker.hardware.bank.doorState(1) === 'closed', 'door closed');
+  await ok(t, locker, { type: 'confirm' });
+  await until(async () => (await locker.sync.status()).outboxPending === 0, 'events delivered', 10_000);
+
+  const text = lines.join('');
+  t.ok(lines.length > 20, `${lines.length} log lines to look at`);
+  for (const secret of ['123456', '654321', '91234567', '701234567', 'example.com', 'kari.nordmann', 'eyJ']) {
+    t.notOk(text.includes(secret), `"${secret}" is not in the logs`);
+  }
+});
