@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../logging.js';
 import { BackOfficeError, type BackOfficeService } from './service.js';
+import { securityHeaders } from '../server/security-headers.js';
 
 export interface BackOfficeAppOptions {
   service: BackOfficeService;
@@ -20,15 +21,6 @@ export interface BackOfficeAppOptions {
   logger: Logger;
 }
 
-const CSP = [
-  "default-src 'self'",
-  "img-src 'self' data:",
-  "style-src 'self'",
-  "script-src 'self'",
-  "connect-src 'self'",
-  "frame-ancestors 'none'",
-  "form-action 'self'",
-].join('; ');
 
 type Handler = (req: Request, res: Response) => Promise<unknown>;
 
@@ -41,12 +33,7 @@ export function createBackOfficeApp(options: BackOfficeAppOptions): express.Expr
   const { service } = options;
   const app = express();
   app.disable('x-powered-by');
-  app.use((_req, res, next) => {
-    res.set('Content-Security-Policy', CSP);
-    res.set('X-Content-Type-Options', 'nosniff');
-    res.set('Referrer-Policy', 'no-referrer');
-    next();
-  });
+  app.use(securityHeaders());
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });

@@ -14,6 +14,7 @@ import type { Journeys } from '../core/journeys.js';
 import type { JourneyStore } from '../core/ports.js';
 import { toHttpError } from '../errors.js';
 import { simRouter, simSnapshot } from './sim-routes.js';
+import { securityHeaders } from './security-headers.js';
 
 export interface ServerOptions {
   journeys: Journeys;
@@ -38,24 +39,11 @@ type Screen = 'bottom' | 'top' | 'sim';
 const SCREENS: readonly Screen[] = ['bottom', 'top', 'sim'];
 const MAX_WS_MESSAGE = 4096;
 
-const CSP = [
-  "default-src 'self'",
-  "img-src 'self' data:",
-  "style-src 'self'",
-  "script-src 'self'",
-  "connect-src 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 export function createApp(options: ServerOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use((_req, res, next) => {
-    res.set('Content-Security-Policy', CSP);
-    res.set('X-Content-Type-Options', 'nosniff');
-    res.set('Referrer-Policy', 'no-referrer');
-    next();
-  });
+  app.use(securityHeaders());
   app.use(express.json({ limit: '8kb' }));
 
   app.get('/', (_req, res) => res.redirect('/bottom/'));

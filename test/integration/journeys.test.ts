@@ -227,6 +227,11 @@ t.test('bad input: clear errors, nothing changes, the service goes on', async (t
   const session = (await (await fetch(`${locker.server.url}/api/session`)).json()) as { view: { step: string; sessionId: string | null } };
   t.match(session.view, { step: 'welcome', sessionId: null }, 'no session was started by any of it');
   t.same(await events(locker), [], 'nothing was written');
+  for (const url of [locker.urls.bottom, locker.urls.backOffice as string]) {
+    const page = await fetch(url);
+    t.match(page.headers.get('content-security-policy'), /script-src 'self'.*frame-ancestors 'none'/, `${url} has the strict CSP`);
+    t.equal(page.headers.get('x-content-type-options'), 'nosniff');
+  }
   const ws = await fetch(`${locker.server.url}/nope`);
   t.equal(ws.status, 404);
   const health = (await (await fetch(locker.urls.health)).json()) as Record<string, unknown>;
