@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { Backoff } from './backoff.js';
-import { sleep, type Clock } from './clock.js';
+import { Backoff } from '../kiosk/lib/backoff.js';
+import { sleep, type Clock } from '../kiosk/lib/clock.js';
 import { describeError, isHardwareError, type HardwareErrorCode } from './errors.js';
 import type { ChannelRef, LockBoard } from './lock-board.js';
 

@@ -4,7 +4,7 @@
  * waiters, and a waiter that sees nothing matching in time rejects with BOARD_TIMEOUT.
  * Knows nothing about any protocol; time comes from the injected Clock.
  */
-import type { Clock } from './clock.js';
+import type { Clock } from '../kiosk/lib/clock.js';
 import { HardwareError } from './errors.js';
 
 export interface PendingRequest<T> {

@@ -4,7 +4,7 @@
  * any machine.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../controller/clock.js';
+import type { Clock } from './lib/clock.js';
 import { GpioBoard, createOnoffFactory } from '../controller/drivers/gpio.js';
 import { findGpioBase } from '../controller/drivers/gpio-base.js';
 import { KerongBoard } from '../controller/drivers/kerong/kerong-board.js';

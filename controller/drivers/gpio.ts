@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { sleep, type Clock } from '../clock.js';
+import { sleep, type Clock } from '../../kiosk/lib/clock.js';
 import { describeError, HardwareError, isHardwareError } from '../errors.js';
 import type { BoardInputs, BoardWiring, ChannelRef, LockBoard, LockBoardEvents } from '../lock-board.js';
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { sleep, type Clock } from '../clock.js';
+import { sleep, type Clock } from '../../kiosk/lib/clock.js';
 import { describeError, HardwareError } from '../errors.js';
 import type { BoardInputs, BoardWiring, ChannelRef, LockBoard } from '../lock-board.js';
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { sleep, type Clock } from '../clock.js';
+import { sleep, type Clock } from '../../kiosk/lib/clock.js';
 import { HardwareError } from '../errors.js';
 import type { BoardInputs, BoardWiring, ChannelRef, LockBoard, LockBoardEvents } from '../lock-board.js';
 import type { Logger } from 'pino';

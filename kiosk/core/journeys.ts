@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Clock } from '../../controller/clock.js';
+import type { Clock } from '../lib/clock.js';
 import type { Country, Language } from '../config/schema.js';
 import { DomainError, describeError, isDomainError } from '../errors.js';
 import { cleanText } from './actions.js';

@@ -10,7 +10,7 @@
  * previous batch committed forms the next), so results leave in the order commands came.
  */
 import { EventEmitter } from 'node:events';
-import { createSystemClock, type Clock } from '../../controller/clock.js';
+import { createSystemClock, type Clock } from '../lib/clock.js';
 import type { LockoutService } from '../core/lockout.js';
 import type { Logger } from '../logging.js';
 import type { Db } from '../store/db.js';

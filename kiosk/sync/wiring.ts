@@ -10,7 +10,7 @@
  *
  * and Journeys' `linkState` becomes `() => (sync?.state === 'online' ? 'online' : 'offline')`.
  */
-import type { Clock } from '../../controller/clock.js';
+import type { Clock } from '../lib/clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { LockoutService } from '../core/lockout.js';
 import { moduleLogger, type Logger } from '../logging.js';

@@ -1,5 +1,5 @@
 import FakeTimers from '@sinonjs/fake-timers';
-import type { Clock } from '../../controller/clock.js';
+import type { Clock } from '../../kiosk/lib/clock.js';
 
 /** A Clock driven by @sinonjs/fake-timers: advance it with `tickAsync`/`runAllAsync`. */
 export function createFakeClock(start = 0): Clock & { fake: FakeTimers.Clock } {

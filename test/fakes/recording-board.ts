@@ -1,4 +1,4 @@
-import type { Clock } from '../../controller/clock.js';
+import type { Clock } from '../../kiosk/lib/clock.js';
 import { HardwareError } from '../../controller/errors.js';
 import type { BoardInputs, ChannelRef, LockBoard } from '../../controller/lock-board.js';
 

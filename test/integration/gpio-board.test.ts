@@ -1,7 +1,7 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
-import { createSystemClock } from '../../controller/clock.js';
+import { createSystemClock } from '../../kiosk/lib/clock.js';
 import { createOnoffFactory, GpioBoard, type GpioLevel, type OnoffGpioClass } from '../../controller/drivers/gpio.js';
 import type { BoardWiring } from '../../controller/lock-board.js';
 import { createSilentLogger } from '../../kiosk/logging.js';

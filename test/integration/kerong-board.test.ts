@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap';
 import { SerialPortMock } from 'serialport';
-import { createSystemClock } from '../../controller/clock.js';
+import { createSystemClock } from '../../kiosk/lib/clock.js';
 import { KerongBoard, type KerongBoardOptions } from '../../controller/drivers/kerong/kerong-board.js';
 import { createSerialPortTransport, type SerialTransport } from '../../controller/drivers/kerong/serial-transport.js';
 import type { BoardWiring, ChannelRef } from '../../controller/lock-board.js';

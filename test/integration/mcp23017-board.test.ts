@@ -1,6 +1,6 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { createSystemClock } from '../../controller/clock.js';
+import { createSystemClock } from '../../kiosk/lib/clock.js';
 import { Mcp23017Board, openI2CBus, type I2CBus } from '../../controller/drivers/mcp23017.js';
 import type { BoardWiring, ChannelRef } from '../../controller/lock-board.js';
 import { defaultCompartments } from '../../kiosk/config/load.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { Clock } from '../../controller/clock.js';
+import type { Clock } from '../../kiosk/lib/clock.js';
 import { HardwareError } from '../../controller/errors.js';
 import { RequestWaiter } from '../../controller/request-waiter.js';
 

@@ -12,12 +12,12 @@
  * - A query that gets no valid reply is retried `retries` times with a growing pause, then
  *   rejects with BOARD_TIMEOUT, or BAD_FRAME if only corrupt replies came back.
  */
-import { Backoff } from '../../backoff.js';
-import { sleep, type Clock } from '../../clock.js';
+import { Backoff } from '../../../kiosk/lib/backoff.js';
+import { sleep, type Clock } from '../../../kiosk/lib/clock.js';
 import { HardwareError, isHardwareError } from '../../errors.js';
 import type { BoardInputs, BoardWiring, ChannelRef, LockBoard } from '../../lock-board.js';
 import { RequestWaiter } from '../../request-waiter.js';
-import type { Logger } from '../../../kiosk/logging.js';
+import type { Logger } from 'pino';
 import {
   CHANNELS_PER_BOARD,
   CMD_QUERY_BOARD,
