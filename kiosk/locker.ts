@@ -8,13 +8,12 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { createSystemClock, type Clock } from '../controller/clock.js';
+import { createSystemClock, type Clock } from './lib/clock.js';
 import type { ResolvedConfig } from './config/load.js';
 import { Actuator } from './core/actuator.js';
 import { Journeys } from './core/journeys.js';
 import { LockoutService, createPinGuard } from './core/lockout.js';
 import type { JourneyStore } from './core/ports.js';
-import { startReferenceBackOffice, type ReferenceBackOffice } from './backoffice/start.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { moduleLogger } from './logging.js';
 import { startServer, type RunningServer } from './server/server.js';
@@ -35,13 +34,6 @@ export interface LockerOptions {
   logger: Logger;
   clock?: Clock;
   wallClock?: () => Date;
-  /**
-   * With no back office configured, a reference back office is started on loopback; `demo`
-   * makes it hold the README's demo appointments for today.
-   */
-  demo?: boolean;
-  /** Lower scrypt cost for the reference back office's PINs in tests. */
-  demoPinCost?: { N: number; r: number; p: number };
 }
 
 export interface Locker {
@@ -51,10 +43,9 @@ export interface Locker {
   hardware: Hardware;
   journeys: Journeys;
   server: RunningServer;
-  sync: SyncService;
-  /** The reference back office, when this process runs one (no backOffice.url configured). */
-  backOffice: ReferenceBackOffice | null;
-  urls: { bottom: string; top: string; sim: string | null; health: string; backOffice: string | null; tablet: string | null };
+  /** The back-office link; null while the unit is unprovisioned (no `backOffice.url`). */
+  sync: SyncService | null;
+  urls: { bottom: string; top: string; sim: string | null; health: string };
   stop(): Promise<void>;
 }
 
@@ -108,44 +99,35 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
     });
     cleanup.unshift(async () => journeys.stop());
 
-    // The back office: the configured one, or a reference one on loopback in this process.
-    let backOffice: ReferenceBackOffice | null = null;
-    let url = config.backOffice.url;
+    // The back office. Without one the unit is unprovisioned: it serves the reservations it
+    // already holds, keeps every event in the outbox, and says so on /health and the screens.
+    const identity = await loadOrCreateIdentity(config.dataDir, config.unitId);
+    if (identity.created) logger.warn({ fingerprint: identity.fingerprint }, 'new unit key made: register its public key with the back office');
+    const url = config.backOffice.url;
     if (url === null) {
-      backOffice = await startReferenceBackOffice({
-        dataDir: config.dataDir,
-        host: '127.0.0.1',
-        port: config.backOffice.referencePort,
-        audience: config.backOffice.audience,
+      logger.warn({ unitId: config.unitId }, 'unprovisioned: backOffice.url is not set, so no back office is connected; journeys for reservations already held keep working and events wait in the outbox');
+    } else {
+      const running = createSync({
+        config,
+        db,
+        url,
+        identity,
+        softwareVersion: VERSION,
+        bootId,
+        monoClock,
+        doorState: (id) => hardware.bank.doorState(id),
+        help: journeys,
         logger,
-        timeZone: config.timeZone,
-        defaultCountry: config.defaultCountry,
-        demo: options.demo ?? false,
-        ...(options.demoPinCost ? { pinCost: options.demoPinCost } : {}),
+        clock,
+        wallClock,
       });
-      cleanup.unshift(() => (backOffice as ReferenceBackOffice).stop());
-      const identity = await loadOrCreateIdentity(config.dataDir, config.unitId);
-      await backOffice.registerUnit(config.unitId, identity.publicKeyJwk);
-      url = backOffice.lockerUrl;
+      sync = running;
+      running.events.on('reservationChanged', (id, change) => journeys.reservationChanged(id, change));
+      running.events.on('state', () => journeys.events.emit('changed'));
+      await running.start();
+      cleanup.unshift(() => running.stop());
     }
-    const running = await createSync({
-      config,
-      db,
-      url,
-      softwareVersion: VERSION,
-      bootId,
-      monoClock,
-      doorState: (id) => hardware.bank.doorState(id),
-      help: journeys,
-      logger,
-      clock,
-      wallClock,
-    });
-    sync = running;
-    running.events.on('reservationChanged', (id, change) => journeys.reservationChanged(id, change));
-    running.events.on('state', () => journeys.events.emit('changed'));
-    await running.start();
-    cleanup.unshift(() => running.stop());
+    const link = sync;
 
     const server = await startServer(
       {
@@ -160,7 +142,9 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
           uptimeS: Math.round((clock.now() - startedAt) / 1000),
           hardware: config.hardware.kind,
           boards: hardware.bank.boardStatus(),
-          backOffice: { url: config.backOffice.url ?? 'reference (loopback)', ...(await running.status()) },
+          backOffice: link
+            ? { provisioned: true, url: config.backOffice.url, ...(await link.status()) }
+            : { provisioned: false, state: 'unprovisioned', reason: 'backOffice.url is not set', outboxPending: await outbox.pendingCount(db) },
           outboxPending: await outbox.pendingCount(db),
           compartments: countStates(await store.compartments()),
         }),
@@ -179,15 +163,12 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       hardware,
       journeys,
       server,
-      sync: running,
-      backOffice,
+      sync: link,
       urls: {
         bottom: `${server.url}/bottom/`,
         top: `${server.url}/top/`,
         sim: hardware.sim ? `${server.url}/sim/` : null,
         health: `${server.url}/health`,
-        backOffice: backOffice?.url ?? null,
-        tablet: backOffice ? `${backOffice.url.replace(/\/$/, '')}/tablet/` : null,
       },
       stop: () => runAll(cleanup, logger),
     };

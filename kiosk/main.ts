@@ -21,24 +21,21 @@ async function main(): Promise<number> {
     throw error;
   }
   const logger = createLogger({ level: config.log.level });
-  const demo = config.source === null && config.hardware.kind === 'sim' && config.backOffice.url === null;
-  const locker = await startLocker({ config, logger, demo });
+  const locker = await startLocker({ config, logger });
   const notifier = createNotifier(process.env, logger);
   notifier.ready();
-  logger.info(
-    { hardware: config.hardware.kind, dataDir: config.dataDir, demo, urls: locker.urls },
-    config.hardware.kind === 'sim' ? 'keylocker running on the simulator' : `keylocker running on ${config.hardware.kind}`,
-  );
-  if (process.stdout.isTTY || process.env.npm_lifecycle_event === 'start') {
+  const where = config.hardware.kind === 'sim' ? 'on the simulator' : `on ${config.hardware.kind}`;
+  logger.info({ hardware: config.hardware.kind, dataDir: config.dataDir, provisioned: locker.sync !== null, urls: locker.urls }, `keylocker running ${where}`);
+  // A person at a terminal gets the addresses in plain words; under systemd the log says it all.
+  if (process.stderr.isTTY) {
     const lines = [
       '',
-      `  keylocker ${config.hardware.kind === 'sim' ? 'on the simulator' : `on ${config.hardware.kind}`}`,
+      `  keylocker ${where}`,
       `  bottom screen (customer):  ${locker.urls.bottom}`,
       `  top screen:                ${locker.urls.top}`,
       ...(locker.urls.sim ? [`  simulator:                 ${locker.urls.sim}`] : []),
       `  health:                    ${locker.urls.health}`,
-      ...(locker.urls.backOffice ? [`  back office (staff):       ${locker.urls.backOffice}`, `  mechanic's tablet:         ${locker.urls.tablet}`] : []),
-      ...(demo ? ['  demo PINs: drop-off 123456 (plate AB12345), pickup 345678 (paid), 456789 (unpaid)'] : []),
+      locker.sync ? `  back office:               ${config.backOffice.url}` : '  back office:               none (unprovisioned: set backOffice.url)',
       '',
     ];
     process.stderr.write(`${lines.join('\n')}\n`);

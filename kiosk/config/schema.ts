@@ -111,7 +111,7 @@ export const configSchema = z.strictObject({
     .default({ idleTimeoutMs: 60_000, idleWarningMs: 10_000, doneMs: 8000 }),
   backOffice: z
     .strictObject({
-      /** wss://… of the workshop's back office; null starts the reference back office on loopback. */
+      /** wss://… of the workshop's back office; null: the unit is unprovisioned (no link; events wait in the outbox). */
       url: z.string().regex(/^wss?:\/\/[^\s]+$/, 'a ws:// or wss:// URL').nullable().default(null),
       /** The JWT audience the back office expects. */
       audience: z.string().min(1).max(200).default('keylocker-backoffice'),
@@ -122,8 +122,6 @@ export const configSchema = z.strictObject({
       reconnectMaxMs: z.number().int().min(1000).max(3_600_000).default(60_000),
       /** Events sent but not yet acknowledged, at most. */
       maxInFlight: z.number().int().min(1).max(10_000).default(500),
-      /** Port of the reference back office when url is null (0 = any free port). */
-      referencePort: z.number().int().min(0).max(65535).default(8090),
     })
     .default({
       url: null,
@@ -133,7 +131,6 @@ export const configSchema = z.strictObject({
       reconnectInitialMs: 1000,
       reconnectMaxMs: 60_000,
       maxInFlight: 500,
-      referencePort: 8090,
     }),
   locks: z
     .strictObject({

@@ -5,7 +5,7 @@
  *   let sync: SyncService | null = null;
  *   const store = createJourneyStore(db, stamps, { onEventsCommitted: () => sync?.notifyEventsCommitted() });
  *   ...
- *   sync = await createSync({ config, db, url, bootId, monoClock, doorState: (id) => hardware.bank.doorState(id), journeys, logger, clock, wallClock });
+ *   sync = createSync({ config, db, url, identity, bootId, monoClock, doorState: (id) => hardware.bank.doorState(id), journeys, logger, clock, wallClock });
  *   await sync.start();  cleanup.unshift(() => sync.stop());
  *
  * and Journeys' `linkState` becomes `() => (sync?.state === 'online' ? 'online' : 'offline')`.
@@ -16,15 +16,17 @@ import { LockoutService } from '../core/lockout.js';
 import { moduleLogger, type Logger } from '../logging.js';
 import type { Db } from '../store/db.js';
 import type { HelpCallPort } from './commands.js';
-import { loadOrCreateIdentity } from './identity.js';
+import type { UnitIdentity } from './identity.js';
 import type { DoorStateWire } from './messages.js';
 import { SyncService } from './sync-service.js';
 
 export interface CreateSyncOptions {
   config: ResolvedConfig;
   db: Db;
-  /** The back office's URL: `config.backOffice.url`, or the loopback reference back office's when that is null. */
+  /** The back office's URL (`config.backOffice.url`). */
   url: string;
+  /** The unit key (loadOrCreateIdentity), made by the composition root at start. */
+  identity: UnitIdentity;
   softwareVersion: string;
   bootId: string;
   /** The same monotonic clock the journey store stamps events with. */
@@ -37,14 +39,10 @@ export interface CreateSyncOptions {
   wallClock?: () => Date;
 }
 
-/** Loads (or makes) the unit key and builds the service; call start() on it. */
-export async function createSync(options: CreateSyncOptions): Promise<SyncService> {
-  const { config } = options;
+/** Builds the service; call start() on it. */
+export function createSync(options: CreateSyncOptions): SyncService {
+  const { config, identity } = options;
   const logger = moduleLogger(options.logger, 'kiosk:sync');
-  const identity = await loadOrCreateIdentity(config.dataDir, config.unitId);
-  if (identity.created) {
-    logger.warn({ fingerprint: identity.fingerprint }, 'new unit key made: register its public key with the back office');
-  }
   return new SyncService({
     db: options.db,
     unitId: config.unitId,

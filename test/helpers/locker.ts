@@ -1,26 +1,76 @@
 import type { Test } from 'tap';
 import WebSocket from 'ws';
+import type { Logger } from 'pino';
 import { decodeConfig } from '../../kiosk/config/load.js';
 import type { SessionAction, SessionView } from '../../kiosk/core/session-view.js';
 import { startLocker, type Locker } from '../../kiosk/locker.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
+import { loadOrCreateIdentity } from '../../kiosk/sync/identity.js';
+import { startReferenceBackOffice, type ReferenceBackOffice } from '../reference-backoffice/start.js';
 
 /** Cheap scrypt for the demo PINs: tests hash many. */
 export const TEST_PIN_COST = { N: 2 ** 10, r: 8, p: 1 };
 
-/** A whole locker on the simulator in `dir`, on 127.0.0.1 port 0, with the demo reservations. */
-export async function startTestLocker(dir: string, overrides: Record<string, unknown> = {}): Promise<Locker> {
-  const config = decodeConfig(
-    {
-      dataDir: dir,
-      server: { host: '127.0.0.1', port: 0 },
-      locks: { pulseMs: 50, doorConfirmTimeoutMs: 400, pollIntervalMs: 50 },
-      backOffice: { referencePort: 0, pingIntervalMs: 2000 },
-      ...overrides,
+/** A locker and, beside it (a separate program, started here in the test's process), the reference back office. */
+export interface TestLocker extends Locker {
+  sync: NonNullable<Locker['sync']>;
+  backOffice: ReferenceBackOffice;
+  urls: Locker['urls'] & { backOffice: string; tablet: string };
+}
+
+export interface TestLockerOptions {
+  logger?: Logger;
+  /** Port of the reference back office (0: any free port). */
+  backOfficePort?: number;
+}
+
+/**
+ * A whole locker on the simulator in `dir`, on 127.0.0.1 port 0, provisioned against a
+ * reference back office (its store in `<dir>/backoffice`) that holds the demo reservations.
+ * stop() stops both.
+ */
+export async function startTestLocker(dir: string, overrides: Record<string, unknown> = {}, options: TestLockerOptions = {}): Promise<TestLocker> {
+  const logger = options.logger ?? createSilentLogger();
+  const draft = decodeConfig({ dataDir: dir, ...overrides }, null);
+  const backOffice = await startReferenceBackOffice({
+    dataDir: `${dir}/backoffice`,
+    port: options.backOfficePort ?? 0,
+    audience: draft.backOffice.audience,
+    logger,
+    timeZone: draft.timeZone,
+    defaultCountry: draft.defaultCountry,
+    demo: true,
+    pinCost: TEST_PIN_COST,
+  });
+  let locker: Locker;
+  try {
+    await backOffice.registerUnit(draft.unitId, (await loadOrCreateIdentity(dir, draft.unitId)).publicKeyJwk);
+    const overridden = (overrides.backOffice ?? {}) as Record<string, unknown>;
+    const config = decodeConfig(
+      {
+        dataDir: dir,
+        server: { host: '127.0.0.1', port: 0 },
+        locks: { pulseMs: 50, doorConfirmTimeoutMs: 400, pollIntervalMs: 50 },
+        ...overrides,
+        backOffice: { pingIntervalMs: 2000, ...overridden, url: backOffice.lockerUrl },
+      },
+      null,
+    );
+    locker = await startLocker({ config, logger });
+  } catch (error) {
+    await backOffice.stop();
+    throw error;
+  }
+  const stopLocker = locker.stop;
+  const both: TestLocker = Object.assign(locker, {
+    sync: locker.sync as NonNullable<Locker['sync']>,
+    backOffice,
+    urls: { ...locker.urls, backOffice: backOffice.url, tablet: `${backOffice.url}tablet/` },
+    stop: async () => {
+      await stopLocker();
+      await backOffice.stop();
     },
-    null,
-  );
-  const locker = await startLocker({ config, logger: createSilentLogger(), demo: true, demoPinCost: TEST_PIN_COST });
+  });
   // The demo appointments come from the reference back office over the link: wait for them.
   await until(async () => {
     const unpaid = await locker.store.reservation('demo-pickup-unpaid');
@@ -28,10 +78,10 @@ export async function startTestLocker(dir: string, overrides: Record<string, unk
     const all = await Promise.all(DEMO_IDS.map((id) => locker.store.reservation(id)));
     return all.every(Boolean) && unpaid?.paymentVersion === 1 && paid?.paymentStatus === 'paid';
   }, 'the demo reservations from the back office', 10_000).catch(async (error: unknown) => {
-    await locker.stop();
+    await both.stop();
     throw error;
   });
-  return locker;
+  return both;
 }
 
 const DEMO_IDS = ['demo-dropoff-1', 'demo-dropoff-2', 'demo-pickup-paid', 'demo-pickup-unpaid', 'demo-pickup-not-ready'];
@@ -42,8 +92,8 @@ export async function recordedEvents(locker: Locker): Promise<{ type: string; pa
   return rows.map((row) => ({ type: row.type, payload: JSON.parse(row.payload) as Record<string, unknown> }));
 }
 
-export async function withLocker(t: Test, overrides: Record<string, unknown> = {}): Promise<Locker> {
-  const locker = await startTestLocker(t.testdir(), overrides);
+export async function withLocker(t: Test, overrides: Record<string, unknown> = {}, options: TestLockerOptions = {}): Promise<TestLocker> {
+  const locker = await startTestLocker(t.testdir(), overrides, options);
   t.teardown(() => locker.stop());
   return locker;
 }

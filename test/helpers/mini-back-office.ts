@@ -2,7 +2,7 @@
  * A small back office for the sync tests: a `ws` server on 127.0.0.1 (port 0) that checks the
  * locker's bearer token, answers hello with welcome, keeps the events it receives once per seq
  * and acknowledges the highest contiguous one. Deliberately not the reference back office
- * (kiosk/backoffice/): these tests pin the locker's side of the contract on their own.
+ * (test/reference-backoffice/): these tests pin the locker's side of the contract on their own.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';

@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:net';
 import t from 'tap';
-import { startReferenceBackOffice } from '../../kiosk/backoffice/start.js';
+import { startReferenceBackOffice } from '../reference-backoffice/start.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
 import { loadOrCreateIdentity } from '../../kiosk/sync/identity.js';
 import { TEST_PIN_COST, ok, recordedEvents, until, withLocker } from '../helpers/locker.js';
@@ -20,11 +20,11 @@ async function freePort(): Promise<number> {
 
 t.test('the link drops mid-journey; the journey goes on; the events arrive later', async (t) => {
   const port = await freePort();
-  const locker = await withLocker(t, { backOffice: { referencePort: port, reconnectInitialMs: 100, reconnectMaxMs: 1000, pingIntervalMs: 1000 } });
+  const locker = await withLocker(t, { backOffice: { reconnectInitialMs: 100, reconnectMaxMs: 1000, pingIntervalMs: 1000 } }, { backOfficePort: port });
   await ok(t, locker, { type: 'start', journey: 'dropoff' });
   await ok(t, locker, { type: 'pin', pin: '123456' });
 
-  await locker.backOffice?.stop(); // the back office goes away
+  await locker.backOffice.stop(); // the back office goes away
   await until(() => locker.journeys.view().link === 'offline', 'the screen shows the link down', 5000);
 
   await ok(t, locker, { type: 'details', phone: null, remark: 'left rear tyre' });
@@ -37,7 +37,7 @@ t.test('the link drops mid-journey; the journey goes on; the events arrive later
 
   // The back office comes back (same store, same port).
   const again = await startReferenceBackOffice({
-    dataDir: locker.config.dataDir, host: '127.0.0.1', port, audience: locker.config.backOffice.audience,
+    dataDir: `${locker.config.dataDir}/backoffice`, host: '127.0.0.1', port, audience: locker.config.backOffice.audience,
     logger: createSilentLogger(), timeZone: locker.config.timeZone, demo: false, pinCost: TEST_PIN_COST,
   });
   t.teardown(() => again.stop());

@@ -51,7 +51,7 @@ t.test('a good config runs on the simulator and stops cleanly on SIGTERM', async
   const dir = t.testdir();
   const config = join(dir, 'locker.json');
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(config, JSON.stringify({ dataDir: join(dir, 'data'), server: { port: 0 }, backOffice: { referencePort: 0 } }));
+  writeFileSync(config, JSON.stringify({ dataDir: join(dir, 'data'), server: { port: 0 } }));
   const result = await run(['--config', config], {}, (line, stop) => {
     if (line.includes('keylocker running on the simulator')) stop();
   });
@@ -60,4 +60,26 @@ t.test('a good config runs on the simulator and stops cleanly on SIGTERM', async
   t.ok(lines.some((l) => l.msg === 'keylocker running on the simulator'), 'says it runs on the simulator');
   t.ok(lines.some((l) => l.msg === 'stopping: driving every output off'));
   t.ok(existsSync(join(dir, 'data', 'keylocker.db')));
+});
+
+t.test('with no back office configured the locker runs unprovisioned and says why', async (t) => {
+  const dir = t.testdir();
+  const config = join(dir, 'locker.json');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(config, JSON.stringify({ dataDir: join(dir, 'data'), server: { port: 0 } }));
+  let health: Record<string, unknown> | null = null;
+  const result = await run(['--config', config], {}, (line, stop) => {
+    const entry = JSON.parse(line) as { msg?: string; urls?: { health: string } };
+    if (entry.msg === 'keylocker running on the simulator' && entry.urls) {
+      void fetch(entry.urls.health)
+        .then((response) => response.json() as Promise<Record<string, unknown>>)
+        .then((body) => (health = body))
+        .finally(stop);
+    }
+  });
+  t.equal(result.code, 0);
+  const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  t.ok(lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('unprovisioned: backOffice.url is not set')), 'the log says why it is not connected');
+  t.match(health, { backOffice: { provisioned: false, state: 'unprovisioned' } }, '/health says it is not connected');
+  t.notOk(lines.some((l) => typeof l.msg === 'string' && /reference back office/.test(l.msg)), 'no back office is started in the locker');
 });

@@ -4,10 +4,8 @@
  */
 import { Writable } from 'node:stream';
 import t from 'tap';
-import { decodeConfig } from '../../kiosk/config/load.js';
-import { startLocker } from '../../kiosk/locker.js';
 import { createLogger } from '../../kiosk/logging.js';
-import { TEST_PIN_COST, act, ok, until } from '../helpers/locker.js';
+import { act, ok, until, withLocker } from '../helpers/locker.js';
 
 t.test('no PIN, phone number, e-mail address or token in the logs', async (t) => {
   const lines: string[] = [];
@@ -18,13 +16,8 @@ t.test('no PIN, phone number, e-mail address or token in the logs', async (t) =>
     },
   });
   const logger = createLogger({ level: 'trace', destination: sink });
-  const config = decodeConfig(
-    { dataDir: t.testdir(), server: { port: 0 }, locks: { pulseMs: 50, doorConfirmTimeoutMs: 400, pollIntervalMs: 50 }, backOffice: { referencePort: 0 } },
-    null,
-  );
-  const locker = await startLocker({ config, logger, demo: true, demoPinCost: TEST_PIN_COST });
-  t.teardown(() => locker.stop());
-  await until(async () => (await locker.store.reservation('demo-dropoff-1')) !== null, 'demo reservations', 10_000);
+  // The locker and the reference back office both log into the sink.
+  const locker = await withLocker(t, {}, { logger });
 
   await ok(t, locker, { type: 'start', journey: 'dropoff' });
   await act(locker, { type: 'pin', pin: '654321' });

@@ -3,33 +3,29 @@
  * endpoint (`/locker`) and the staff push (`/staff`), all on one HTTP server bound to loopback
  * by default.
  *
- * In process (the locker's demo): `startReferenceBackOffice({...})`, then `registerUnit(id, jwk)`.
- * Standalone: `tsx kiosk/backoffice/start.ts --data-dir ./var/backoffice --port 8090
- *   --units units.json [--audience A] [--time-zone Europe/Oslo] [--demo]`, where units.json is
- * `[{ "unitId": "oslo-ryen-1", "publicJwk": { "kty": "OKP", "crv": "Ed25519", "x": "..." } }]`.
+ * A program of its own: the locker never imports it. Tests and the demo launcher
+ * (`test/demo/run.ts`, `npm start`) start it with `startReferenceBackOffice({...})`, then
+ * `registerUnit(id, jwk)`; `main.ts` beside this file runs it standalone.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { JWK } from 'jose';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Country } from '../config/schema.js';
-import type { ScryptCost } from '../core/pin.js';
-import { createLogger, moduleLogger, type Logger } from '../logging.js';
-import { createValidator } from '../sync/validate.js';
+import type { Country } from '../../kiosk/config/schema.js';
+import type { ScryptCost } from '../../kiosk/core/pin.js';
+import { moduleLogger, type Logger } from '../../kiosk/logging.js';
+import { createValidator } from '../../kiosk/sync/validate.js';
 import { createBackOfficeApp } from './http.js';
 import { LockerProtocolServer } from './protocol-server.js';
 import { BackOfficeService } from './service.js';
 import { openBackOfficeDatabase } from './store.js';
 
-/** ui/ two levels up from kiosk/backoffice/ (source), or three from dist/kiosk/backoffice/ (built). */
+/** The staff and tablet pages: ui/ at the top of the repository. */
 const HERE = dirname(fileURLToPath(import.meta.url));
-const UI_DIR =
-  [resolve(HERE, '..', '..', 'ui'), resolve(HERE, '..', '..', '..', 'ui')].find((dir) => existsSync(join(dir, 'backoffice'))) ??
-  resolve(HERE, '..', '..', 'ui');
+const UI_DIR = resolve(HERE, '..', '..', 'ui');
 const MAX_STAFF_MESSAGE = 1024;
 
 export interface ReferenceBackOfficeOptions {
@@ -191,7 +187,7 @@ export async function startReferenceBackOffice(options: ReferenceBackOfficeOptio
   return { url: `${url}/`, lockerUrl: `ws://${hostInUrl}:${port}/locker`, port, registerUnit, service, stop };
 }
 
-async function readUnitsFile(path: string): Promise<{ unitId: string; publicJwk: JWK }[]> {
+export async function readUnitsFile(path: string): Promise<{ unitId: string; publicJwk: JWK }[]> {
   const value: unknown = JSON.parse(await readFile(path, 'utf8'));
   const list = Array.isArray(value) ? value : (value as { units?: unknown })?.units;
   if (!Array.isArray(list)) throw new Error(`${path}: expected an array of { unitId, publicJwk }`);
@@ -201,39 +197,5 @@ async function readUnitsFile(path: string): Promise<{ unitId: string; publicJwk:
       throw new Error(`${path}: entry ${index} needs a unitId and a publicJwk`);
     }
     return { unitId: unit.unitId, publicJwk: unit.publicJwk as JWK };
-  });
-}
-
-// --- standalone -----------------------------------------------------------------------------
-
-function argValue(args: readonly string[], name: string): string | undefined {
-  const index = args.indexOf(name);
-  return index >= 0 ? args[index + 1] : undefined;
-}
-
-async function main(args: readonly string[]): Promise<void> {
-  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
-  const backOffice = await startReferenceBackOffice({
-    dataDir: argValue(args, '--data-dir') ?? './var/backoffice',
-    host: argValue(args, '--host') ?? '127.0.0.1',
-    port: Number(argValue(args, '--port') ?? 8090),
-    audience: argValue(args, '--audience') ?? 'keylocker-backoffice',
-    timeZone: argValue(args, '--time-zone') ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
-    demo: args.includes('--demo'),
-    logger,
-    ...(argValue(args, '--units') ? { unitsFile: argValue(args, '--units') } : {}),
-  });
-  process.stderr.write(`\n  reference back office: ${backOffice.url}\n  mechanic tablet:       ${backOffice.url}tablet/\n  lockers connect to:    ${backOffice.lockerUrl}\n\n`);
-  const stop = (): void => {
-    void backOffice.stop().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
-    process.stderr.write(`reference back office: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
   });
 }

@@ -20,7 +20,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { decodeJwt, importJWK, jwtVerify, type CryptoKey } from 'jose';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { Logger } from '../logging.js';
+import type { Logger } from '../../kiosk/logging.js';
 import {
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
@@ -29,8 +29,8 @@ import {
   type CommandMessage,
   type ErrorCode,
   type LockerMessage,
-} from '../sync/messages.js';
-import { parseFrame, type ProtocolValidator } from '../sync/validate.js';
+} from '../../kiosk/sync/messages.js';
+import { parseFrame, type ProtocolValidator } from '../../kiosk/sync/validate.js';
 import type { BackOfficeService } from './service.js';
 
 export interface ProtocolServerOptions {

@@ -10,9 +10,9 @@
  */
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Logger } from '../logging.js';
+import type { Logger } from '../../kiosk/logging.js';
 import { BackOfficeError, type BackOfficeService } from './service.js';
-import { securityHeaders } from '../server/security-headers.js';
+import { securityHeaders } from '../../kiosk/server/security-headers.js';
 
 export interface BackOfficeAppOptions {
   service: BackOfficeService;

@@ -12,14 +12,14 @@ import { EventEmitter } from 'node:events';
 import { randomInt, randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
 import { z } from 'zod';
-import type { Country } from '../config/schema.js';
-import { localDate } from '../core/dates.js';
-import { normalisePhone, normalisePlate, type PhoneError, type PlateError } from '../core/normalise.js';
-import { generatePin, hashPin, type ScryptCost } from '../core/pin.js';
-import type { Logger } from '../logging.js';
-import type { Db, Tx } from '../store/db.js';
-import type { ProtocolValidator } from '../sync/validate.js';
-import type { CommandArgs, CommandName, EventMessage, HelloMessage, ReservationWire, ResultMessage } from '../sync/messages.js';
+import type { Country } from '../../kiosk/config/schema.js';
+import { localDate } from '../../kiosk/core/dates.js';
+import { normalisePhone, normalisePlate, type PhoneError, type PlateError } from '../../kiosk/core/normalise.js';
+import { generatePin, hashPin, type ScryptCost } from '../../kiosk/core/pin.js';
+import type { Logger } from '../../kiosk/logging.js';
+import type { Db, Tx } from '../../kiosk/store/db.js';
+import type { ProtocolValidator } from '../../kiosk/sync/validate.js';
+import type { CommandArgs, CommandName, EventMessage, HelloMessage, ReservationWire, ResultMessage } from '../../kiosk/sync/messages.js';
 import { DEMO_APPOINTMENTS } from './demo.js';
 import {
   commands,

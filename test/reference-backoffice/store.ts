@@ -12,10 +12,10 @@
  * or an event and its effect, commit together.
  */
 import type { JWK } from 'jose';
-import type { Logger } from '../logging.js';
-import { openDatabase, type Db, type Queryable, type Tx } from '../store/db.js';
-import type { Migration } from '../store/migrations.js';
-import type { CommandName, HelloMessage } from '../sync/messages.js';
+import type { Logger } from '../../kiosk/logging.js';
+import { openDatabase, type Db, type Queryable, type Tx } from '../../kiosk/store/db.js';
+import type { Migration } from '../../kiosk/store/migrations.js';
+import type { CommandName, HelloMessage } from '../../kiosk/sync/messages.js';
 
 export const BACKOFFICE_MIGRATIONS: readonly Migration[] = [
   {
