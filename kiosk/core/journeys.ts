@@ -12,12 +12,13 @@ import type { Country, Language } from '../config/schema.js';
 import { DomainError, describeError, isDomainError } from '../errors.js';
 import { cleanText } from './actions.js';
 import { Actuator } from './actuator.js';
-import { addDays, localDate } from './dates.js';
-import { maskEmail, maskPhone } from './mask.js';
-import { normalisePhone, normalisePlate } from './normalise.js';
-import { verifyPin, isWellFormedPin } from './pin.js';
+import { Identify } from './identify.js';
+import { normalisePhone } from './normalise.js';
 import type { JourneyStore, LockPort, PinGuard } from './ports.js';
+import { paymentSummary, reservationSummary, topViewOf } from './render.js';
+import { newSession, type Session } from './session.js';
 import { nextStep, progressOf, type SessionEvent } from './session-machine.js';
+import { SessionTimers } from './session-timers.js';
 import type { IdentifyMode, JourneyKind, SessionAction, SessionStep, SessionView, TopView } from './session-view.js';
 import type { Reservation } from './types.js';
 
@@ -47,23 +48,6 @@ export interface JourneyEvents {
   changed: [];
 }
 
-interface Session {
-  id: string;
-  journey: JourneyKind;
-  step: SessionStep;
-  identifyMode: IdentifyMode;
-  /** Reservations a plate/phone lookup matched: wrong PINs then count against them. */
-  lookupMatches: string[];
-  destinations: string[];
-  reservationId: string | null;
-  compartment: number | null;
-  /** The door of `compartment` has been seen open in this session. */
-  doorOpened: boolean;
-  addedPhone: string | null;
-  remark: string | null;
-  retryAfterS: number | null;
-}
-
 const MAX_COMPARTMENT_TRIES = 2;
 
 export class Journeys {
@@ -79,16 +63,16 @@ export class Journeys {
   #helpCall: SessionView['helpCall'] = 'none';
   #helpCallId: string | null = null;
   #idleWarning: number | null = null;
-  /** The inactivity timers: re-armed by every touch. */
-  #idleTimers: unknown[] = [];
-  /** Timers that belong to a step (lockout end, "thank you"): a touch must not cancel them. */
-  #stepTimers: unknown[] = [];
+  readonly #timers: SessionTimers;
+  readonly #identify: Identify;
   #busy: Promise<unknown> = Promise.resolve();
 
   constructor(options: JourneyOptions) {
     this.#o = { idleTimeoutMs: 60_000, idleWarningMs: 10_000, doneMs: 8_000, ...options };
     this.#log = options.logger;
     this.#lang = options.defaultLanguage;
+    this.#timers = new SessionTimers(options.clock);
+    this.#identify = new Identify(options);
     this.#o.locks.events.on('doorClosed', (id) => this.#onDoor(id, 'closed'));
     this.#o.locks.events.on('doorOpened', (id) => this.#onDoor(id, 'open'));
   }
@@ -140,25 +124,10 @@ export class Journeys {
       identifyMode: s?.identifyMode ?? 'pin',
       error: this.#error,
       destinations: s?.destinations ?? [],
-      reservation:
-        r && s && s.reservationId === r.id
-          ? {
-              driverName: r.driverName,
-              plate: r.plateDisplay,
-              workOrder: r.workOrder,
-              appointmentDate: r.appointmentDate,
-              appointmentTime: r.appointmentTime,
-              phones: r.phones.map(maskPhone),
-              addedPhone: s.addedPhone ? maskPhone(s.addedPhone) : null,
-              remark: s.remark,
-            }
-          : null,
+      reservation: reservationSummary(r, s),
       compartment: s?.compartment ?? null,
       door: s?.compartment ? this.#o.locks.doorState(s.compartment) : null,
-      payment:
-        r && s?.journey === 'pickup' && r.paymentRequired
-          ? { amount: r.paymentAmount, currency: r.paymentCurrency, status: r.paymentStatus }
-          : null,
+      payment: paymentSummary(r, s),
       idleWarning: this.#idleWarning,
       confirmAbandon: this.#confirmAbandon,
       helpOpen: this.#helpOpen,
@@ -168,17 +137,7 @@ export class Journeys {
   }
 
   topView(): TopView {
-    const view = this.view();
-    const showNumber = ['opening', 'place-key', 'take-key'].includes(view.step);
-    return {
-      step: view.step,
-      journey: view.journey,
-      lang: view.lang,
-      compartment: showNumber ? view.compartment : null,
-      qr: null,
-      helpCall: view.helpCall,
-      link: view.link,
-    };
+    return topViewOf(this.view());
   }
 
   async #handle(action: SessionAction): Promise<SessionView> {
@@ -251,20 +210,7 @@ export class Journeys {
 
   #start(journey: JourneyKind): void {
     if (this.#session) throw new DomainError('BAD_ACTION', 'a session is already running');
-    this.#session = {
-      id: randomUUID(),
-      journey,
-      step: 'welcome',
-      identifyMode: 'pin',
-      lookupMatches: [],
-      destinations: [],
-      reservationId: null,
-      compartment: null,
-      doorOpened: false,
-      addedPhone: null,
-      remark: null,
-      retryAfterS: null,
-    };
+    this.#session = newSession(journey);
     this.#reservation = null;
     this.#helpOpen = false;
     this.#move('start');
@@ -293,42 +239,12 @@ export class Journeys {
 
   async #enterPin(pin: string): Promise<void> {
     const s = this.#requireStep('identify');
-    const now = this.#o.wallClock();
-    const lockedFor = await this.#o.pins.lockedFor(now);
-    if (lockedFor !== null) return this.#lockOut(lockedFor);
-    if (!isWellFormedPin(pin)) throw new DomainError('PIN_FORMAT', 'a PIN is 6 digits');
-
-    const candidates = await this.#pinCandidates(s);
-    // Check every candidate, in parallel on libuv's thread pool (scrypt is slow on purpose),
-    // so the time taken tells little about how many there were or which one matched.
-    const verdicts = await Promise.all(candidates.map((candidate) => verifyPin(pin, candidate.pinHash).catch(() => false)));
-    const match = candidates.find((_, index) => verdicts[index]) ?? null;
-    if (!match) {
-      const bound = s.lookupMatches.length === 1 ? (s.lookupMatches[0] ?? null) : null;
-      const result = await this.#o.pins.recordFailure(bound, now);
-      this.#log.info({ session: s.id, boundToLookup: bound !== null }, 'wrong PIN');
-      if (result.lockerLockedForMs !== null) {
-        const lockedForMs = result.lockerLockedForMs;
-        await this.#o.store.transaction((tx) => tx.event('lockout.locker', { retryAfterS: Math.ceil(lockedForMs / 1000) }));
-        return this.#lockOut(lockedForMs);
-      }
-      if (result.reservationLocked) {
-        if (result.attemptsLeft === 0 && bound) await this.#o.store.transaction((tx) => tx.event('lockout.reservation', { reservationId: bound }));
-        throw new DomainError('RESERVATION_LOCKED', 'this reservation is locked');
-      }
-      throw new DomainError('PIN_WRONG', 'wrong PIN', result.attemptsLeft !== null ? { attemptsLeft: result.attemptsLeft } : {});
-    }
-    if (match.pinLockedAt) throw new DomainError('RESERVATION_LOCKED', 'this reservation is locked after too many wrong PINs');
-    await this.#o.pins.recordSuccess(match.id, now);
-    await this.#identified(s, match);
+    const verdict = await this.#identify.checkPin(s, pin);
+    if ('lockedForMs' in verdict) return this.#lockOut(verdict.lockedForMs);
+    await this.#identified(s, verdict.reservation);
   }
 
   async #identified(s: Session, reservation: Reservation): Promise<void> {
-    if (reservation.kind === 'dropoff' && reservation.status !== 'booked') throw new DomainError('ALREADY_USED', 'the key was already dropped off');
-    if (reservation.kind === 'pickup') {
-      if (reservation.status === 'booked') throw new DomainError('NOT_READY', 'the key is not in the locker yet');
-      if (reservation.status !== 'ready' || reservation.compartmentId === null) throw new DomainError('ALREADY_USED', 'this key was already collected');
-    }
     s.reservationId = reservation.id;
     this.#reservation = reservation;
     await this.#o.store.transaction((tx) => tx.timeline(reservation.id, 'identified', { session: s.id }));
@@ -344,19 +260,6 @@ export class Journeys {
     this.#move('identified');
     s.compartment = reservation.compartmentId;
     await this.#openFor(s, reservation);
-  }
-
-  /** Reservations a PIN may belong to in this journey. */
-  async #pinCandidates(s: Session): Promise<Reservation[]> {
-    if (s.lookupMatches.length > 0) {
-      const found = await Promise.all(s.lookupMatches.map((id) => this.#o.store.reservation(id)));
-      return found.filter((r): r is Reservation => r !== null);
-    }
-    if (s.journey === 'pickup') return this.#o.store.openPickups();
-    // Drop-off before opening hours: today's appointments, and tomorrow's (the evening before).
-    const today = localDate(this.#o.wallClock(), this.#o.timeZone);
-    const all = await this.#o.store.reservationsOn('dropoff', [today, addDays(today, 1)]);
-    return all.filter((r) => r.status !== 'cancelled');
   }
 
   #lockOut(ms: number): void {
@@ -376,36 +279,15 @@ export class Journeys {
 
   async #lookup(by: 'plate' | 'phone', value: string): Promise<void> {
     const s = this.#requireStep('identify');
-    const today = localDate(this.#o.wallClock(), this.#o.timeZone);
-    let matches: Reservation[];
-    if (by === 'plate') {
-      const plate = normalisePlate(value);
-      if (!plate.ok) throw new DomainError('PLATE_INVALID', 'that does not look like a licence plate');
-      matches = await this.#o.store.findByPlate(plate.plate, today);
-    } else {
-      const phone = normalisePhone(value, this.#o.defaultCountry);
-      if (!phone.ok) throw new DomainError('PHONE_INVALID', 'that does not look like a mobile number');
-      matches = await this.#o.store.findByPhone(phone.e164, today);
-    }
-    matches = matches.filter((r) => r.kind === s.journey && (r.kind === 'dropoff' ? r.status === 'booked' : r.status === 'ready'));
-    s.lookupMatches = matches.map((r) => r.id);
-    // Only where the PIN would go, masked; nothing about whose plate it is.
-    s.destinations = [...new Set(matches.flatMap((r) => [...(r.email ? [maskEmail(r.email)] : []), ...r.phones.slice(0, 1).map(maskPhone)]))];
-    this.#log.info({ session: s.id, by, matched: matches.length }, 'lookup');
+    const { matches, destinations } = await this.#identify.lookup(s, by, value);
+    s.lookupMatches = matches;
+    s.destinations = destinations;
     this.#move('lookedUp');
   }
 
   async #sendPin(): Promise<void> {
     const s = this.#requireStep('lookup-result');
-    const ids = s.lookupMatches;
-    if (ids.length > 0) {
-      await this.#o.store.transaction(async (tx) => {
-        for (const id of ids) {
-          await tx.event('pin.delivery-requested', { reservationId: id, session: s.id });
-          await tx.timeline(id, 'pin-delivery-requested', { session: s.id });
-        }
-      });
-    }
+    await this.#identify.requestPinDelivery(s);
     this.#move('pinSent');
     s.identifyMode = 'pin';
   }
@@ -554,35 +436,30 @@ export class Journeys {
     const s = this.#session;
     // "done" and "locked-out" end on their own timers, never by inactivity.
     if (!s || s.step === 'done' || s.step === 'locked-out') return;
-    const warnAt = this.#o.idleTimeoutMs - this.#o.idleWarningMs;
-    this.#idleTimers.push(this.#o.clock.setTimeout(() => this.#tickWarning(s, Math.round(this.#o.idleWarningMs / 1000)), warnAt));
-  }
-
-  #tickWarning(s: Session, secondsLeft: number): void {
-    if (this.#session !== s) return;
-    if (secondsLeft <= 0) {
-      void this.#endQueued('idle');
-      return;
-    }
-    this.#idleWarning = secondsLeft;
-    this.#changed();
-    this.#idleTimers.push(this.#o.clock.setTimeout(() => this.#tickWarning(s, secondsLeft - 1), 1000));
+    this.#timers.armIdle(this.#o.idleTimeoutMs, this.#o.idleWarningMs, (secondsLeft) => {
+      if (this.#session !== s) return false;
+      if (secondsLeft <= 0) {
+        void this.#endQueued('idle');
+        return false;
+      }
+      this.#idleWarning = secondsLeft;
+      this.#changed();
+      return true;
+    });
   }
 
   #scheduleStep(ms: number, fn: () => void): void {
-    this.#stepTimers.push(this.#o.clock.setTimeout(fn, ms));
+    this.#timers.step(ms, fn);
   }
 
   #clearIdle(): void {
-    for (const timer of this.#idleTimers) this.#o.clock.clearTimeout(timer);
-    this.#idleTimers = [];
+    this.#timers.clearIdle();
     this.#idleWarning = null;
   }
 
   #clearTimers(): void {
-    this.#clearIdle();
-    for (const timer of this.#stepTimers) this.#o.clock.clearTimeout(timer);
-    this.#stepTimers = [];
+    this.#timers.clearAll();
+    this.#idleWarning = null;
   }
 
   // --- helpers -------------------------------------------------------------------------------
