@@ -76,6 +76,8 @@ export class LockerProtocolServer {
   readonly #links = new Map<string, Link>();
   readonly #keys = new Map<string, { x: string; key: CryptoKey }>();
   readonly #pinger: NodeJS.Timeout;
+  /** Set by close(): a connection still being authenticated must not slip in afterwards. */
+  #closing = false;
   readonly #onCommand = (unitId: string): void => {
     const link = this.#links.get(unitId);
     if (link?.welcomed) this.#enqueue(link, () => this.#flush(link));
@@ -107,6 +109,10 @@ export class LockerProtocolServer {
     socket.on('error', () => socket.destroy());
     void this.#authenticate(request).then(
       (unitId) => {
+        if (this.#closing) {
+          refuse(socket, 503, 'UNAVAILABLE', 'the back office is stopping');
+          return;
+        }
         if (unitId === null) {
           refuse(socket, 401, 'UNAUTHORISED', 'a valid bearer token of a registered unit is required');
           return;
@@ -126,12 +132,16 @@ export class LockerProtocolServer {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     clearInterval(this.#pinger);
     this.#service.off('command', this.#onCommand);
     const links = [...this.#links.values()];
-    for (const link of links) link.socket.close(1001, 'back office stopping');
+    // Every socket, also one replaced or not yet welcomed: ws waits for all of them before
+    // it calls back from close().
+    const sockets = [...this.#wss.clients];
+    for (const socket of sockets) socket.close(1001, 'back office stopping');
     // Give each a moment to close cleanly, then cut what is left.
-    await Promise.all(links.map((link) => closed(link.socket, 1000)));
+    await Promise.all(sockets.map((socket) => closed(socket, 1000)));
     await Promise.all(links.map((link) => link.chain));
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
@@ -187,6 +197,10 @@ export class LockerProtocolServer {
   // --- connection ------------------------------------------------------------------------
 
   #connected(unitId: string, socket: WebSocket): void {
+    if (this.#closing) {
+      socket.terminate();
+      return;
+    }
     const previous = this.#links.get(unitId);
     const link: Link = { unitId, socket, welcomed: false, sent: new Set(), alive: true, chain: Promise.resolve() };
     this.#links.set(unitId, link);
@@ -307,7 +321,7 @@ function refOf(value: unknown): string | null {
 function refuse(socket: Duplex, status: number, code: string, message: string): void {
   if (socket.destroyed) return;
   const body = JSON.stringify({ error: { code, message } });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error' }[status] ?? 'Error';
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' }[status] ?? 'Error';
   socket.end(
     [
       `HTTP/1.1 ${status} ${reason}`,

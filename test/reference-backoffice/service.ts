@@ -11,16 +11,24 @@
 import { EventEmitter } from 'node:events';
 import { randomInt, randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import { z } from 'zod';
 import type { Country } from '../../kiosk/config/schema.js';
 import { localDate } from '../../kiosk/core/dates.js';
-import { normalisePhone, normalisePlate, type PhoneError, type PlateError } from '../../kiosk/core/normalise.js';
+import { normalisePhone, normalisePlate } from '../../kiosk/core/normalise.js';
 import { generatePin, hashPin, type ScryptCost } from '../../kiosk/core/pin.js';
 import type { Logger } from '../../kiosk/logging.js';
 import type { Db, Tx } from '../../kiosk/store/db.js';
 import type { ProtocolValidator } from '../../kiosk/sync/validate.js';
-import type { CommandArgs, CommandName, EventMessage, HelloMessage, ReservationWire, ResultMessage } from '../../kiosk/sync/messages.js';
+import type { CommandArgs, CommandName, EventMessage, HelloMessage, ResultMessage } from '../../kiosk/sync/messages.js';
 import { DEMO_APPOINTMENTS } from './demo.js';
+import { applyEvent } from './apply-event.js';
+import { BackOfficeError, bad } from './errors.js';
+import { PHONE_ERRORS, PLATE_ERRORS, createSchema, helpSchema, mechanicSchema, parse, paymentSchema, updateSchema } from './staff-input.js';
+import { commandView, displayPlate, eventView, paymentWire, toWire, unitView, type StaffState, type TabletState } from './views.js';
+
+export { BackOfficeError } from './errors.js';
+export type { BackOfficeErrorCode } from './errors.js';
+export type { CommandView, EventView, StaffState, TabletState, UnitView } from './views.js';
+export { toWire } from './views.js';
 import {
   commands,
   events,
@@ -31,30 +39,8 @@ import {
   type HelpCall,
   type MasterReservation,
   type StoredCommand,
-  type StoredEvent,
-  type TimelineEntry,
   type Unit,
 } from './store.js';
-
-export type BackOfficeErrorCode = 'BAD_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'NO_UNIT';
-
-const STATUS: Record<BackOfficeErrorCode, number> = { BAD_INPUT: 400, NOT_FOUND: 404, CONFLICT: 409, NO_UNIT: 409 };
-
-export class BackOfficeError extends Error {
-  override readonly name = 'BackOfficeError';
-  constructor(
-    readonly code: BackOfficeErrorCode,
-    message: string,
-    /** BAD_INPUT: the field at fault, e.g. `plate` or `phones.0`. */
-    readonly field: string | null = null,
-  ) {
-    super(message);
-  }
-
-  get status(): number {
-    return STATUS[this.code];
-  }
-}
 
 export interface ServiceOptions {
   db: Db;
@@ -70,162 +56,6 @@ export interface ServiceOptions {
 }
 
 /** What GET /api/state returns. PINs are in it (demo staff page only); it is never logged. */
-export interface StaffState {
-  now: string;
-  today: string;
-  timeZone: string;
-  units: UnitView[];
-  reservations: (Omit<MasterReservation, 'pinHash'> & { timeline: TimelineEntry[] })[];
-  helpCalls: HelpCall[];
-  commands: CommandView[];
-  events: EventView[];
-}
-
-export interface UnitView {
-  unitId: string;
-  linkState: Unit['linkState'];
-  lastSeen: string | null;
-  softwareVersion: string | null;
-  clock: { wall: string; synchronised: boolean } | null;
-  ackedSeq: number;
-  nextSeq: number | null;
-  /** Events the locker has written that the back office has not acknowledged: (nextSeq - 1) - ackedSeq. */
-  outboxLag: number | null;
-  lastEventAt: string | null;
-  lastEventAgeS: number | null;
-  compartments: HelloMessage['compartments'];
-}
-
-/** A command as the pages show it: what it is about, never the PIN hash or contact data. */
-export interface CommandView {
-  id: string;
-  unitId: string;
-  name: CommandName;
-  reservationId: string | null;
-  about: Record<string, unknown>;
-  createdAt: string;
-  sentAt: string | null;
-  sendCount: number;
-  ok: boolean | null;
-  result: Record<string, unknown> | null;
-  answeredAt: string | null;
-}
-
-export interface EventView {
-  unitId: string;
-  seq: number;
-  type: string;
-  at: string;
-  clockSynchronised: boolean;
-  receivedAt: string;
-  reservationId: string | null;
-  compartment: number | null;
-}
-
-export interface TabletState {
-  now: string;
-  timeZone: string;
-  keys: { reservationId: string; workOrder: string; plateDisplay: string; compartmentId: number | null; unitId: string }[];
-  requests: {
-    requestId: string;
-    commandId: string;
-    reservationId: string;
-    workOrder: string | null;
-    tabletId: string;
-    createdAt: string;
-    sentAt: string | null;
-    answeredAt: string | null;
-    ok: boolean | null;
-    result: Record<string, unknown> | null;
-  }[];
-}
-
-// --- input ------------------------------------------------------------------------------
-
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
-/** The shape JSON Schema's `format: email` accepts (ajv-formats), so the locker never refuses what is sent. */
-const EMAIL = /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i;
-const TABLET_ID = /^[A-Za-z0-9._-]{1,40}$/;
-
-const emptyToNull = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? null : value);
-const realDate = (value: string): boolean => {
-  const date = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
-};
-
-const reservationFields = {
-  workOrder: z.string().trim().min(1, 'is required').max(40),
-  plate: z.string().max(64),
-  driverName: z.string().trim().min(1, 'is required').max(100),
-  phones: z.array(z.string().max(64)).max(5),
-  email: z.preprocess(emptyToNull, z.string().trim().max(254).regex(EMAIL, 'is not an e-mail address').nullable()),
-  appointmentDate: z.string().regex(DATE, 'must be YYYY-MM-DD').refine(realDate, 'is not a calendar date'),
-  appointmentTime: z.preprocess(emptyToNull, z.string().regex(TIME, 'must be HH:MM').nullable()),
-  compartmentId: z.preprocess(emptyToNull, z.number().int().min(1).max(16).nullable()),
-};
-
-const createSchema = z.strictObject({
-  unitId: z.string().min(1).max(100).optional(),
-  kind: z.enum(['dropoff', 'pickup']),
-  ...reservationFields,
-  phones: reservationFields.phones.default([]),
-  email: reservationFields.email.default(null),
-  appointmentDate: reservationFields.appointmentDate.optional(),
-  appointmentTime: reservationFields.appointmentTime.default(null),
-  compartmentId: reservationFields.compartmentId.default(null),
-  paymentRequired: z.boolean().default(false),
-  paymentAmount: z.preprocess(emptyToNull, z.number().int().min(0).max(1_000_000_000).nullable()).default(null),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as NOK').default('NOK'),
-});
-
-const updateSchema = z
-  .strictObject({
-    workOrder: reservationFields.workOrder.optional(),
-    plate: reservationFields.plate.optional(),
-    driverName: reservationFields.driverName.optional(),
-    phones: reservationFields.phones.optional(),
-    email: reservationFields.email.optional(),
-    appointmentDate: reservationFields.appointmentDate.optional(),
-    appointmentTime: reservationFields.appointmentTime.optional(),
-    compartmentId: reservationFields.compartmentId.optional(),
-  })
-  .refine((value) => Object.keys(value).length > 0, 'nothing to change');
-
-const paymentSchema = z.strictObject({ status: z.enum(['paid', 'cancelled', 'refunded']) });
-const helpSchema = z.strictObject({
-  by: z.preprocess(emptyToNull, z.string().trim().max(60).nullable()).default(null),
-  unitId: z.string().min(1).max(100).optional(),
-});
-const mechanicSchema = z.strictObject({
-  reservationId: z.string().min(1).max(100),
-  tabletId: z.string().regex(TABLET_ID, 'is 1-40 letters, digits, dots, dashes or underscores'),
-});
-
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const result = schema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue && issue.path.length > 0 ? issue.path.join('.') : null;
-  const message = issue?.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : (issue?.message ?? 'invalid');
-  throw new BackOfficeError('BAD_INPUT', field ? `${field}: ${message}` : message, field ?? (issue?.code === 'unrecognized_keys' ? (issue.keys[0] ?? null) : null));
-}
-
-const PLATE_ERRORS: Record<PlateError, string> = {
-  empty: 'is required',
-  too_short: 'is too short for a licence plate',
-  too_long: 'is too long for a licence plate',
-  invalid_characters: 'may hold only letters, digits, spaces and dashes',
-};
-const PHONE_ERRORS: Record<PhoneError, string> = {
-  empty: 'is empty',
-  invalid_characters: 'may hold only digits, spaces, dashes and a leading +',
-  too_short: 'is too short for a phone number',
-  too_long: 'is too long for a phone number',
-  invalid_number: 'is not a phone number',
-};
-
-const bad = (field: string, message: string): BackOfficeError => new BackOfficeError('BAD_INPUT', `${field}: ${message}`, field);
 
 // --- the service ------------------------------------------------------------------------
 
@@ -744,110 +574,10 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   /** Moves ackedSeq over the stored events that follow it without a gap, applying each one's effect in order. */
   async #advance(tx: Tx, unitId: string, from: number): Promise<number> {
     const run = await events.contiguousAfter(tx, unitId, from);
-    for (const event of run) await this.#apply(tx, event);
+    for (const event of run) await applyEvent(tx, event);
     const ackedSeq = run.at(-1)?.seq ?? from;
     await units.setAckedSeq(tx, unitId, ackedSeq);
     return ackedSeq;
-  }
-
-  /** The effect of one event on the master copy; applied once, when it joins the contiguous prefix. */
-  async #apply(tx: Tx, event: StoredEvent): Promise<void> {
-    const p = event.payload;
-    const at = event.at.clockSynchronised ? event.at.wall : event.receivedAt;
-    const compartment = num(p.compartment);
-    const own = async (id: unknown): Promise<MasterReservation | null> => {
-      const r = typeof id === 'string' ? await reservations.get(tx, id) : null;
-      return r && r.unitId === event.unitId ? r : null;
-    };
-    // Events about a compartment without a reservation id go to the reservation whose key is in it.
-    const byCompartment = async (): Promise<MasterReservation | null> => {
-      if (compartment === null) return null;
-      const row = await tx.get<{ id: string }>(
-        "SELECT id FROM reservations WHERE unit_id = ? AND compartment_id = ? AND status IN ('deposited', 'ready') ORDER BY updated_at DESC LIMIT 1",
-        [event.unitId, compartment],
-      );
-      return row ? own(row.id) : null;
-    };
-    const note = async (r: MasterReservation | null, detail: Record<string, unknown>): Promise<void> => {
-      if (r) await timeline.add(tx, r.id, event.type, { seq: event.seq, ...detail }, at);
-    };
-
-    switch (event.type) {
-      case 'key.deposited': {
-        const r = await own(p.reservationId);
-        if (!r) break;
-        await reservations.update(tx, {
-          ...r,
-          status: r.kind === 'pickup' ? 'ready' : 'deposited',
-          compartmentId: compartment ?? r.compartmentId,
-          remark: str(p.remark),
-          addedPhone: str(p.addedPhone),
-          updatedAt: event.receivedAt,
-        });
-        await note(r, { compartment });
-        break;
-      }
-      case 'key.collected': {
-        const r = await own(p.reservationId);
-        if (!r) break;
-        await reservations.update(tx, { ...r, status: r.kind === 'pickup' ? 'collected' : 'retrieved', updatedAt: event.receivedAt });
-        await note(r, { compartment });
-        break;
-      }
-      case 'compartment.opened':
-        await note(await own(p.reservationId), { compartment, purpose: str(p.purpose), confirmed: p.confirmed === true });
-        break;
-      case 'compartment.jammed':
-      case 'compartment.open-failed':
-        await note((await own(p.reservationId)) ?? (await byCompartment()), { compartment, error: str(p.error) });
-        break;
-      case 'compartment.quarantined':
-        await note(await byCompartment(), { compartment, reason: str(p.reason) });
-        break;
-      case 'compartment.closed':
-      case 'compartment.forced':
-        await note(await byCompartment(), { compartment });
-        break;
-      case 'compartment.left-open':
-        await note(await byCompartment(), { compartment, openForS: num(p.openForS) });
-        break;
-      case 'locker.full':
-        await note(await own(p.reservationId), {});
-        break;
-      case 'lockout.reservation': {
-        const r = await own(p.reservationId);
-        if (!r) break;
-        await reservations.update(tx, { ...r, pinLocked: true, updatedAt: event.receivedAt });
-        await note(r, {});
-        break;
-      }
-      case 'pin.delivery-requested': {
-        const r = await own(p.reservationId);
-        if (!r) break;
-        const channels = [...(r.email ? ['e-mail'] : []), ...(r.phones.length > 0 ? ['SMS'] : [])];
-        // The reference back office does not send anything: it records that a real one would have.
-        await timeline.add(tx, r.id, 'pin.sent', { seq: event.seq, channels, simulated: true }, at);
-        break;
-      }
-      case 'help.requested': {
-        const callId = str(p.callId);
-        if (callId === null) break;
-        await helpCalls.open(tx, {
-          callId,
-          unitId: event.unitId,
-          step: str(p.step),
-          journey: str(p.journey),
-          compartment,
-          eventSeq: event.seq,
-          createdAt: at,
-        });
-        break;
-      }
-      default:
-        // lockout.locker, board.offline/online and event types this version does not know are
-        // stored and listed; they change no reservation.
-        break;
-    }
   }
 
   /** Fresh commands for what the locker holds at an older version than the master copy. */
@@ -887,108 +617,4 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   #changed(): void {
     this.emit('changed');
   }
-}
-
-// --- wire and views ---------------------------------------------------------------------
-
-export function toWire(r: MasterReservation): ReservationWire {
-  return {
-    id: r.id,
-    code: r.code,
-    kind: r.kind,
-    workOrder: r.workOrder,
-    // As the back office wrote it (e.g. 'EL 12345'); the locker normalises it to match what customers type.
-    plate: r.plateDisplay,
-    driverName: r.driverName,
-    phones: r.phones,
-    email: r.email,
-    appointmentDate: r.appointmentDate,
-    appointmentTime: r.appointmentTime,
-    pinHash: r.pinHash,
-    compartmentId: r.compartmentId,
-    paymentRequired: r.paymentRequired,
-  };
-}
-
-function paymentWire(r: MasterReservation): CommandArgs['payment.status'] {
-  return {
-    reservationId: r.id,
-    status: r.paymentStatus === 'none' ? 'pending' : r.paymentStatus,
-    amount: r.paymentAmount ?? 0,
-    currency: r.paymentCurrency ?? 'NOK',
-    version: r.paymentVersion,
-  };
-}
-
-function unitView(unit: Unit, now: Date): UnitView {
-  const lastEventAgeS = unit.lastEventAt === null ? null : Math.max(0, Math.round((now.getTime() - Date.parse(unit.lastEventAt)) / 1000));
-  return {
-    unitId: unit.unitId,
-    linkState: unit.linkState,
-    lastSeen: unit.lastSeen,
-    softwareVersion: unit.lastHello?.softwareVersion ?? null,
-    clock: unit.lastHello?.clock ?? null,
-    ackedSeq: unit.ackedSeq,
-    nextSeq: unit.nextSeq,
-    outboxLag: unit.nextSeq === null ? null : Math.max(0, unit.nextSeq - 1 - unit.ackedSeq),
-    lastEventAt: unit.lastEventAt,
-    lastEventAgeS,
-    compartments: unit.lastHello?.compartments ?? [],
-  };
-}
-
-function commandView(c: StoredCommand): CommandView {
-  const a = c.args;
-  const about: Record<string, unknown> = {};
-  if (c.name === 'reservation.upsert') {
-    const r = a.reservation as Partial<ReservationWire> | undefined;
-    Object.assign(about, { code: r?.code, kind: r?.kind, workOrder: r?.workOrder, version: a.version, compartmentId: r?.compartmentId });
-  } else if (c.name === 'payment.status') {
-    Object.assign(about, { status: a.status, amount: a.amount, currency: a.currency, version: a.version });
-  } else if (c.name === 'reservation.cancel') {
-    Object.assign(about, { version: a.version });
-  } else if (c.name === 'help.update') {
-    Object.assign(about, { callId: a.callId, state: a.state, by: a.by });
-  } else if (c.name === 'mechanic.request') {
-    Object.assign(about, { requestId: a.requestId, tabletId: a.tabletId, purpose: a.purpose });
-  }
-  return {
-    id: c.id,
-    unitId: c.unitId,
-    name: c.name,
-    reservationId: c.reservationId,
-    about,
-    createdAt: c.createdAt,
-    sentAt: c.sentAt,
-    sendCount: c.sendCount,
-    ok: c.ok,
-    result: c.result,
-    answeredAt: c.answeredAt,
-  };
-}
-
-function eventView(e: StoredEvent): EventView {
-  return {
-    unitId: e.unitId,
-    seq: e.seq,
-    type: e.type,
-    at: e.at.wall,
-    clockSynchronised: e.at.clockSynchronised,
-    receivedAt: e.receivedAt,
-    reservationId: str(e.payload.reservationId),
-    compartment: num(e.payload.compartment),
-  };
-}
-
-/** The plate as staff typed it, tidied: upper case, single spaces. */
-function displayPlate(text: string): string {
-  return text.trim().replace(/\s+/g, ' ').toUpperCase();
-}
-
-function str(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
-
-function num(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }

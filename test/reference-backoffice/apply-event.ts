@@ -1,0 +1,108 @@
+/**
+ * What the locker's events do to the reference back office's master copy: each event, once,
+ * when it joins the contiguous prefix of a unit's stream. Events of types this version does
+ * not know are kept and listed, and change nothing.
+ */
+import type { Tx } from '../../kiosk/store/db.js';
+import { helpCalls, reservations, timeline, type MasterReservation, type StoredEvent } from './store.js';
+import { num, str } from './views.js';
+
+/** The effect of one event on the master copy; applied once, when it joins the contiguous prefix. */
+export async function applyEvent(tx: Tx, event: StoredEvent): Promise<void> {
+  const p = event.payload;
+  const at = event.at.clockSynchronised ? event.at.wall : event.receivedAt;
+  const compartment = num(p.compartment);
+  const own = async (id: unknown): Promise<MasterReservation | null> => {
+    const r = typeof id === 'string' ? await reservations.get(tx, id) : null;
+    return r && r.unitId === event.unitId ? r : null;
+  };
+  // Events about a compartment without a reservation id go to the reservation whose key is in it.
+  const byCompartment = async (): Promise<MasterReservation | null> => {
+    if (compartment === null) return null;
+    const row = await tx.get<{ id: string }>(
+      "SELECT id FROM reservations WHERE unit_id = ? AND compartment_id = ? AND status IN ('deposited', 'ready') ORDER BY updated_at DESC LIMIT 1",
+      [event.unitId, compartment],
+    );
+    return row ? own(row.id) : null;
+  };
+  const note = async (r: MasterReservation | null, detail: Record<string, unknown>): Promise<void> => {
+    if (r) await timeline.add(tx, r.id, event.type, { seq: event.seq, ...detail }, at);
+  };
+
+  switch (event.type) {
+    case 'key.deposited': {
+      const r = await own(p.reservationId);
+      if (!r) break;
+      await reservations.update(tx, {
+        ...r,
+        status: r.kind === 'pickup' ? 'ready' : 'deposited',
+        compartmentId: compartment ?? r.compartmentId,
+        remark: str(p.remark),
+        addedPhone: str(p.addedPhone),
+        updatedAt: event.receivedAt,
+      });
+      await note(r, { compartment });
+      break;
+    }
+    case 'key.collected': {
+      const r = await own(p.reservationId);
+      if (!r) break;
+      await reservations.update(tx, { ...r, status: r.kind === 'pickup' ? 'collected' : 'retrieved', updatedAt: event.receivedAt });
+      await note(r, { compartment });
+      break;
+    }
+    case 'compartment.opened':
+      await note(await own(p.reservationId), { compartment, purpose: str(p.purpose), confirmed: p.confirmed === true });
+      break;
+    case 'compartment.jammed':
+    case 'compartment.open-failed':
+      await note((await own(p.reservationId)) ?? (await byCompartment()), { compartment, error: str(p.error) });
+      break;
+    case 'compartment.quarantined':
+      await note(await byCompartment(), { compartment, reason: str(p.reason) });
+      break;
+    case 'compartment.closed':
+    case 'compartment.forced':
+      await note(await byCompartment(), { compartment });
+      break;
+    case 'compartment.left-open':
+      await note(await byCompartment(), { compartment, openForS: num(p.openForS) });
+      break;
+    case 'locker.full':
+      await note(await own(p.reservationId), {});
+      break;
+    case 'lockout.reservation': {
+      const r = await own(p.reservationId);
+      if (!r) break;
+      await reservations.update(tx, { ...r, pinLocked: true, updatedAt: event.receivedAt });
+      await note(r, {});
+      break;
+    }
+    case 'pin.delivery-requested': {
+      const r = await own(p.reservationId);
+      if (!r) break;
+      const channels = [...(r.email ? ['e-mail'] : []), ...(r.phones.length > 0 ? ['SMS'] : [])];
+      // The reference back office does not send anything: it records that a real one would have.
+      await timeline.add(tx, r.id, 'pin.sent', { seq: event.seq, channels, simulated: true }, at);
+      break;
+    }
+    case 'help.requested': {
+      const callId = str(p.callId);
+      if (callId === null) break;
+      await helpCalls.open(tx, {
+        callId,
+        unitId: event.unitId,
+        step: str(p.step),
+        journey: str(p.journey),
+        compartment,
+        eventSeq: event.seq,
+        createdAt: at,
+      });
+      break;
+    }
+    default:
+      // lockout.locker, board.offline/online and event types this version does not know are
+      // stored and listed; they change no reservation.
+      break;
+  }
+}
