@@ -1,0 +1,50 @@
+/**
+ * What a command handler gets: the transaction it runs in, the time, its command id, and the
+ * ports it may use. Effects outside the database (the help-call banner, telling the journey that
+ * a reservation changed) are queued with `afterCommit` and run only once the transaction has
+ * committed, so a rolled-back command leaves no trace anywhere.
+ */
+import type { LockoutService } from '../../core/lockout.js';
+import type { Tx } from '../../store/db.js';
+import type { CommandArgs, CommandName, ErrorCode } from '../messages.js';
+
+export type ReservationChange = 'updated' | 'cancelled' | 'payment' | 'reset';
+
+/** The screens' help-call banner (Journeys.setHelpCall). */
+export interface HelpCallPort {
+  setHelpCall(state: 'none' | 'requested' | 'taken'): void;
+}
+
+/** What handlers may reach beyond the database. */
+export interface CommandPorts {
+  lockouts: LockoutService;
+  help: HelpCallPort | undefined;
+  /** After the commit: a reservation was changed by the back office. */
+  reservationChanged(reservationId: string, change: ReservationChange): void;
+}
+
+export interface CommandContext {
+  tx: Tx;
+  now: Date;
+  commandId: string;
+  ports: CommandPorts;
+  /** Runs `effect` after the command's transaction commits (never if it is rolled back). */
+  afterCommit(effect: () => void): void;
+}
+
+/** Thrown inside a handler: the command's changes are rolled back and this is its answer. */
+export class CommandFailure extends Error {
+  override readonly name = 'CommandFailure';
+  constructor(
+    readonly code: Exclude<ErrorCode, 'INTERNAL'>,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One command's behaviour: its args are already checked against docs/schemas/command.json. */
+export type CommandHandler<N extends CommandName> = (ctx: CommandContext, args: CommandArgs[N]) => Promise<Record<string, unknown>>;
+
+/** A family of commands (one file each): name -> handler. */
+export type CommandFamily<N extends CommandName> = { readonly [K in N]: CommandHandler<K> };

@@ -1,0 +1,24 @@
+/**
+ * Every command the locker knows, by name. A new command is a handler in a family file (or a
+ * new family file listed here); the type below makes TypeScript refuse a CommandName
+ * (kiosk/sync/messages.ts) that has no handler, so a command added to the protocol cannot be
+ * forgotten here. The schema (docs/schemas/command.json) and docs/protocol.md's command table
+ * describe it to the back office.
+ */
+import type { CommandName } from '../messages.js';
+import type { CommandHandler } from './context.js';
+import { helpCommands } from './help.js';
+import { mechanicCommands } from './mechanic.js';
+import { paymentCommands } from './payments.js';
+import { reservationCommands } from './reservations.js';
+
+export const COMMAND_HANDLERS: { readonly [N in CommandName]: CommandHandler<N> } = {
+  ...reservationCommands,
+  ...paymentCommands,
+  ...helpCommands,
+  ...mechanicCommands,
+};
+
+export function handlerFor(name: string): CommandHandler<CommandName> | undefined {
+  return Object.hasOwn(COMMAND_HANDLERS, name) ? (COMMAND_HANDLERS[name as CommandName] as CommandHandler<CommandName>) : undefined;
+}
