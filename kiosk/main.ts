@@ -23,7 +23,8 @@ async function main(): Promise<number> {
   const logger = createLogger({ level: config.log.level });
   const locker = await startLocker({ config, logger });
   const notifier = createNotifier(process.env, logger);
-  notifier.ready();
+  // STATUS carries the health URL: `systemctl status` shows it, and lockerctl's process runner reads it.
+  notifier.ready(`serving ${locker.urls.health}`);
   const where = config.hardware.kind === 'sim' ? 'on the simulator' : `on ${config.hardware.kind}`;
   logger.info({ hardware: config.hardware.kind, dataDir: config.dataDir, provisioned: locker.sync !== null, urls: locker.urls }, `keylocker running ${where}`);
   // A person at a terminal gets the addresses in plain words; under systemd the log says it all.
