@@ -76,3 +76,38 @@ export function toHttpError(value: unknown): { status: number; body: { error: { 
   }
   return { status: 500, body: { error: { code: 'SERVER', message: 'internal error' } } };
 }
+
+/**
+ * Errors of the technician's operations (lockerctl, releases, backups). Each code maps to one
+ * exit code (kiosk/cli/output.ts), so scripts can tell "refused, nothing changed" from
+ * "rolled back" from "broken".
+ */
+export type OpsErrorCode =
+  | 'BAD_INPUT' // a missing or malformed argument, file or config
+  | 'BAD_RELEASE' // the tarball is not a release (no manifest, a link or device inside, a path out of it)
+  | 'CHECKSUM_MISMATCH' // a file of the release differs from its manifest: refused, nothing changed
+  | 'INCOMPATIBLE_RELEASE' // built for another CPU, OS or Node ABI than this machine's
+  | 'ALREADY_INSTALLED' // that version is installed with other content
+  | 'CORRUPT_BACKUP' // integrity_check failed, or not a keylocker database
+  | 'SCHEMA_TOO_NEW' // a backup from a newer schema than the running release knows
+  | 'NO_PREVIOUS_RELEASE'
+  | 'MIGRATION_FAILED' // the new release could not migrate the store; the old one runs again
+  | 'ROLLED_BACK' // the new release did not become healthy; the old one runs again
+  | 'UNHEALTHY' // the service did not become healthy and nothing older could be brought back
+  | 'SERVICE'; // the service manager failed
+
+export class OpsError extends Error {
+  override readonly name = 'OpsError';
+  constructor(
+    readonly code: OpsErrorCode,
+    message: string,
+    /** Facts for --json output (versions, paths); never secrets or personal data. */
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function isOpsError(value: unknown): value is OpsError {
+  return value instanceof OpsError;
+}

@@ -15,6 +15,7 @@ import { Journeys } from './core/journeys.js';
 import { LockoutService, createPinGuard } from './core/lockout.js';
 import type { JourneyStore } from './core/ports.js';
 import { createHardware, type Hardware } from './hardware.js';
+import { softwareVersion } from './version.js';
 import { moduleLogger } from './logging.js';
 import { startServer, type RunningServer } from './server/server.js';
 import { openDatabase, type Db } from './store/db.js';
@@ -24,7 +25,7 @@ import type { SyncService } from './sync/sync-service.js';
 import { createSync } from './sync/wiring.js';
 import { compartments, outbox } from './store/repositories.js';
 
-export const VERSION = '0.1.0';
+export const VERSION = softwareVersion();
 /** ui/ beside kiosk/ when run from source (tsx), or two levels up when built to dist/kiosk/. */
 const HERE = dirname(fileURLToPath(import.meta.url));
 const UI_DIR = [resolve(HERE, '..', 'ui'), resolve(HERE, '..', '..', 'ui')].find((dir) => existsSync(join(dir, 'bottom'))) ?? resolve(HERE, '..', 'ui');
