@@ -4,7 +4,9 @@
  * migration added, /health broken) to play a newer version.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,27 +15,78 @@ import { buildRelease, compileDist, type BuiltRelease } from '../../deploy/relea
 export const CHECKOUT = join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
 
+/** A change to a staged release, with a key that says exactly what it does (for the cache). */
+export type Patch = ((stage: string) => Promise<void>) & { key: string };
+
+function patch(key: string, apply: (stage: string) => Promise<void>): Patch {
+  return Object.assign(apply, { key });
+}
+
 export interface ReleaseFactory {
   dir: string;
-  build(version: string, ...patches: ((stage: string) => Promise<void>)[]): Promise<BuiltRelease>;
+  /** `name` names the release in the cache; the patches' keys and the sources make the key. */
+  build(version: string, name: string, ...patches: Patch[]): Promise<BuiltRelease>;
   cleanup(): Promise<void>;
 }
 
+/** What a release is made of here; a change to any of it makes new releases. */
+const INPUTS = ['test/helpers/releases.ts', 'controller', 'kiosk', 'ui', 'systemd', 'deploy', 'docs/operations.md', 'docs/security.md', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'node_modules/.package-lock.json'];
+
+function hashInputs(): string {
+  const hash = createHash('sha256').update(`${process.version} ${process.arch}\n`);
+  const walk = (path: string): void => {
+    if (!existsSync(path)) return;
+    const stat = statSync(path);
+    if (stat.isDirectory()) for (const name of readdirSync(path).sort()) walk(join(path, name));
+    else hash.update(`${path}\n`).update(readFileSync(path));
+  };
+  for (const input of INPUTS) walk(join(CHECKOUT, input));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Releases built by the real builder from this checkout, kept in a cache keyed by everything
+ * they are made of (sources, lock file, installed modules, Node), so the test files that need
+ * releases, and later runs, build each one once: dist/ is compiled once per key, each patched
+ * release packed once. A tarball enters the cache by rename, whole or not at all.
+ */
 export async function releaseFactory(): Promise<ReleaseFactory> {
-  const dir = await mkdtemp(join(tmpdir(), 'kl-releases-'));
-  const distDir = join(dir, 'dist');
-  await compileDist(CHECKOUT, join(CHECKOUT, 'node_modules'), distDir);
+  const cache = join(tmpdir(), 'keylocker-test-releases', hashInputs());
+  await mkdir(cache, { recursive: true });
+  const dir = await mkdtemp(join(cache, '.work-'));
+  const distDir = join(cache, 'dist');
+  if (!existsSync(join(distDir, 'kiosk', 'main.js'))) {
+    const fresh = join(dir, 'dist');
+    await compileDist(CHECKOUT, join(CHECKOUT, 'node_modules'), fresh);
+    await rename(fresh, distDir).catch(() => undefined); // another test file got there first: same content
+  }
   return {
     dir,
-    build: (version, ...patches) =>
-      buildRelease({
+    async build(version, name, ...patches) {
+      const patchKey = createHash('sha256').update(patches.map((p) => p.key).join('\n')).digest('hex').slice(0, 12);
+      const cached = join(cache, `${version}-${name}-${patchKey}.json`);
+      if (existsSync(cached)) {
+        const built = JSON.parse(await readFile(cached, 'utf8')) as BuiltRelease;
+        if (existsSync(built.tarball)) return built;
+      }
+      const out = await mkdtemp(join(dir, 'out-'));
+      const built = await buildRelease({
         version,
         distDir,
-        outDir: join(dir, 'out'),
+        outDir: out,
         patch: async (stage) => {
           for (const patch of patches) await patch(stage);
         },
-      }),
+      });
+      const finalDir = join(cache, `${version}-${name}-${patchKey}`);
+      await rm(finalDir, { recursive: true, force: true });
+      await rename(out, finalDir);
+      const result = { ...built, tarball: join(finalDir, built.tarball.split('/').at(-1)!) };
+      const temp = `${cached}.${process.pid}.tmp`;
+      await writeFile(temp, JSON.stringify(result));
+      await rename(temp, cached);
+      return result;
+    },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
@@ -49,20 +102,22 @@ export async function patchFile(stage: string, path: string, from: string, to: s
 const LATEST_LINE = 'export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;';
 
 /** The release carries one more migration: a table of its own. */
-export function withMigration(sql = 'CREATE TABLE release_marker (id INTEGER PRIMARY KEY)') {
-  return (stage: string) =>
+export function withMigration(sql = 'CREATE TABLE release_marker (id INTEGER PRIMARY KEY)'): Patch {
+  return patch(`migration ${sql}`, (stage: string) =>
     patchFile(
       stage,
       'dist/kiosk/store/migrations.js',
       LATEST_LINE,
       `MIGRATIONS.push({ version: MIGRATIONS.length + 1, name: 'test: a newer release', up: ${JSON.stringify(sql)} });\n${LATEST_LINE}`,
-    );
+    ),
+  );
 }
 
 /** The release starts and says READY, but /health answers 503. */
-export function withBrokenHealth() {
-  return (stage: string) =>
-    patchFile(stage, 'dist/kiosk/server/server.js', "res.json({ status: 'ok', ...(await options.health()) });", "res.status(503).json({ status: 'broken' });");
+export function withBrokenHealth(): Patch {
+  const from = "res.json({ status: 'ok', ...(await options.health()) });";
+  const to = "res.status(503).json({ status: 'broken' });";
+  return patch(`health ${from} -> ${to}`, (stage: string) => patchFile(stage, 'dist/kiosk/server/server.js', from, to));
 }
 
 /** Unpacks a tarball, lets `change` alter the tree, packs it again under the same name elsewhere. */

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { report } from '../output.js';
 import { parseSeconds, type CommandKit } from '../program.js';
-import { currentVersion, installedVersions, readState } from '../release/releases.js';
+import { currentVersion, installRelease, installedVersions, readState, switchCurrent } from '../release/releases.js';
 import { rollback, update } from '../release/update.js';
 
 const HEALTH_HELP = 'how long the started release has to become healthy before lockerctl switches back';
@@ -28,6 +28,37 @@ export function registerReleaseCommands(program: Command, kit: CommandKit): void
             `  healthy at ${r.healthUrl}`,
             `  lockerctl rollback returns to ${r.from ?? 'nothing'}`,
           ].join('\n'),
+        ),
+      );
+    });
+
+  program
+    .command('install')
+    .description(
+      'check a release tarball against its manifest and this machine, and unpack it beside the others; it becomes current only if none is ' +
+        '(first install: deploy/install.sh runs this). Touches neither the service nor the store: use update to switch a running locker.',
+    )
+    .argument('<file>', 'keylocker-<version>-<os>-<cpu>.tar.gz from npm run release')
+    .option('--json', 'print the result as one JSON object')
+    .addHelpText('after', '\nExit codes: 0 installed (or already there, unchanged), 3 refused (nothing changed), 1 other failure.')
+    .action(async (file: string, options: { json?: boolean }, command: Command) => {
+      const ctx = kit.context(command);
+      kit.setExit(
+        await report(
+          kit.deps.io,
+          'install',
+          options,
+          async () => {
+            const release = await installRelease(ctx.layout, file);
+            let current = await currentVersion(ctx.layout);
+            if (current === null) {
+              await switchCurrent(ctx.layout, release.version);
+              current = release.version;
+            }
+            return { version: release.version, dir: release.dir, alreadyInstalled: release.alreadyInstalled, current };
+          },
+          (r) =>
+            `${r.alreadyInstalled ? 'already installed' : 'installed'}: ${r.dir}\n  current: ${r.current}${r.current === r.version ? '' : ` (switch with: lockerctl update FILE)`}`,
         ),
       );
     });

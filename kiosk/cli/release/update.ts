@@ -88,7 +88,7 @@ export async function update(ctx: OpsContext, tarball: string): Promise<UpdateRe
     await ctx.service.start();
     await waitHealthy({ service: ctx.service, config, version: from, timeoutMs: Math.max(ctx.healthTimeoutMs, KNOWN_GOOD_TIMEOUT_MS) });
     ctx.progress(`release ${from} serves again`);
-    throw new OpsError('ROLLED_BACK', `release ${release.version} did not become healthy (${error.message}); release ${from} serves again`, {
+    throw new OpsError('ROLLED_BACK', `${error.message}; switched back: release ${from} serves again`, {
       from,
       to: release.version,
       reason: error.message,
