@@ -48,26 +48,30 @@ export async function update(ctx: OpsContext, tarball: string): Promise<UpdateRe
 
   ctx.progress(from ? `stopping the service (release ${from})` : 'stopping the service');
   await ctx.service.stop();
-  const backup = await takeAutomaticBackup(config.dataDir, `pre-update-${from ?? 'none'}-to-${release.version}`, from);
-  const schemaBefore = backup?.schemaVersion ?? 0;
-  if (backup) ctx.progress(`store backed up and checked: ${backup.path} (schema ${schemaBefore})`);
-
+  let backup: BackupRecord | null = null;
   let schemaAfter: number;
+  let step = 'back up';
   try {
+    backup = await takeAutomaticBackup(config.dataDir, `pre-update-${from ?? 'none'}-to-${release.version}`, from);
+    if (backup) ctx.progress(`store backed up and checked: ${backup.path} (schema ${backup.schemaVersion})`);
+    step = 'migrate';
     schemaAfter = await migrateWithRelease(ctx, release.dir, config);
-    ctx.progress(`store migrated with release ${release.version}: schema ${schemaBefore} -> ${schemaAfter}`);
+    ctx.progress(`store migrated with release ${release.version}: schema ${backup?.schemaVersion ?? 0} -> ${schemaAfter}`);
   } catch (error) {
-    ctx.progress(`migration failed: ${(error as Error).message}`);
+    // Whatever failed before the switch (the backup, the migration), the old release runs again.
+    ctx.progress(`could not ${step} the store: ${(error as Error).message}`);
     await restoreIfMoved(ctx, config, backup);
     if (from) {
       await ctx.service.start();
       await waitHealthy({ service: ctx.service, config, version: from, timeoutMs: Math.max(ctx.healthTimeoutMs, KNOWN_GOOD_TIMEOUT_MS) });
     }
-    throw new OpsError('MIGRATION_FAILED', `release ${release.version} could not migrate the store (${(error as Error).message}); release ${from ?? 'none'} runs again on the store as it was`, {
-      from,
-      to: release.version,
-    });
+    throw new OpsError(
+      'MIGRATION_FAILED',
+      `release ${release.version} could not ${step} the store (${(error as Error).message}); release ${from ?? 'none'} runs again on the store as it was`,
+      { from, to: release.version },
+    );
   }
+  const schemaBefore = backup?.schemaVersion ?? 0;
 
   await writeState(ctx.layout, { previous: from, backup });
   await switchCurrent(ctx.layout, release.version);
@@ -128,10 +132,17 @@ export async function rollback(ctx: OpsContext): Promise<RollbackResult> {
 
   ctx.progress(`stopping the service (release ${from})`);
   await ctx.service.stop();
-  const safety = await takeAutomaticBackup(config.dataDir, `pre-rollback-${from}-to-${to}`, from);
-  if (restore) {
-    await placeDatabase(config.dataDir, restore.path);
-    ctx.progress(`store schema ${schemaNow} is newer than release ${to} knows: restored ${restore.path} (schema ${restore.schemaVersion})`);
+  let safety: BackupRecord | null;
+  try {
+    safety = await takeAutomaticBackup(config.dataDir, `pre-rollback-${from}-to-${to}`, from);
+    if (restore) {
+      await placeDatabase(config.dataDir, restore.path);
+      ctx.progress(`store schema ${schemaNow} is newer than release ${to} knows: restored ${restore.path} (schema ${restore.schemaVersion})`);
+    }
+  } catch (error) {
+    // Nothing switched yet: the current release runs on.
+    await ctx.service.start();
+    throw error;
   }
   await switchCurrent(ctx.layout, to);
   await writeState(ctx.layout, { previous: from, backup: safety });

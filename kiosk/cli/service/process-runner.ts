@@ -14,7 +14,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OpsError } from '../../errors.js';
 import type { ServiceManager, ServiceState } from './service-manager.js';
 
 export interface ProcessRunnerOptions {
@@ -132,9 +131,9 @@ export class ProcessServiceManager implements ServiceManager {
       const require = createRequire(import.meta.url);
       const unixDgram = require('unix-dgram') as { createSocket(type: 'unix_dgram'): DgramSocket };
       const socket = unixDgram.createSocket('unix_dgram');
-      socket.on('error', (error) => {
-        throw new OpsError('SERVICE', `notify socket: ${error.message}`);
-      });
+      // A failed receive must not take the caller down: the service then never counts as
+      // ready, and the health wait says so.
+      socket.on('error', (error) => this.notifications.push(`ERROR=${error.message}`));
       socket.on('message', (message) => this.#onNotification(String(message)));
       socket.bind(join(this.#socketDir, 'notify'));
       this.#socket = socket;

@@ -105,7 +105,12 @@ export async function restoreFromFile(ctx: OpsContext, file: string): Promise<Re
   let healthy = false;
   if (ctx.service.kind !== 'none' && version) {
     await ctx.service.start();
-    await waitHealthy({ service: ctx.service, config, version, timeoutMs: ctx.healthTimeoutMs });
+    try {
+      await waitHealthy({ service: ctx.service, config, version, timeoutMs: ctx.healthTimeoutMs });
+    } catch (error) {
+      const kept = safety ? `; the store before the restore is kept in ${safety.path} (lockerctl restore it to go back)` : '';
+      throw new OpsError('UNHEALTHY', `${(error as Error).message}${kept}`, { safetyBackup: safety?.path ?? null });
+    }
     healthy = true;
   }
   return { file: source, schemaVersion: facts.schemaVersion, safetyBackup: safety?.path ?? null, healthy };
