@@ -7,7 +7,7 @@
  * signature (whoever can hand the technician a tarball can hand over a matching manifest).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { z } from 'zod';
@@ -65,14 +65,6 @@ function assertSafeRelativePath(path: string, source: string): void {
   if (path.startsWith('/') || path.split('/').some((part) => part === '..' || part === '' || part === '.')) {
     throw new OpsError('BAD_RELEASE', `${source}: file path "${path}" leaves the release`);
   }
-}
-
-export async function sha256File(path: string, size?: number): Promise<string> {
-  // Most files of a release are small: one read is much faster than a stream for each.
-  if (size !== undefined && size < 16 << 20) return createHash('sha256').update(await readFile(path)).digest('hex');
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /**
