@@ -1,0 +1,122 @@
+/** The steps without typing: welcome, lookup results, opening, the open compartment, payment, the endings. */
+import { h, icon, ICONS } from '/shared/dom.js';
+import { t, k, locale } from '/shared/i18n.js';
+import { formatMoney, formatCountdown } from '/shared/format.js';
+import { state, lockSecondsLeft } from './state.js';
+import { send, submit } from './session.js';
+import { button, errorLine } from './widgets.js';
+
+const PAYMENT_STATUS_KEYS = {
+  pending: k('payment.statusPending'),
+  paid: k('payment.statusPaid'),
+  cancelled: k('payment.statusCancelled'),
+  refunded: k('payment.statusRefunded'),
+};
+
+export function renderWelcome() {
+  const choice = (journey, title, hint) =>
+    h('button', { type: 'button', class: `choice ${journey}`, onclick: () => void submit({ type: 'start', journey }) },
+      h('span', { class: 'choice-title' }, title), h('span', { class: 'choice-hint' }, hint));
+  return h('section', { class: 'step welcome' },
+    h('h1', {}, t('welcome.title')),
+    h('p', { class: 'lead' }, t('welcome.intro')),
+    h('div', { class: 'choices' },
+      choice('dropoff', t('welcome.dropoff'), t('welcome.dropoffHint')),
+      choice('pickup', t('welcome.pickup'), t('welcome.pickupHint'))),
+    h('ol', { class: 'how' },
+      h('li', {}, t('welcome.step1')), h('li', {}, t('welcome.step2')), h('li', {}, t('welcome.step3'))),
+    errorLine());
+}
+
+export function renderLookupResult(v) {
+  // The same screen whether or not something matched: only the list differs.
+  const where = v.destinations.length > 0
+    ? h('ul', { class: 'destinations' }, v.destinations.map((d) => h('li', {}, d)))
+    : h('ul', { class: 'destinations' }, h('li', { class: 'neutral' }, t('lookup.neutral')));
+  return h('section', { class: 'step card-step' },
+    h('h1', {}, t('lookup.title')),
+    h('p', { class: 'lead' }, t('lookup.intro')),
+    where,
+    errorLine(),
+    h('div', { class: 'actions' },
+      button(t('common.back'), () => void submit({ type: 'back' }), 'secondary'),
+      button(t('lookup.send'), () => void submit({ type: 'sendPin' }), 'primary')));
+}
+
+export function renderLookupSent() {
+  return h('section', { class: 'step card-step' },
+    h('h1', {}, t('lookupSent.title')),
+    h('p', { class: 'lead' }, t('lookupSent.text')),
+    errorLine(),
+    h('div', { class: 'actions' }, button(t('lookupSent.enterPin'), () => void submit({ type: 'identifyMode', mode: 'pin' }), 'primary')));
+}
+
+export function renderOpening(v) {
+  return h('section', { class: 'step center' },
+    h('div', { class: 'spinner', 'aria-hidden': 'true' }),
+    h('h1', {}, v.compartment ? t('opening.title', { number: v.compartment }) : t('opening.titleAny')),
+    h('p', { class: 'lead' }, t('opening.wait')));
+}
+
+export function renderCompartmentStep(v, kind) {
+  const number = v.compartment ?? '–';
+  const doorLine = v.door === 'open'
+    ? h('p', { class: 'door open', role: 'status' }, t('door.open'))
+    : v.door === 'closed'
+      ? h('p', { class: 'door closed', role: 'status' }, icon(ICONS.check), t('door.closed'))
+      : null;
+  return h('section', { class: 'step compartment-step' },
+    h('div', { class: 'compartment-tile', 'aria-hidden': 'true' },
+      h('span', { class: 'tile-label' }, t('common.compartment')), h('span', { class: 'tile-number' }, String(number))),
+    h('div', { class: 'compartment-text' },
+      h('h1', {}, kind === 'place' ? t('placeKey.title', { number }) : t('takeKey.title', { number })),
+      h('p', { class: 'lead' }, kind === 'place' ? t('placeKey.text', { number }) : t('takeKey.text', { number })),
+      doorLine,
+      errorLine(),
+      button(kind === 'place' ? t('common.confirm') : t('takeKey.done'), () => void submit({ type: 'confirm' }), 'primary wide confirm')));
+}
+
+export function renderPayment(v) {
+  const p = v.payment;
+  const amount = p ? formatMoney(p.amount, p.currency, locale()) : '';
+  const statusKey = p ? PAYMENT_STATUS_KEYS[p.status] : undefined;
+  return h('section', { class: 'step payment' },
+    h('h1', {}, t('payment.title')),
+    amount && h('div', { class: 'amount-box' }, h('span', { class: 'amount-label' }, t('payment.amount')), h('span', { class: 'amount' }, amount)),
+    h('p', { class: 'lead' }, t('payment.text')),
+    p?.status !== 'paid' && h('p', { class: 'hint' }, t('payment.how')),
+    statusKey && h('p', { class: `pay-status ${p.status}`, role: 'status' }, t(statusKey)),
+    errorLine(),
+    h('div', { class: 'actions' },
+      button(p?.status === 'paid' ? t('payment.open') : t('payment.check'), () => void submit({ type: 'confirm' }), 'primary confirm')));
+}
+
+export function renderDone(v) {
+  return h('section', { class: 'step center done' },
+    h('div', { class: 'done-mark', 'aria-hidden': 'true' }, icon(ICONS.check, 'icon big')),
+    h('h1', {}, t('done.title')),
+    h('p', { class: 'lead' }, v.journey === 'pickup' ? t('done.pickup') : t('done.dropoff')),
+    h('p', { class: 'hint' }, t('done.auto')),
+    button(t('done.finish'), () => void submit({ type: 'confirm' }), 'secondary'));
+}
+
+export function renderLockedOut() {
+  const left = lockSecondsLeft();
+  return h('section', { class: 'step center locked' },
+    h('h1', {}, t('lockedOut.title')),
+    h('p', { class: 'lead' }, t('lockedOut.text')),
+    left > 0
+      ? [h('p', { class: 'hint' }, t('lockedOut.wait')), h('p', { class: 'countdown', 'data-countdown': 'lock' }, formatCountdown(left))]
+      : [h('p', { class: 'lead' }, t('lockedOut.ready')), button(t('lockedOut.tryAgain'), () => void submit({ type: 'back' }), 'primary')]);
+}
+
+export function renderFailed(v) {
+  const reason = state.error && state.error.code !== 'OPEN_FAILED' ? errorLine() : null;
+  return h('section', { class: 'step center failed' },
+    h('h1', {}, t('failed.title')),
+    h('p', { class: 'lead' }, t('failed.text')),
+    reason,
+    h('div', { class: 'actions' },
+      v.helpCall === 'none' && button(t('common.callHelp'), () => void send({ type: 'callHelp' }), 'primary'),
+      button(t('failed.finish'), () => void submit({ type: 'confirm' }), 'secondary')));
+}
