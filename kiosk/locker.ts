@@ -97,7 +97,11 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       idleWarningMs: Math.min(config.session.idleWarningMs, config.session.idleTimeoutMs - 1000),
       doneMs: config.session.doneMs,
       linkState: () => (sync?.state === 'online' ? 'online' : 'offline'),
+      outOfOrder: () => hardware.bank.boardStatus().some((board) => !board.online),
     });
+    // A board going down or coming back changes what both screens show ("out of order").
+    hardware.bank.events.on('boardOffline', () => journeys.events.emit('changed'));
+    hardware.bank.events.on('boardOnline', () => journeys.events.emit('changed'));
     cleanup.unshift(async () => journeys.stop());
 
     // The back office. Without one the unit is unprovisioned: it serves the reservations it

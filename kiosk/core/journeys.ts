@@ -41,6 +41,8 @@ export interface JourneyOptions {
   doneMs?: number;
   /** The back-office link's state, shown discreetly. */
   linkState?: () => 'online' | 'offline';
+  /** True while the locker cannot open anything (a lock board down): the screens say so. */
+  outOfOrder?: () => boolean;
 }
 
 export interface JourneyEvents {
@@ -52,7 +54,7 @@ const MAX_COMPARTMENT_TRIES = 2;
 
 export class Journeys {
   readonly events = new EventEmitter<JourneyEvents>();
-  readonly #o: Required<Omit<JourneyOptions, 'linkState'>> & Pick<JourneyOptions, 'linkState'>;
+  readonly #o: Required<Omit<JourneyOptions, 'linkState' | 'outOfOrder'>> & Pick<JourneyOptions, 'linkState' | 'outOfOrder'>;
   readonly #log: Logger;
   #lang: Language;
   #session: Session | null = null;
@@ -133,6 +135,7 @@ export class Journeys {
       helpOpen: this.#helpOpen,
       helpCall: this.#helpCall,
       link: this.#o.linkState?.() ?? 'offline',
+      outOfOrder: this.#o.outOfOrder?.() ?? false,
     };
   }
 
@@ -391,6 +394,7 @@ export class Journeys {
     );
     this.#helpCallId = callId;
     this.#helpCall = 'requested';
+    this.#helpOpen = false; // the panel must not hide the "help is called" banner
     this.#log.info({ session: s?.id ?? null, callId }, 'help requested');
   }
 
@@ -426,6 +430,7 @@ export class Journeys {
     this.#log.info({ session: s.id, reason, step: s.step }, 'session ended');
     this.#session = null;
     this.#reservation = null;
+    this.#lang = this.#o.defaultLanguage; // the next customer starts in the locker's language
     if (this.#helpCall === 'taken') this.#helpCall = 'none';
   }
 

@@ -36,8 +36,10 @@ export function topViewOf(view: SessionView): TopView {
     journey: view.journey,
     lang: view.lang,
     compartment: showNumber ? view.compartment : null,
+    progress: view.progress,
     qr: null,
     helpCall: view.helpCall,
     link: view.link,
+    outOfOrder: view.outOfOrder,
   };
 }

@@ -71,6 +71,8 @@ export interface SessionView {
   helpCall: 'none' | 'requested' | 'taken';
   /** Back-office link, shown discreetly. */
   link: 'online' | 'offline';
+  /** A lock board is not answering: nothing can be opened, the screens say "out of order". */
+  outOfOrder: boolean;
 }
 
 /** The top screen follows the bottom screen's session. */
@@ -79,10 +81,13 @@ export interface TopView {
   journey: JourneyKind | null;
   lang: Language;
   compartment: number | null;
+  /** "Step n of m" of the journey, for the top screen's step strip; null on welcome. */
+  progress: { index: number; count: number } | null;
   /** A QR code to show (as an SVG string), with the catalogue key of its caption. */
   qr: { svg: string; captionKey: string } | null;
   helpCall: 'none' | 'requested' | 'taken';
   link: 'online' | 'offline';
+  outOfOrder: boolean;
 }
 
 /** What the bottom screen may ask. Everything else is refused with a 400. */
