@@ -5,7 +5,8 @@
  *
  * Modules: state.js (local state, render scheduling), session.js (views in, actions out),
  * screen.js (the bar and the step), editors.js (keypad and keyboard entry), details.js,
- * steps.js (the other steps), overlays.js (help, cancel, idle), widgets.js (shared pieces).
+ * steps.js (the other steps), overlays.js (help, language, cancel, idle), widgets.js (shared
+ * pieces). Layout per screen size is CSS (style.css), except the keyboard's narrow order.
  */
 import { lockDownKiosk } from '/shared/dom.js';
 import { LANGUAGES } from '/shared/i18n.js';
@@ -15,7 +16,7 @@ import {
   idleShown, ACTIVITY_EVERY_MS, IDLE_DISMISS_MS,
 } from './state.js';
 import { acceptView, send } from './session.js';
-import { renderLink, tick } from './screen.js';
+import { tick } from './screen.js';
 
 /** Steps where a touch keeps nothing alive (no session, or the server's own timer runs). */
 const NO_ACTIVITY_STEPS = new Set(['welcome', 'done', 'locked-out']);
@@ -62,7 +63,12 @@ function start() {
 
   connectSocket('bottom', {
     onMessage: (msg) => { if (msg.type === 'session') void acceptView(msg.view); },
-    onStatus: (up) => { state.socketUp = up; if (state.view) renderLink(state.view); },
+    onStatus: (up) => {
+      state.socketUp = up;
+      if (up) state.socketDownSince = null;
+      else state.socketDownSince ??= Date.now();
+      if (state.view) scheduleRender();
+    },
   });
   void getJson('/api/session').then((body) => {
     if (body?.view) void acceptView(body.view);

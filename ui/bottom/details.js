@@ -4,13 +4,14 @@ import { t, locale } from '/shared/i18n.js';
 import { formatDate } from '/shared/format.js';
 import { state, render, MAX_REMARK } from './state.js';
 import { submit } from './session.js';
-import { button, errorLine } from './widgets.js';
+import { button, errorBlock } from './widgets.js';
 import { phoneEditor, textEditor } from './editors.js';
 
 export function renderDetails(v) {
   const r = v.reservation;
   if (state.editor === 'phone') {
     return phoneEditor({
+      view: v,
       title: t('details.phoneTitle'),
       hint: t('details.phoneHint'),
       value: state.draftPhone,
@@ -58,7 +59,7 @@ export function renderDetails(v) {
         button(r?.remark ? t('details.changeRemark') : t('details.addRemark'), () => {
           state.editor = 'remark'; state.draftRemark = r?.remark ?? ''; state.error = null; render();
         }, 'secondary'),
-        errorLine(),
+        errorBlock({ callHelp: v }),
         button(t('details.confirm'), () => void submit({ type: 'confirm' }), 'primary confirm'))));
 }
 

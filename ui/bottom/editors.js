@@ -7,24 +7,25 @@ import { t } from '/shared/i18n.js';
 import { keypad, keyboard } from '/shared/keys.js';
 import { state, render, PIN_LENGTH, MAX_PLATE, MAX_PHONE } from './state.js';
 import { submit } from './session.js';
-import { button, errorLine, textDisplay } from './widgets.js';
+import { button, errorBlock, textDisplay } from './widgets.js';
 
 export function renderIdentify(v) {
   if (v.identifyMode === 'plate') return renderPlate();
-  if (v.identifyMode === 'phone') return renderPhoneEntry();
-  return renderPin();
+  if (v.identifyMode === 'phone') return renderPhoneEntry(v);
+  return renderPin(v);
 }
 
-function renderPin() {
+function renderPin(v) {
   const dots = [];
   for (let i = 0; i < PIN_LENGTH; i += 1) dots.push(h('span', { class: i < state.pin.length ? 'dot on' : 'dot' }));
   const ready = state.pin.length === PIN_LENGTH;
+  // After a refusal the error says what to do next; the hint makes room for it.
   return h('section', { class: 'step identify two-col' },
     h('div', { class: 'col-text' },
       h('h1', {}, t('identify.pinTitle')),
-      h('p', { class: 'hint' }, t('identify.pinHint')),
+      !state.error && h('p', { class: 'hint' }, t('identify.pinHint')),
       h('div', { class: 'pin-dots', role: 'img', 'aria-label': t('identify.pinEntered', { count: state.pin.length, total: PIN_LENGTH }) }, dots),
-      errorLine(),
+      errorBlock({ callHelp: v }),
       button(t('common.ok'), () => {
         const pin = state.pin;
         state.pin = ''; // never keep a PIN around once sent
@@ -41,8 +42,9 @@ function renderPin() {
       })));
 }
 
-function renderPhoneEntry() {
+function renderPhoneEntry(v) {
   return phoneEditor({
+    view: v,
     title: t('identify.phoneTitle'),
     hint: t('identify.phoneHint'),
     value: state.phone,
@@ -58,13 +60,13 @@ function renderPhoneEntry() {
 }
 
 /** Number entry with the keypad and a '+' key (identify by phone, and "add a phone number"). */
-export function phoneEditor({ title, hint, value, onChange, actions, links = [] }) {
+export function phoneEditor({ view, title, hint, value, onChange, actions, links = [] }) {
   return h('section', { class: 'step identify two-col' },
     h('div', { class: 'col-text' },
       h('h1', {}, title),
-      h('p', { class: 'hint' }, hint),
-      textDisplay(value, '', 'phone-entry'),
-      errorLine(),
+      !state.error && h('p', { class: 'hint' }, hint),
+      textDisplay(value, '', 'phone-entry', title),
+      errorBlock({ callHelp: view }),
       h('div', { class: 'actions' }, actions),
       links.length > 0 && h('div', { class: 'alt-links' }, links)),
     h('div', { class: 'col-keys' },
@@ -95,15 +97,18 @@ function renderPlate() {
   });
 }
 
-/** Text entry with the on-screen keyboard (licence plate, remark). */
+/**
+ * Text entry with the on-screen keyboard (licence plate, remark). The keyboard sits below the
+ * field and its buttons, never over them; on short screens the links join the field's row and
+ * the title goes to the bar (style.css). The hint is the empty field's placeholder.
+ */
 export function textEditor({ title, hint, value, max, onChange, actions, links = [], text = false }) {
-  // The hint is the empty field's placeholder: the keyboard needs the height.
   return h('section', { class: `step text-entry${text ? ' free-text' : ''}` },
     h('div', { class: 'entry-head' },
       h('h1', {}, title),
       links.length > 0 && h('div', { class: 'alt-links' }, links)),
-    h('div', { class: 'entry-row' }, textDisplay(value, hint, text ? 'remark-entry' : 'plate-entry'), actions),
-    errorLine(),
+    h('div', { class: 'entry-row' }, textDisplay(value, hint, text ? 'remark-entry' : 'plate-entry', title), h('div', { class: 'entry-actions' }, actions)),
+    errorBlock({ inline: true }),
     keyboard({
       text,
       backspaceLabel: t('common.backspace'),

@@ -1,34 +1,40 @@
 /**
- * Draws the whole screen from the current view: the bar (language or progress, help, cancel),
- * the step, the overlays and the link dot. Countdowns tick without a redraw.
+ * Draws the whole screen from the current view: the bar (title and progress, language, help,
+ * call for help, cancel), the step, the overlays and the link dot. Countdowns tick without a
+ * redraw. While an overlay is up, everything under it is inert.
  */
 import { h, icon, ICONS, replace } from '/shared/dom.js';
-import { t, LANGUAGES, LANGUAGE_NAMES } from '/shared/i18n.js';
+import { t } from '/shared/i18n.js';
 import { formatCountdown } from '/shared/format.js';
-import { state, setRenderer, scheduleRender, lockSecondsLeft, idleSecondsLeft } from './state.js';
+import { state, setRenderer, scheduleRender, lockSecondsLeft, idleSecondsLeft, outOfOrder } from './state.js';
 import { send } from './session.js';
-import { helpButton, callHelpButton } from './widgets.js';
+import { helpButton, callHelpButton, languageButton } from './widgets.js';
 import { renderIdentify } from './editors.js';
 import { renderDetails } from './details.js';
 import { renderOverlays } from './overlays.js';
 import {
   renderWelcome, renderLookupResult, renderLookupSent, renderOpening, renderCompartmentStep,
-  renderPayment, renderDone, renderLockedOut, renderFailed,
+  renderPayment, renderDone, renderLockedOut, renderFailed, renderOutOfOrder,
 } from './steps.js';
 
 const bar = document.getElementById('bar');
 const main = document.getElementById('main');
 const overlays = document.getElementById('overlays');
-const linkEl = document.getElementById('link');
+let shownOutOfOrder = false;
 
 function renderScreen() {
   const v = state.view;
   if (!v) return;
-  document.body.dataset.step = v.step;
-  replace(bar, ...renderBar(v));
-  replace(main, renderHelpCallBanner(v), renderStep(v));
-  replace(overlays, renderOverlays(v));
-  renderLink(v);
+  shownOutOfOrder = outOfOrder(v);
+  document.body.dataset.step = shownOutOfOrder ? 'out-of-order' : v.step;
+  const step = shownOutOfOrder ? renderOutOfOrder(v, state.socketDownSince === null) : renderStep(v);
+  // On short screens the step's title moves into the bar (CSS): the keyboard needs the height.
+  const title = step.querySelector('h1')?.textContent ?? '';
+  replace(bar, ...renderBar(v, title));
+  replace(main, renderHelpCallBanner(v), step);
+  const layers = renderOverlays(v);
+  replace(overlays, layers);
+  bar.inert = main.inert = layers.length > 0;
 }
 
 setRenderer(renderScreen);
@@ -38,37 +44,31 @@ function renderStep(v) {
     case 'welcome': return renderWelcome(v);
     case 'identify': return renderIdentify(v);
     case 'lookup-result': return renderLookupResult(v);
-    case 'lookup-sent': return renderLookupSent();
+    case 'lookup-sent': return renderLookupSent(v);
     case 'details': return renderDetails(v);
     case 'opening': return renderOpening(v);
     case 'place-key': return renderCompartmentStep(v, 'place');
     case 'take-key': return renderCompartmentStep(v, 'take');
     case 'payment': return renderPayment(v);
     case 'done': return renderDone(v);
-    case 'locked-out': return renderLockedOut();
+    case 'locked-out': return renderLockedOut(v);
     case 'failed': return renderFailed(v);
     default: return h('section', { class: 'step center' }, h('div', { class: 'spinner', 'aria-hidden': 'true' })); // a step this page does not know yet
   }
 }
 
-function renderBar(v) {
-  if (v.step === 'welcome') {
-    return [
-      h('div', { class: 'langs', role: 'group', 'aria-label': t('welcome.language') },
-        LANGUAGES.map((lang) => h('button', {
-          type: 'button', class: 'btn lang', lang, 'aria-pressed': String(lang === v.lang),
-          onclick: () => { if (lang !== v.lang) void send({ type: 'language', lang }); },
-        }, LANGUAGE_NAMES[lang]))),
-      h('div', { class: 'bar-actions' }, helpButton(v), callHelpButton(v)),
-    ];
-  }
+function renderBar(v, title) {
   const progress = v.progress ? t('common.progress', { index: v.progress.index, count: v.progress.count }) : '';
-  const canAbandon = v.step !== 'done' && v.step !== 'opening';
+  const canAbandon = v.sessionId !== null && v.step !== 'done' && v.step !== 'opening';
+  const reachable = state.socketDownSince === null;
   return [
-    h('div', { class: 'progress' }, progress),
+    h('div', { class: 'bar-lead' },
+      h('p', { class: 'bar-title' }, title),
+      h('p', { class: 'bar-status' }, progress && h('span', { class: 'progress' }, progress), linkStatus(v))),
     h('div', { class: 'bar-actions' },
+      languageButton(),
       v.step !== 'done' && helpButton(v),
-      v.step !== 'done' && callHelpButton(v),
+      v.step !== 'done' && reachable && callHelpButton(v),
       canAbandon && h('button', { type: 'button', class: 'btn icon-btn x-btn', 'aria-label': t('common.abandon'), onclick: () => void send({ type: 'abandon' }) }, icon(ICONS.close))),
   ];
 }
@@ -79,16 +79,20 @@ function renderHelpCallBanner(v) {
   return h('div', { class: `help-call ${v.helpCall}`, role: 'status' }, text);
 }
 
-export function renderLink(v) {
+/** The back-office link, discreetly, under the progress. */
+function linkStatus(v) {
   const online = state.socketUp && v.link === 'online';
-  linkEl.className = `net ${online ? 'online' : 'offline'}`;
-  linkEl.textContent = online ? t('link.online') : t('link.offline');
+  return h('span', { class: `net ${online ? 'online' : 'offline'}` }, online ? t('link.online') : t('link.offline'));
 }
 
-/** Once a second: countdowns move without redrawing the screen. */
+/** Once a second: countdowns move without redrawing the screen; "out of order" comes and goes. */
 export function tick() {
   const v = state.view;
   if (!v) return;
+  if (outOfOrder(v) !== shownOutOfOrder) {
+    scheduleRender();
+    return;
+  }
   const idleEl = overlays.querySelector('[data-countdown="idle"]');
   if (idleEl) idleEl.textContent = t('idle.seconds', { seconds: idleSecondsLeft() });
   const lockEl = main.querySelector('[data-countdown="lock"]');

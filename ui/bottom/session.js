@@ -25,7 +25,10 @@ export async function acceptView(view, { immediate = false } = {}) {
 
 /** Local state that follows the view: clear inputs on a new screen, keep errors and deadlines. */
 function noteChanges(prev, view) {
-  if (!prev || prev.sessionId !== view.sessionId) state.sentPhone = null;
+  if (!prev || prev.sessionId !== view.sessionId) {
+    state.sentPhone = null;
+    state.langOpen = false;
+  }
   if (!prev || prev.sessionId !== view.sessionId || prev.step !== view.step || prev.identifyMode !== view.identifyMode) {
     resetInputs();
     state.error = null;

@@ -15,13 +15,15 @@ export const IDLE_DISMISS_MS = 2000;
 export const TAP_SETTLE_MS = 350;
 /** Taps this soon after the screen changed are ignored: a double tap must not act twice. */
 export const NEW_SCREEN_GUARD_MS = 400;
+/** The locker's service unreachable this long (its socket down): the screen says "out of order". */
+export const LOCKER_DOWN_AFTER_MS = 5000;
 
 /** Shown until the server answers (or when it cannot be reached). */
 export function welcomeView(lang) {
   return {
     sessionId: null, journey: null, step: 'welcome', lang, progress: null, identifyMode: 'pin', error: null,
     destinations: [], reservation: null, compartment: null, door: null, payment: null, idleWarning: null,
-    confirmAbandon: false, helpOpen: false, helpCall: 'none', link: 'offline',
+    confirmAbandon: false, helpOpen: false, helpCall: 'none', link: 'offline', outOfOrder: false,
   };
 }
 
@@ -46,7 +48,17 @@ export const state = {
   lastActivity: 0,
   inflight: new Set(),
   guardUntil: 0,
+  /** The language chooser is open (local: the server only hears the choice). */
+  langOpen: false,
+  /** Since when the socket has been down (ms), null while it is up. */
+  socketDownSince: Date.now(),
 };
+
+/** Out of order: the locker says so (a lock board down), or its service cannot be reached. */
+export function outOfOrder(view) {
+  const serviceDown = state.socketDownSince !== null && Date.now() - state.socketDownSince >= LOCKER_DOWN_AFTER_MS;
+  return view?.outOfOrder === true || serviceDown;
+}
 
 export function resetInputs() {
   state.pin = '';

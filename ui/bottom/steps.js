@@ -1,10 +1,10 @@
-/** The steps without typing: welcome, lookup results, opening, the open compartment, payment, the endings. */
+/** The steps without typing: welcome, lookup results, opening, the open compartment, payment, the endings, out of order. */
 import { h, icon, ICONS } from '/shared/dom.js';
 import { t, k, locale } from '/shared/i18n.js';
 import { formatMoney, formatCountdown } from '/shared/format.js';
 import { state, lockSecondsLeft } from './state.js';
-import { send, submit } from './session.js';
-import { button, errorLine } from './widgets.js';
+import { submit } from './session.js';
+import { button, callHelpButton, errorBlock } from './widgets.js';
 
 const PAYMENT_STATUS_KEYS = {
   pending: k('payment.statusPending'),
@@ -13,7 +13,13 @@ const PAYMENT_STATUS_KEYS = {
   refunded: k('payment.statusRefunded'),
 };
 
-export function renderWelcome() {
+/** The door of the open compartment: an instruction while it is meant to be open, not an alarm. */
+const DOOR_KEYS = {
+  place: { open: k('door.openPlace'), closed: k('door.closedPlace') },
+  take: { open: k('door.openTake'), closed: k('door.closedTake') },
+};
+
+export function renderWelcome(v) {
   const choice = (journey, title, hint) =>
     h('button', { type: 'button', class: `choice ${journey}`, onclick: () => void submit({ type: 'start', journey }) },
       h('span', { class: 'choice-title' }, title), h('span', { class: 'choice-hint' }, hint));
@@ -25,7 +31,7 @@ export function renderWelcome() {
       choice('pickup', t('welcome.pickup'), t('welcome.pickupHint'))),
     h('ol', { class: 'how' },
       h('li', {}, t('welcome.step1')), h('li', {}, t('welcome.step2')), h('li', {}, t('welcome.step3'))),
-    errorLine());
+    errorBlock({ callHelp: v, inline: true }));
 }
 
 export function renderLookupResult(v) {
@@ -37,17 +43,17 @@ export function renderLookupResult(v) {
     h('h1', {}, t('lookup.title')),
     h('p', { class: 'lead' }, t('lookup.intro')),
     where,
-    errorLine(),
+    errorBlock({ callHelp: v }),
     h('div', { class: 'actions' },
       button(t('common.back'), () => void submit({ type: 'back' }), 'secondary'),
       button(t('lookup.send'), () => void submit({ type: 'sendPin' }), 'primary')));
 }
 
-export function renderLookupSent() {
+export function renderLookupSent(v) {
   return h('section', { class: 'step card-step' },
     h('h1', {}, t('lookupSent.title')),
     h('p', { class: 'lead' }, t('lookupSent.text')),
-    errorLine(),
+    errorBlock({ callHelp: v }),
     h('div', { class: 'actions' }, button(t('lookupSent.enterPin'), () => void submit({ type: 'identifyMode', mode: 'pin' }), 'primary')));
 }
 
@@ -60,11 +66,9 @@ export function renderOpening(v) {
 
 export function renderCompartmentStep(v, kind) {
   const number = v.compartment ?? '–';
-  const doorLine = v.door === 'open'
-    ? h('p', { class: 'door open', role: 'status' }, t('door.open'))
-    : v.door === 'closed'
-      ? h('p', { class: 'door closed', role: 'status' }, icon(ICONS.check), t('door.closed'))
-      : null;
+  const door = v.door === 'open' || v.door === 'closed' ? v.door : null;
+  const doorLine = door && h('p', { class: `door ${door}`, role: 'status' },
+    icon(door === 'closed' ? ICONS.check : ICONS.door), t(DOOR_KEYS[kind][door]));
   return h('section', { class: 'step compartment-step' },
     h('div', { class: 'compartment-tile', 'aria-hidden': 'true' },
       h('span', { class: 'tile-label' }, t('common.compartment')), h('span', { class: 'tile-number' }, String(number))),
@@ -72,7 +76,7 @@ export function renderCompartmentStep(v, kind) {
       h('h1', {}, kind === 'place' ? t('placeKey.title', { number }) : t('takeKey.title', { number })),
       h('p', { class: 'lead' }, kind === 'place' ? t('placeKey.text', { number }) : t('takeKey.text', { number })),
       doorLine,
-      errorLine(),
+      errorBlock({ callHelp: v }),
       button(kind === 'place' ? t('common.confirm') : t('takeKey.done'), () => void submit({ type: 'confirm' }), 'primary wide confirm')));
 }
 
@@ -86,7 +90,7 @@ export function renderPayment(v) {
     h('p', { class: 'lead' }, t('payment.text')),
     p?.status !== 'paid' && h('p', { class: 'hint' }, t('payment.how')),
     statusKey && h('p', { class: `pay-status ${p.status}`, role: 'status' }, t(statusKey)),
-    errorLine(),
+    errorBlock({ callHelp: v }),
     h('div', { class: 'actions' },
       button(p?.status === 'paid' ? t('payment.open') : t('payment.check'), () => void submit({ type: 'confirm' }), 'primary confirm')));
 }
@@ -100,23 +104,41 @@ export function renderDone(v) {
     button(t('done.finish'), () => void submit({ type: 'confirm' }), 'secondary'));
 }
 
-export function renderLockedOut() {
+export function renderLockedOut(v) {
   const left = lockSecondsLeft();
   return h('section', { class: 'step center locked' },
     h('h1', {}, t('lockedOut.title')),
     h('p', { class: 'lead' }, t('lockedOut.text')),
     left > 0
       ? [h('p', { class: 'hint' }, t('lockedOut.wait')), h('p', { class: 'countdown', 'data-countdown': 'lock' }, formatCountdown(left))]
-      : [h('p', { class: 'lead' }, t('lockedOut.ready')), button(t('lockedOut.tryAgain'), () => void submit({ type: 'back' }), 'primary')]);
+      : [h('p', { class: 'lead' }, t('lockedOut.ready'))],
+    h('p', { class: 'next' }, t('lockedOut.next')),
+    h('div', { class: 'actions' },
+      callHelpButton(v, left > 0 ? 'primary' : 'secondary'),
+      left <= 0 && button(t('lockedOut.tryAgain'), () => void submit({ type: 'back' }), 'primary')));
 }
 
 export function renderFailed(v) {
-  const reason = state.error && state.error.code !== 'OPEN_FAILED' ? errorLine() : null;
+  const reason = state.error && state.error.code !== 'OPEN_FAILED' ? errorBlock() : null;
   return h('section', { class: 'step center failed' },
     h('h1', {}, t('failed.title')),
     h('p', { class: 'lead' }, t('failed.text')),
     reason,
     h('div', { class: 'actions' },
-      v.helpCall === 'none' && button(t('common.callHelp'), () => void send({ type: 'callHelp' }), 'primary'),
+      callHelpButton(v, 'primary'),
       button(t('failed.finish'), () => void submit({ type: 'confirm' }), 'secondary')));
+}
+
+/**
+ * A lock board is down (or this screen cannot reach the locker's service): nothing can be
+ * opened. "Call for help" only while the service answers; otherwise the workshop's number on
+ * the cabinet is the way.
+ */
+export function renderOutOfOrder(v, reachable) {
+  return h('section', { class: 'step center out-of-order' },
+    h('div', { class: 'ooo-mark', 'aria-hidden': 'true' }, icon(ICONS.warning, 'icon big')),
+    h('h1', {}, t('outOfOrder.title')),
+    h('p', { class: 'lead' }, t('outOfOrder.text')),
+    h('p', { class: 'next' }, reachable ? t('outOfOrder.next') : t('outOfOrder.nextUnreachable')),
+    reachable && h('div', { class: 'actions' }, callHelpButton(v, 'primary')));
 }

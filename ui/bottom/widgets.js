@@ -1,62 +1,64 @@
-/** Pieces several steps share: buttons, the help buttons, the error line, a typed-text box. */
+/** Pieces several steps share: buttons, the help and language buttons, the error block, a typed-text box. */
 import { h, icon, ICONS } from '/shared/dom.js';
-import { t, k, plural } from '/shared/i18n.js';
-import { state } from './state.js';
+import { t, byCode, plural, language, LANGUAGE_NAMES } from '/shared/i18n.js';
+import { state, render } from './state.js';
 import { send } from './session.js';
 
-const ERROR_KEYS = {
-  PIN_WRONG: k('error.PIN_WRONG'),
-  PIN_FORMAT: k('error.PIN_FORMAT'),
-  LOCKED_OUT: k('error.LOCKED_OUT'),
-  RESERVATION_LOCKED: k('error.RESERVATION_LOCKED'),
-  NOT_FOUND: k('error.NOT_FOUND'),
-  NOT_READY: k('error.NOT_READY'),
-  ALREADY_USED: k('error.ALREADY_USED'),
-  PLATE_INVALID: k('error.PLATE_INVALID'),
-  PHONE_INVALID: k('error.PHONE_INVALID'),
-  REMARK_TOO_LONG: k('error.REMARK_TOO_LONG'),
-  NO_COMPARTMENT: k('error.NO_COMPARTMENT'),
-  OPEN_FAILED: k('error.OPEN_FAILED'),
-  DOOR_OPEN: k('error.DOOR_OPEN'),
-  PAYMENT_REQUIRED: k('error.PAYMENT_REQUIRED'),
-  PAYMENT_PENDING: k('error.PAYMENT_PENDING'),
-  BAD_ACTION: k('error.BAD_ACTION'),
-  SERVER: k('error.SERVER'),
-  OFFLINE: k('error.OFFLINE'),
-};
+/** Tries left at or under this are shown in a warning box, not only in the error line. */
+const FEW_TRIES = 2;
 
 export function button(label, onclick, variant = 'secondary', extra = {}) {
   return h('button', { type: 'button', class: `btn ${variant}`, onclick, ...extra }, label);
 }
 
 export function helpButton(v) {
-  return h('button', { type: 'button', class: 'btn bar-btn', onclick: () => void send({ type: 'help', open: !v.helpOpen }) }, icon(ICONS.help), t('common.help'));
+  return h('button', { type: 'button', class: 'btn bar-btn help-btn', 'aria-label': t('common.help'), onclick: () => void send({ type: 'help', open: !v.helpOpen }) },
+    icon(ICONS.help), h('span', { class: 'label' }, t('common.help')));
 }
 
-export function callHelpButton(v) {
-  const called = v.helpCall !== 'none';
-  return h('button', { type: 'button', class: 'btn bar-btn', disabled: called, onclick: () => void send({ type: 'callHelp' }) },
-    icon(ICONS.phone), called ? t('common.helpCalled') : t('common.callHelp'));
-}
-
-function errorText(error) {
-  if (!error) return '';
-  const parts = [t(ERROR_KEYS[error.code] ?? ERROR_KEYS.SERVER)];
-  if (typeof error.attemptsLeft === 'number') {
-    const count = error.attemptsLeft;
-    parts.push(plural(count) === 'one' ? t('error.attemptsLeftOne', { count }) : t('error.attemptsLeftOther', { count }));
+/** "Call for help"; once called, what became of the call (nothing to press twice). */
+export function callHelpButton(v, variant = 'bar-btn') {
+  if (v.helpCall !== 'none') {
+    return h('p', { class: `call-state ${v.helpCall}` }, icon(ICONS.phone), v.helpCall === 'taken' ? t('common.helpComing') : t('common.helpCalled'));
   }
-  return parts.join(' ');
+  return h('button', { type: 'button', class: `btn ${variant} call-btn`, onclick: () => void send({ type: 'callHelp' }) },
+    icon(ICONS.phone), t('common.callHelp'));
 }
 
-/** The error line next to an input; keeps its height when empty so nothing jumps. */
-export function errorLine() {
-  const text = errorText(state.error);
-  return h('p', { class: `error${text ? '' : ' empty'}`, role: 'alert' }, text);
+/** The current language by its own name; opens the language chooser. */
+export function languageButton() {
+  return h('button', { type: 'button', class: 'btn bar-btn lang-btn', 'aria-label': `${t('common.language')}: ${LANGUAGE_NAMES[language()]}`, onclick: () => { state.langOpen = true; render(); } },
+    icon(ICONS.globe), h('span', { class: 'label' }, LANGUAGE_NAMES[language()]));
+}
+
+function triesText(count) {
+  return plural(count) === 'one' ? t('error.attemptsLeftOne', { count }) : t('error.attemptsLeftOther', { count });
+}
+
+/**
+ * The error on screen: what went wrong (error.<CODE>) and what to do now (next.<CODE>), both
+ * from the catalogue by the server's code, so a new code needs only catalogue entries. Tries
+ * left go in a warning box before the last two. `callHelp`: the view, to offer "Call for help"
+ * right here (left out where the keyboard needs the room: the bar has it). Keeps one line of
+ * height when empty so nothing jumps.
+ */
+export function errorBlock({ callHelp = null, inline = false } = {}) {
+  const error = state.error;
+  if (!error) return h('div', { class: 'error-block empty' }, h('p', { class: 'error empty', role: 'alert' }));
+  const message = byCode('error', error.code) ?? t('error.SERVER');
+  const next = byCode('next', error.code);
+  const tries = typeof error.attemptsLeft === 'number' ? error.attemptsLeft : null;
+  const fewTries = tries !== null && tries <= FEW_TRIES;
+  return h('div', { class: `error-block${inline ? ' inline' : ''}` },
+    h('p', { class: 'error', role: 'alert' }, message, tries !== null && !fewTries ? ` ${triesText(tries)}` : '',
+      inline && next && h('span', { class: 'next-inline' }, ` ${next}`)),
+    fewTries && h('div', { class: 'tries', role: 'status' }, h('strong', {}, triesText(tries)), h('span', {}, t('error.fewTries'))),
+    !inline && next && h('p', { class: 'next' }, next),
+    callHelp && callHelp.helpCall === 'none' && callHelpButton(callHelp, 'secondary'));
 }
 
 /** What has been typed, with a caret; the end stays in view when the text is longer than the box. */
-export function textDisplay(value, placeholder, extraClass = '') {
-  return h('div', { class: `entry ${extraClass}${value ? '' : ' placeholder'}`, role: 'textbox', 'aria-readonly': 'true' },
+export function textDisplay(value, placeholder, extraClass = '', label = placeholder) {
+  return h('div', { class: `entry ${extraClass}${value ? '' : ' placeholder'}`, role: 'textbox', 'aria-readonly': 'true', 'aria-label': label },
     h('span', { class: 'entry-text' }, value ? [value, h('span', { class: 'caret', 'aria-hidden': 'true' })] : [h('span', { class: 'caret', 'aria-hidden': 'true' }), placeholder]));
 }

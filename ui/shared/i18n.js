@@ -3,7 +3,9 @@
  *
  * Convention (checked by test/unit/i18n-catalogue.test.ts): every catalogue key in ui/ code
  * is a string literal written as t('…') or k('…') in JS, or data-i18n="…" /
- * data-i18n-aria="…" in HTML. Keys chosen at run time come from tables built with k().
+ * data-i18n-aria="…" in HTML. Keys chosen at run time come from tables built with k(), except
+ * the families in CODE_FAMILIES: `error.<CODE>` and `next.<CODE>` are looked up by the code the
+ * server sent (byCode), so a new code needs only catalogue entries.
  */
 
 export const LANGUAGES = ['nb', 'sv', 'fr', 'en'];
@@ -62,6 +64,20 @@ export function t(key, params) {
   if (typeof text !== 'string') return key;
   if (!params) return text;
   return text.replace(/\{(\w+)\}/g, (match, name) => (params[name] === undefined || params[name] === null ? match : String(params[name])));
+}
+
+/** Catalogue families looked up by a server code (the catalogue test knows them too). */
+export const CODE_FAMILIES = ['error', 'next'];
+
+/**
+ * The text of `<family>.<code>` (say `next.NOT_READY`) in the current language, falling back
+ * to English; null when neither catalogue has it (the caller decides what to show instead).
+ */
+export function byCode(family, code) {
+  if (!CODE_FAMILIES.includes(family) || typeof code !== 'string' || !/^[A-Z][A-Z0-9_]*$/.test(code)) return null;
+  const key = `${family}.${code}`;
+  const text = current?.[key] ?? fallback?.[key];
+  return typeof text === 'string' ? text : null;
 }
 
 /** 'one' or 'other' for a count in the current language (enough for nb, sv, fr, en). */
