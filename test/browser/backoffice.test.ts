@@ -3,7 +3,7 @@
  * the staff page, the customer drops the key at the locker, the staff page shows it arrived.
  */
 import t from 'tap';
-import { atStep, enterPin, keyboard, tap } from '../helpers/bottom-screen.js';
+import { atStep, chooseLanguage, enterPin, keyboard, tap } from '../helpers/bottom-screen.js';
 import { launchBrowser, openPage, screenshot, scriptErrors } from '../helpers/browser.js';
 import { until, withLocker } from '../helpers/locker.js';
 
@@ -30,7 +30,7 @@ t.test('staff create a drop-off; the customer drops the key; staff see it in, wi
 
   const bottom = await openPage(t, browser, `${locker.urls.bottom}?lang=en`);
   await atStep(bottom, 'welcome');
-  await tap(bottom, 'English');
+  await chooseLanguage(bottom, 'English');
   await tap(bottom, 'Drop off a key');
   await atStep(bottom, 'identify');
   await enterPin(bottom, pin);

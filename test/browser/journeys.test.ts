@@ -6,13 +6,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { Browser } from 'playwright-core';
-import { atStep, enterPin, errorText, keyboard, keypad, tap } from '../helpers/bottom-screen.js';
+import { atStep, chooseLanguage, enterPin, errorText, keyboard, keypad, tap } from '../helpers/bottom-screen.js';
 import { launchBrowser, openPage, screenshot, scriptErrors } from '../helpers/browser.js';
 import { recordedEvents, until, withLocker } from '../helpers/locker.js';
 
 const catalogue = (lang: string): Record<string, string> =>
   JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'ui', 'i18n', `${lang}.json`), 'utf8')) as Record<string, string>;
 const en = catalogue('en');
+
+// Eight journeys in real Chromium: minutes on a shared machine under load (tap's default is 120 s).
+t.setTimeout(300_000);
 
 let browser: Browser;
 t.before(async () => {
@@ -22,8 +25,8 @@ t.before(async () => {
 async function englishBottom(t: Test, url: string) {
   const page = await openPage(t, browser, url);
   await atStep(page, 'welcome');
-  await tap(page, 'English');
-  await page.waitForFunction('document.documentElement.lang === "en" || document.body.textContent.includes("Drop off a key")');
+  await chooseLanguage(page, 'English');
+  await page.waitForFunction('document.documentElement.lang === "en" && document.body.textContent.includes("Drop off a key")');
   return page;
 }
 
@@ -154,6 +157,9 @@ t.test('pickup: paid opens the door; unpaid shows the payment step and nothing o
   await atStep(page, 'done');
   await tap(page, en['done.finish'] as string);
   await atStep(page, 'welcome');
+  // The next customer starts in the locker's language again.
+  await page.waitForFunction(`document.body.textContent.includes(${JSON.stringify(catalogue('nb')['welcome.pickup'])})`);
+  await chooseLanguage(page, 'English');
 
   const pulses = locker.hardware.sim?.pulseCount;
   await tap(page, en['welcome.pickup'] as string);
@@ -172,7 +178,7 @@ t.test('idle: the warning, then back to the welcome screen', async (t) => {
   const page = await englishBottom(t, locker.urls.bottom);
   await tap(page, en['welcome.dropoff'] as string);
   await atStep(page, 'identify');
-  await page.locator('.idle-warning, [data-countdown="idle"]').first().waitFor({ timeout: 5000 });
+  await page.locator('.idle-warning, [data-countdown="idle"]').first().waitFor();
   await screenshot(page, 'idle-warning');
   await atStep(page, 'welcome');
   t.pass('warned, then back to welcome');
@@ -184,7 +190,7 @@ t.test('each language: the welcome screen speaks it', async (t) => {
   await atStep(page, 'welcome');
   const names: Record<string, string> = { nb: 'Norsk', sv: 'Svenska', fr: 'Français', en: 'English' };
   for (const lang of ['sv', 'fr', 'en', 'nb']) {
-    await tap(page, names[lang] as string);
+    await chooseLanguage(page, names[lang] as string);
     const title = catalogue(lang)['welcome.dropoff'] as string;
     await page.waitForFunction(`document.body.textContent.includes(${JSON.stringify(title)})`);
     t.pass(`${lang}: "${title}"`);

@@ -1,20 +1,27 @@
 /** Driving the bottom screen the way a customer does: taps on what is shown. */
 import type { Page } from 'playwright-core';
+import { UI_TIMEOUT_MS } from './browser.js';
 
 /** Wait until the screen shows `step` and accepts taps (it ignores taps just after a change). */
 export async function atStep(page: Page, step: string): Promise<void> {
-  await page.waitForFunction(`document.body.dataset.step === ${JSON.stringify(step)}`, undefined, { timeout: 10_000 });
+  await page.waitForFunction(`document.body.dataset.step === ${JSON.stringify(step)}`, undefined, { timeout: UI_TIMEOUT_MS });
   await settled(page);
 }
 
 export async function settled(page: Page): Promise<void> {
-  await page.waitForFunction("Date.now() > Number(document.body.dataset.guardUntil ?? 0)", undefined, { timeout: 5_000 });
+  await page.waitForFunction("Date.now() > Number(document.body.dataset.guardUntil ?? 0)", undefined, { timeout: UI_TIMEOUT_MS });
 }
 
 /** Tap the button with exactly this label. */
 export async function tap(page: Page, label: string): Promise<void> {
   await settled(page);
-  // A button's name may go on with its hint ("Drop off a key Leave your key…").
+  // The button named exactly so; else one whose name goes on with its hint ("Drop off a
+  // key Leave your key…").
+  const exact = page.getByRole('button', { name: label, exact: true });
+  if ((await exact.count()) > 0) {
+    await exact.first().click();
+    return;
+  }
   const escaped = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   await page.getByRole('button', { name: new RegExp(`^${escaped}`) }).first().click();
 }
@@ -34,12 +41,25 @@ export async function keyboard(page: Page, text: string): Promise<void> {
   }
 }
 
+/** Change the language the way a customer does: the language button in the bar, then its name. */
+export async function chooseLanguage(page: Page, name: string): Promise<void> {
+  await settled(page);
+  await page.locator('.bar .lang-btn').click();
+  await page.locator('.overlay.languages .lang-choice', { hasText: name }).click();
+  await page.waitForFunction(`document.querySelector('.bar .lang-btn')?.textContent.includes(${JSON.stringify(name)}) && !document.querySelector('.overlay.languages')`);
+}
+
 export async function enterPin(page: Page, pin: string): Promise<void> {
   await keypad(page, pin);
   await tap(page, 'OK');
 }
 
-/** The visible error line's text. */
+/** The visible error message (without its next-step line). */
 export async function errorText(page: Page): Promise<string> {
   return (await page.locator('main p.error[role="alert"]').first().textContent()) ?? '';
+}
+
+/** Wait until the error message on screen includes `text`. */
+export async function waitForError(page: Page, text: string): Promise<void> {
+  await page.waitForFunction(`document.querySelector("main p.error")?.textContent.includes(${JSON.stringify(text)})`);
 }

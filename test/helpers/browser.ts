@@ -9,6 +9,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Test } from 'tap';
 
 export const INSTALL_HINT = 'Chromium is needed for the browser tests: run `apt-get install -y chromium` (as root), or set CHROMIUM_PATH';
+/** How long a browser test waits for something to show before it fails. */
+export const UI_TIMEOUT_MS = 30_000;
 export const SCREENS_DIR = join(import.meta.dirname, '..', '..', 'docs', 'screens');
 
 export function chromiumPath(): string | null {
@@ -36,7 +38,9 @@ export async function openPage(t: Test, browser: Browser, url: string, viewport 
   const context = await browser.newContext({ viewport, hasTouch: true, reducedMotion: 'reduce', bypassCSP: true });
   t.teardown(() => context.close());
   const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
+  // Waits are for events, so a generous limit costs nothing when things go well; the machine
+  // running the suite may be shared and slow.
+  page.setDefaultTimeout(UI_TIMEOUT_MS);
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   page.on('console', (message) => {

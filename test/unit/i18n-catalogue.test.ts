@@ -4,7 +4,9 @@
  * translation, or a key used in ui/ but never written fails here.
  *
  * Convention (see ui/shared/i18n.js): in JS a key is a string literal inside t('…') or k('…');
- * in HTML, data-i18n="…" or data-i18n-aria="…". Keys picked at run time come from k() tables.
+ * in HTML, data-i18n="…" or data-i18n-aria="…". Keys picked at run time come from k() tables,
+ * except the code families (`error.<CODE>`, `next.<CODE>`): the screens look those up by the
+ * code the server sent, so every code the core can send needs both, in every language.
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -12,13 +14,19 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
 const UI = fileURLToPath(new URL('../../ui/', import.meta.url));
+const ERRORS_TS = fileURLToPath(new URL('../../kiosk/errors.ts', import.meta.url));
 const LANGUAGES = ['nb', 'sv', 'fr', 'en'] as const;
-/** Every `code` the server may put in SessionView.error or an HTTP error (kiosk/errors.ts). */
-const ERROR_CODES = [
-  'PIN_WRONG', 'PIN_FORMAT', 'LOCKED_OUT', 'RESERVATION_LOCKED', 'NOT_FOUND', 'NOT_READY', 'ALREADY_USED',
-  'PLATE_INVALID', 'PHONE_INVALID', 'REMARK_TOO_LONG', 'NO_COMPARTMENT', 'OPEN_FAILED', 'DOOR_OPEN',
-  'PAYMENT_REQUIRED', 'PAYMENT_PENDING', 'BAD_ACTION', 'SERVER', 'OFFLINE',
-];
+/** Catalogue families looked up by a server code at run time (ui/shared/i18n.js CODE_FAMILIES). */
+const CODE_FAMILIES = ['error', 'next'] as const;
+/** Codes only the screens themselves produce (a request that failed, an answer not understood). */
+const SCREEN_CODES = ['OFFLINE', 'SERVER'];
+
+/** Every `code` of the DomainErrorCode union in kiosk/errors.ts: what the server may send. */
+export function domainErrorCodes(source: string): string[] {
+  const union = /export type DomainErrorCode\s*=([^;]+);/.exec(source)?.[1];
+  if (!union) throw new Error('kiosk/errors.ts: no DomainErrorCode union found');
+  return [...union.matchAll(/'([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1] ?? '');
+}
 
 type Catalogue = Map<string, unknown>;
 
@@ -64,6 +72,8 @@ t.test('the checker itself finds keys and reports missing ones', async (t) => {
   t.same(placeholdersOf('Step {index} of {count}, {index}'), ['count', 'index']);
   t.ok(JS_DYNAMIC.test("t('error.' + code)"), 'a concatenated key is caught');
   JS_DYNAMIC.lastIndex = 0;
+  t.same(domainErrorCodes("export type DomainErrorCode =\n  | 'A_B' // why\n  | 'C';\nconst x = 'D';"), ['A_B', 'C']);
+  t.throws(() => domainErrorCodes('type Other = 1;'), /no DomainErrorCode/);
 });
 
 t.test('every catalogue is a flat object of non-empty strings with the same keys', async (t) => {
@@ -94,10 +104,17 @@ t.test('every translation keeps the same {placeholders}', async (t) => {
   }
 });
 
-t.test('every server error code has a message', async (t) => {
+t.test('every error code has a message and a next step, in every language', async (t) => {
+  const codes = [...new Set([...domainErrorCodes(await readFile(ERRORS_TS, 'utf8')), ...SCREEN_CODES])];
+  t.ok(codes.includes('NOT_READY') && codes.length >= 18, `${codes.length} codes from kiosk/errors.ts`);
   for (const lang of LANGUAGES) {
     const catalogue = await loadCatalogue(lang);
-    t.same(ERROR_CODES.filter((code) => !catalogue.has(`error.${code}`)), [], `${lang}: error.<code> for all codes`);
+    for (const family of CODE_FAMILIES) {
+      t.same(codes.filter((code) => !catalogue.has(`${family}.${code}`)), [], `${lang}: ${family}.<code> for every code`);
+    }
+    // A next step belongs to a message; a family key without a code behind it is a leftover.
+    const orphans = [...catalogue.keys()].filter((key) => CODE_FAMILIES.some((f) => key.startsWith(`${f}.`)) && /^[a-z]+\.[A-Z]/.test(key) && !codes.includes(key.split('.')[1] ?? ''));
+    t.same(orphans, [], `${lang}: no error.<code> or next.<code> for a code the server never sends`);
   }
 });
 
@@ -117,5 +134,7 @@ t.test('every key used in ui/ exists, and every key is used', async (t) => {
     if (kind === 'js') t.same([...source.matchAll(JS_DYNAMIC)].map((m) => m[0]), [], `${name}: no key built at run time outside k() tables`);
   }
   t.ok(used.size > 100, `${used.size} keys referenced`);
-  t.same([...en.keys()].filter((key) => !used.has(key)), [], 'no catalogue key is unused (add it to a k() table if the server picks it)');
+  // The code families are used by code (byCode), not by name.
+  const byCode = (key: string) => CODE_FAMILIES.some((f) => key.startsWith(`${f}.`)) && /^[a-z]+\.[A-Z][A-Z0-9_]*$/.test(key);
+  t.same([...en.keys()].filter((key) => !used.has(key) && !byCode(key)), [], 'no catalogue key is unused (add it to a k() table if the server picks it)');
 });
