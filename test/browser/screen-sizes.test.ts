@@ -106,7 +106,7 @@ async function lockerIn(root: string, name: string, overrides: Record<string, un
 }
 
 // The walk is long on a shared 2-core machine under load; unloaded it takes well under a minute.
-t.setTimeout(300_000);
+t.setTimeout(480_000);
 
 let main: Locker;
 let lockout: Locker;
@@ -160,8 +160,9 @@ t.test('drop-off by PIN, with a remark and a phone number typed on screen', asyn
   for (const s of screens) await tap(s.page, say('common.cancel'));
 
   for (const s of screens) await tap(s.page, say('details.addRemark'));
-  await Promise.all(screens.map(async (s) => { await s.page.locator('.keyboard').waitFor(); await keyboard(s.page, 'WINTER TYRES.'); }));
-  await checkAll(t, 'remark', 'details', { ready: textIs('.remark-entry', 'WINTER TYRES.'), screenshot: true });
+  // The customer's page types the whole remark; the others a little (typing is slow to drive).
+  await Promise.all(screens.map(async (s) => { await s.page.locator('.keyboard').waitFor(); await keyboard(s.page, s.page === page ? 'WINTER TYRES.' : 'TYRES.'); }));
+  await checkAll(t, 'remark', 'details', { ready: textIs('.remark-entry', 'TYRES.'), screenshot: true });
   for (const s of screens) if (s.page !== page) await tap(s.page, say('common.cancel'));
   await tap(page, say('details.save'));
   await checkAll(t, 'details-with-remark', 'details', { ready: `${textIs('main', 'WINTER TYRES.')} && !document.querySelector(".keyboard")` });
@@ -191,8 +192,8 @@ t.test('drop-off by plate lookup, remark typed on the keyboard', async (t) => {
   await tap(page, say('common.ok'));
   await waitForError(page, say('error.PLATE_INVALID'));
   await checkAll(t, 'plate-error', 'identify', { ready: textIs('main p.error', say('error.PLATE_INVALID')), screenshot: true });
-  await Promise.all(screens.map(async (s) => keyboard(s.page, 'L98765')));
-  await checkAll(t, 'plate', 'identify', { ready: textIs('.plate-entry', 'E-L98765') });
+  await Promise.all(screens.map(async (s) => keyboard(s.page, s.page === page ? 'L98765' : 'L9')));
+  await checkAll(t, 'plate', 'identify', { ready: textIs('.plate-entry', 'E-L9') });
   await tap(page, say('common.ok'));
   await checkAll(t, 'lookup-result', 'lookup-result', { ready: textIs('main', '+47 *** ** 432') });
   await tap(page, say('lookup.send'));
