@@ -74,10 +74,8 @@ async function checkAll(t: Test, name: string, step: string, options: { ready?: 
     if (options.ready) await page.waitForFunction(options.ready);
   }));
   note('ready');
-  for (const screen of targets) {
-    const problems = await layoutProblems(screen.page);
-    t.same(problems, [], `${name} at ${sizeName(screen.size)}: nothing covered, clipped or outside the screen`);
-  }
+  const found = await Promise.all(targets.map((screen) => layoutProblems(screen.page)));
+  targets.forEach((screen, i) => t.same(found[i], [], `${name} at ${sizeName(screen.size)}: nothing covered, clipped or outside the screen`));
   note('layout');
   if (options.screenshot || process.env.SCREENSHOTS === 'all') await Promise.all(targets.map((screen) => shot(screen.page, screen.size, name)));
   note('shots');
@@ -109,18 +107,20 @@ async function lockerIn(root: string, name: string, overrides: Record<string, un
 t.setTimeout(480_000);
 
 let main: Locker;
-let lockout: Locker;
-let idle: Locker;
+// The lockout and idle walks need lockers of their own; they start while the others run.
+let lockoutLocker: Promise<Locker>;
+let idleLocker: Promise<Locker>;
 
 t.before(async () => {
   const root = t.testdir();
-  browser = await launchBrowser(t);
-  [main, lockout, idle] = await Promise.all([
-    lockerIn(root, 'main'),
-    lockerIn(root, 'lockout'),
-    lockerIn(root, 'idle', { session: { idleTimeoutMs: 6000, idleWarningMs: 5000 } }),
-  ]);
+  lockoutLocker = lockerIn(root, 'lockout');
+  idleLocker = lockerIn(root, 'idle', { session: { idleTimeoutMs: 6000, idleWarningMs: 5000 } });
+  // A locker that fails to start fails the test that awaits it, not the process.
+  lockoutLocker.catch(() => {});
+  idleLocker.catch(() => {});
+  [browser, main] = await Promise.all([launchBrowser(t), lockerIn(root, 'main')]);
   screens = await Promise.all(SIZES.map(async (size) => ({ size, page: await openPage(t, browser, main.urls.bottom, size) })));
+  if (process.env.SCREENS_TIMING) t.comment(`before: ${Date.now() - T0} ms`);
 });
 
 const actor = (i: number): Screen => screens[i % screens.length] as Screen;
@@ -287,6 +287,7 @@ t.test('a lock board down: out of order on every screen, with Call for help', as
 });
 
 t.test('wrong PINs: tries left, then the lockout with Call for help', async (t) => {
+  const lockout = await lockoutLocker;
   await Promise.all(screens.map(async (s) => { await s.page.goto(lockout.urls.bottom); await atStep(s.page, 'welcome'); }));
   const { page } = actor(0);
   await tap(page, say('welcome.dropoff'));
@@ -320,6 +321,7 @@ t.test('wrong PINs: tries left, then the lockout with Call for help', async (t) 
 });
 
 t.test('idle: the warning over the step, then back to the start', async (t) => {
+  const idle = await idleLocker;
   await Promise.all(screens.map(async (s) => { await s.page.goto(idle.urls.bottom); await atStep(s.page, 'welcome'); }));
   const { page } = actor(1);
   await tap(page, say('welcome.dropoff'));
@@ -328,7 +330,7 @@ t.test('idle: the warning over the step, then back to the start', async (t) => {
 });
 
 t.test('the locker itself down: every screen says out of order', async (t) => {
-  await idle.stop();
+  await (await idleLocker).stop();
   await checkAll(t, 'locker-down', 'out-of-order');
   t.equal(await actor(0).page.locator('main .call-btn').count(), 0, 'no Call for help that could not reach anyone');
 });
