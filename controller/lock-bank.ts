@@ -133,6 +133,9 @@ export class LockBank {
   #initialised = false;
   #pollTimer: unknown = null;
   #polling: Promise<void> | null = null;
+  /** Per board: reads asked so far, and the newest one whose answer was applied. */
+  readonly #readsAsked = new Map<number, number>();
+  readonly #readApplied = new Map<number, number>();
   readonly #onInputsChanged = (board: number): void => {
     void this.#refreshBoard(board);
   };
@@ -347,13 +350,22 @@ export class LockBank {
   async #refreshBoard(board: number): Promise<boolean> {
     if (this.#state === 'stopped') return false;
     if (!(await this.#ensureInitialised())) return false;
+    // Reads overlap (poll, interrupt, an open's confirm loop) and a bus may answer them out of
+    // order: an answer older than one already applied is stale, and applying it would reopen a
+    // closed door (a false `forced`, then a second `doorClosed`).
+    const ticket = (this.#readsAsked.get(board) ?? 0) + 1;
+    this.#readsAsked.set(board, ticket);
     let doorOpen: ReadonlyMap<number, boolean>;
     try {
       doorOpen = (await this.#options.board.readInputs(board)).doorOpen;
     } catch (error) {
+      if (ticket < (this.#readApplied.get(board) ?? 0)) return false;
+      this.#readApplied.set(board, ticket);
       this.#markOffline(board, describeError(error));
       return false;
     }
+    if (ticket < (this.#readApplied.get(board) ?? 0)) return true;
+    this.#readApplied.set(board, ticket);
     this.#markOnline(board);
     for (const compartment of this.#compartments.values()) {
       if (compartment.door?.board !== board) continue;
