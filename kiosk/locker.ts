@@ -20,7 +20,7 @@ import { moduleLogger } from './logging.js';
 import { startServer, type RunningServer } from './server/server.js';
 import { openDatabase, type Db } from './store/db.js';
 import { createJourneyStore } from './store/journey-store.js';
-import { loadOrCreateIdentity } from './sync/identity.js';
+import { enrolmentRecord, loadOrCreateIdentity } from './sync/identity.js';
 import type { SyncService } from './sync/sync-service.js';
 import { createSync } from './sync/wiring.js';
 import { compartments, outbox } from './store/repositories.js';
@@ -107,7 +107,10 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
     // The back office. Without one the unit is unprovisioned: it serves the reservations it
     // already holds, keeps every event in the outbox, and says so on /health and the screens.
     const identity = await loadOrCreateIdentity(config.dataDir, config.unitId);
-    if (identity.created) logger.warn({ fingerprint: identity.fingerprint }, 'new unit key made: register its public key with the back office');
+    // The public key is not a secret: a technician enrols the unit with this record (also on /health).
+    const enrolment = enrolmentRecord(identity);
+    if (identity.created) logger.warn({ enrolment, fingerprint: identity.fingerprint }, 'new unit key made: enrol this public JWK with the back office');
+    else logger.info({ kid: identity.kid, fingerprint: identity.fingerprint }, 'unit key loaded');
     const url = config.backOffice.url;
     if (url === null) {
       logger.warn({ unitId: config.unitId }, 'unprovisioned: backOffice.url is not set, so no back office is connected; journeys for reservations already held keep working and events wait in the outbox');
@@ -147,6 +150,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
           uptimeS: Math.round((clock.now() - startedAt) / 1000),
           hardware: config.hardware.kind,
           boards: hardware.bank.boardStatus(),
+          unitKey: { ...enrolment, fingerprint: identity.fingerprint },
           backOffice: link
             ? { provisioned: true, url: config.backOffice.url, ...(await link.status()) }
             : { provisioned: false, state: 'unprovisioned', reason: 'backOffice.url is not set', outboxPending: await outbox.pendingCount(db) },

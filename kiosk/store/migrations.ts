@@ -165,11 +165,37 @@ CREATE TABLE mechanic_requests (
 CREATE INDEX mechanic_requests_pending ON mechanic_requests (received_at) WHERE state = 'pending';
 `;
 
+/**
+ * The back-office contract, completed (docs/protocol.md): `refused_events`: events the back
+ * office refused for good (nack), kept for /health and a person to look at;
+ * `reservation_amount_due`: the amount a reservation's own version states (no row: it states
+ * none), which every payment.status must match; `help_calls.received_at`: when the back office
+ * confirmed it has the call.
+ */
+const V5_SYNC_CONTRACT = `
+CREATE TABLE refused_events (
+  seq        INTEGER PRIMARY KEY,
+  type       TEXT NOT NULL,
+  code       TEXT NOT NULL,
+  reason     TEXT NOT NULL,
+  refused_at TEXT NOT NULL
+);
+
+CREATE TABLE reservation_amount_due (
+  reservation_id TEXT PRIMARY KEY REFERENCES reservations (id) ON DELETE CASCADE,
+  amount         INTEGER NOT NULL CHECK (amount >= 0),
+  currency       TEXT NOT NULL CHECK (length(currency) = 3)
+);
+
+ALTER TABLE help_calls ADD COLUMN received_at TEXT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: V1_INITIAL },
   { version: 2, name: 'help calls; audit by reservation', up: V2_HELP_CALLS },
   { version: 3, name: 'in-flight journeys', up: V3_INFLIGHT },
   { version: 4, name: 'sync: applied commands, mechanic requests', up: V4_SYNC },
+  { version: 5, name: 'sync: refused events, amount due, help calls received', up: V5_SYNC_CONTRACT },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -75,46 +75,68 @@ export async function hasInflight(q: Queryable, reservationId: string): Promise<
   return row !== undefined;
 }
 
-export interface AppliedVersionRow {
-  id: string;
-  version: number;
-  paymentVersion: number;
+// --- amounts due -------------------------------------------------------------------------
+
+export interface AmountDue {
+  amount: number;
+  currency: string;
 }
 
-/**
- * Versions for the hello, newest appointments first: open reservations (booked, deposited,
- * ready) and any of the last `recentDays` days, at most `limit`.
- */
-export async function appliedVersions(q: Queryable, sinceDate: string, limit: number): Promise<AppliedVersionRow[]> {
-  const rows = await q.all<{ id: string; version: number; payment_version: number }>(
-    `SELECT id, version, payment_version FROM reservations
-     WHERE status IN ('booked', 'deposited', 'ready') OR appointment_date >= ?
-     ORDER BY appointment_date DESC, id
-     LIMIT ?`,
-    [sinceDate, limit],
+/** The amount the reservation's own version states, or null when it states none. */
+export async function amountDue(q: Queryable, reservationId: string): Promise<AmountDue | null> {
+  const row = await q.get<AmountDue>('SELECT amount, currency FROM reservation_amount_due WHERE reservation_id = ?', [reservationId]);
+  return row ?? null;
+}
+
+export async function setAmountDue(tx: Tx, reservationId: string, due: AmountDue | null): Promise<void> {
+  if (due === null) {
+    await tx.run('DELETE FROM reservation_amount_due WHERE reservation_id = ?', [reservationId]);
+    return;
+  }
+  await tx.run(
+    `INSERT INTO reservation_amount_due (reservation_id, amount, currency) VALUES (?, ?, ?)
+     ON CONFLICT (reservation_id) DO UPDATE SET amount = excluded.amount, currency = excluded.currency`,
+    [reservationId, due.amount, due.currency],
   );
-  return rows.map((row) => ({ id: row.id, version: row.version, paymentVersion: row.payment_version }));
-}
-
-/** The seq the next outbox event will get: AUTOINCREMENT never reuses one, even after a purge. */
-export async function nextOutboxSeq(q: Queryable): Promise<number> {
-  const row = await q.get<{ seq: number | null }>("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'");
-  return (row?.seq ?? 0) + 1;
 }
 
 // --- help calls ------------------------------------------------------------------------------
 
 export type HelpCallState = 'requested' | 'taken' | 'closed';
 
-export async function helpCallState(q: Queryable, id: string): Promise<HelpCallState | null> {
-  const row = await q.get<{ state: HelpCallState }>('SELECT state FROM help_calls WHERE id = ?', [id]);
-  return row?.state ?? null;
+export interface HelpCallRow {
+  state: HelpCallState;
+  receivedAt: string | null;
 }
 
 /**
- * Records that someone took or closed a call. A call the locker has no row for (the screen's
- * request did not record one) is created, with an unknown session.
+ * The call as the locker knows it, or null when it never made it. The screen's request writes
+ * only its `help.requested` event (kiosk/core/journeys.ts), so a call without a row yet is
+ * found there; the outbox keeps events long after any answer can come (purged days after the
+ * back office acknowledged them).
  */
+export async function findHelpCall(q: Queryable, id: string): Promise<HelpCallRow | 'requested-only' | null> {
+  const row = await q.get<{ state: HelpCallState; received_at: string | null }>('SELECT state, received_at FROM help_calls WHERE id = ?', [id]);
+  if (row) return { state: row.state, receivedAt: row.received_at };
+  const event = await q.get<{ one: number }>(
+    "SELECT 1 AS one FROM outbox WHERE type = 'help.requested' AND json_extract(payload, '$.callId') = ? LIMIT 1",
+    [id],
+  );
+  return event ? 'requested-only' : null;
+}
+
+/** The back office confirmed it has the call (`received`): no change to the screen. */
+export async function markHelpCallReceived(tx: Tx, id: string, now: Date): Promise<void> {
+  const at = now.toISOString();
+  await tx.run(
+    `INSERT INTO help_calls (id, session_id, state, requested_at, received_at)
+     VALUES (?, 'unknown', 'requested', ?, ?)
+     ON CONFLICT (id) DO UPDATE SET received_at = COALESCE(help_calls.received_at, excluded.received_at)`,
+    [id, at, at],
+  );
+}
+
+/** Records that someone took or closed a call (creating its row if only its event exists). */
 export async function setHelpCall(tx: Tx, id: string, state: 'taken' | 'closed', by: string | null, now: Date): Promise<void> {
   const at = now.toISOString();
   await tx.run(

@@ -13,6 +13,10 @@
  *   back to its savepoint and its error is recorded like any result, so a repeat gets the same
  *   answer; only an unexpected failure (INTERNAL) is not recorded, so a repeat may succeed.
  *
+ * A command that failed its schema never reaches this file: the link answers it with a SCHEMA
+ * result (`schemaFailure` below), in its place among the results, and it is not remembered, so
+ * the same id may come again with valid content.
+ *
  * Several commands that arrived together share one transaction (one fsync), each inside its
  * own SAVEPOINT: a snapshot of thousands of reservations applies in seconds, not minutes.
  * Effects outside the database (the help-call banner, `reservationChanged`) happen only after
@@ -25,7 +29,7 @@ import type { Logger } from '../logging.js';
 import type { Db, Tx } from '../store/db.js';
 import * as store from './command-store.js';
 import { CommandFailure, type CommandPorts, type HelpCallPort, type ReservationChange } from './commands/context.js';
-import { handlerFor } from './commands/registry.js';
+import { handlerFor, READ_ONLY_COMMANDS } from './commands/registry.js';
 import type { CommandMessage, ErrorCode, ResultMessage } from './messages.js';
 
 export { CommandFailure } from './commands/context.js';
@@ -136,7 +140,8 @@ export class CommandProcessor {
       }
       outcome = { ok: false, error: { code: error.code, message: error.message } };
     }
-    await store.recordApplied(tx, { id: command.id, name: command.name, contentHash: hash, outcome }, now);
+    // A read-only command is answered afresh each time (its result may be large: a page).
+    if (!READ_ONLY_COMMANDS.has(command.name)) await store.recordApplied(tx, { id: command.id, name: command.name, contentHash: hash, outcome }, now);
     effects.push(...local);
     this.#log.info(
       { commandId: command.id, name: command.name, ok: outcome.ok, ...(outcome.ok ? {} : { code: outcome.error.code }) },
@@ -144,6 +149,11 @@ export class CommandProcessor {
     );
     return outcome;
   }
+}
+
+/** The one result of a command that failed its schema (nothing was applied or recorded). */
+export function schemaFailure(commandId: string, message: string): ResultMessage {
+  return { v: 1, type: 'result', commandId, ok: false, error: { code: 'SCHEMA', message } };
 }
 
 function internal(): CommandOutcome {

@@ -1,8 +1,9 @@
 /**
  * The unit's identity towards its back office: one Ed25519 key pair, made at first start and
  * kept in `<dataDir>/unit-key.pem` (PKCS#8 PEM, mode 0600). The public half is registered with
- * the back office when the unit is provisioned; the private half signs the short-lived JWT the
- * link presents on every connect (docs/protocol.md, "Connection").
+ * the back office when the unit is enrolled (docs/protocol.md, "Enrolment"): as a JWK whose
+ * `kid` is its RFC 7638 thumbprint, the same `kid` every token's header carries; the private
+ * half signs the short-lived JWT the link presents on every connect.
  *
  * Neither the key nor a token is ever logged or put into an error message.
  */
@@ -42,11 +43,13 @@ export interface UnitIdentity {
   readonly keyPath: string;
   /** True when this call generated the key (first start): worth a log line and a registration. */
   readonly created: boolean;
-  /** The public key as a JWK (`{ kty: 'OKP', crv: 'Ed25519', x }`), for registration. */
+  /** The public key as a JWK for enrolment: `{ kty: 'OKP', crv: 'Ed25519', x, kid, alg: 'EdDSA', use: 'sig' }`. */
   readonly publicKeyJwk: JWK;
-  /** The public key as SPKI PEM, for registration. */
+  /** The public key as SPKI PEM, for enrolment with tools that want PEM. */
   readonly publicKeyPem: string;
-  /** A short, human-comparable fingerprint of the public key (e.g. on /health and the service screen). */
+  /** RFC 7638 SHA-256 thumbprint of the public JWK (base64url, 43 characters): the tokens' `kid`. */
+  readonly kid: string;
+  /** What a technician reads and compares: the kid in groups of four (see fingerprintOf). */
   readonly fingerprint: string;
   /** A fresh JWT for the Authorization header: EdDSA, iss = sub = unitId, aud, iat, exp, jti. */
   signToken(options: SignTokenOptions): Promise<string>;
@@ -76,8 +79,9 @@ export async function loadOrCreateIdentity(dataDir: string, unitId: string): Pro
 
 function buildIdentity(unitId: string, keyPath: string, privateKey: KeyObject, created: boolean): UnitIdentity {
   const publicKey = createPublicKey(privateKey);
-  const jwk = publicKey.export({ format: 'jwk' }) as JWK;
-  const publicKeyJwk: JWK = { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
+  const exported = publicKey.export({ format: 'jwk' }) as JWK;
+  const kid = jwkThumbprint({ kty: String(exported.kty), crv: String(exported.crv), x: String(exported.x) });
+  const publicKeyJwk: JWK = { kty: exported.kty, crv: exported.crv, x: exported.x, kid, alg: 'EdDSA', use: 'sig' };
   const publicKeyPem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
   return {
     unitId,
@@ -85,14 +89,15 @@ function buildIdentity(unitId: string, keyPath: string, privateKey: KeyObject, c
     created,
     publicKeyJwk,
     publicKeyPem,
-    fingerprint: fingerprintOf(publicKeyJwk),
+    kid,
+    fingerprint: fingerprintOf(kid),
     async signToken({ audience, ttlS = MAX_TOKEN_TTL_S, now = new Date() }: SignTokenOptions): Promise<string> {
       if (!Number.isInteger(ttlS) || ttlS < 1 || ttlS > MAX_TOKEN_TTL_S) {
         throw new IdentityError('TTL_INVALID', `a token lives 1..${MAX_TOKEN_TTL_S} s, not ${ttlS}`);
       }
       const iat = Math.floor(now.getTime() / 1000);
       return new SignJWT({})
-        .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' })
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', kid })
         .setIssuer(unitId)
         .setSubject(unitId)
         .setAudience(audience)
@@ -104,11 +109,38 @@ function buildIdentity(unitId: string, keyPath: string, privateKey: KeyObject, c
   };
 }
 
-/** SHA-256 of the raw 32-byte public key, first 64 bits in hex, grouped: "1a2b-3c4d-5e6f-7a8b". */
-export function fingerprintOf(publicKeyJwk: JWK): string {
-  const raw = Buffer.from(String(publicKeyJwk.x), 'base64url');
-  const hex = createHash('sha256').update(raw).digest('hex').slice(0, 16);
-  return hex.match(/.{4}/g)?.join('-') ?? hex;
+/**
+ * RFC 7638 thumbprint of an Ed25519 (OKP) public JWK: SHA-256 of the JSON of its required
+ * members in lexicographic order, `{"crv":"Ed25519","kty":"OKP","x":"..."}`, base64url. The
+ * same as jose's `calculateJwkThumbprint`, computed here synchronously.
+ */
+export function jwkThumbprint(jwk: { kty: string; crv: string; x: string }): string {
+  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x });
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+/**
+ * What a technician reads aloud or compares on two screens: the kid, in groups of four
+ * separated by spaces ("Xo3K 9fQm ..."; base64url itself uses '-' and '_'): the whole
+ * thumbprint, so nothing is lost by comparing this form.
+ */
+export function fingerprintOf(kid: string): string {
+  return kid.match(/.{1,4}/g)?.join(' ') ?? kid;
+}
+
+/** What a back office needs to enrol this unit: its id and its public JWK (with `kid`). */
+export interface EnrolmentRecord {
+  unitId: string;
+  kid: string;
+  publicJwk: JWK;
+}
+
+/**
+ * The enrolment record (`lockerctl provision` prints it; /health shows it): a JSON object a
+ * back office registers, the entry format of the reference back office's `--units` file.
+ */
+export function enrolmentRecord(identity: Pick<UnitIdentity, 'unitId' | 'kid' | 'publicKeyJwk'>): EnrolmentRecord {
+  return { unitId: identity.unitId, kid: identity.kid, publicJwk: { ...identity.publicKeyJwk } };
 }
 
 /** The private key in the file, or null when there is no file. */

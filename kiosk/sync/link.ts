@@ -8,14 +8,17 @@
  * `offline` (waiting to retry, or stopped).
  */
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { EventEmitter } from 'node:events';
-import { isIPv4 } from 'node:net';
 import WebSocket, { type RawData } from 'ws';
 import { Backoff } from '../lib/backoff.js';
 import { createSystemClock, type Clock } from '../lib/clock.js';
 import type { Logger } from '../logging.js';
 import { MAX_FRAME_BYTES, SUBPROTOCOL, type BackOfficeMessage, type ErrorCode, type LockerMessage } from './messages.js';
+import { checkBackOfficeUrl, LinkConfigError, readRefusal, type UpgradeRefusal } from './link-checks.js';
 import { parseFrame, type ProtocolValidator } from './validate.js';
+
+export { checkBackOfficeUrl, isLoopbackHost, LinkConfigError, readRefusal, type UpgradeRefusal } from './link-checks.js';
 
 export type LinkState = 'connecting' | 'online' | 'offline';
 
@@ -23,6 +26,11 @@ export interface LinkEvents {
   state: [LinkState];
   /** A checked message from the back office. */
   message: [BackOfficeMessage];
+  /**
+   * A command that failed its schema but has a usable id: it gets a SCHEMA `result` (every
+   * command gets exactly one result), not an `error` frame.
+   */
+  invalidCommand: [commandId: string, problem: string];
   /** The WebSocket is open: time to say hello. */
   open: [];
 }
@@ -46,11 +54,17 @@ export interface LinkOptions {
   welcomeTimeoutMs?: number;
   /** Dial + TLS + upgrade must finish within this. Default max(5 s, ping interval). */
   handshakeTimeoutMs?: number;
+  /**
+   * The back office refused the upgrade (HTTP 401, ...), telling its time (the body's
+   * `error.serverTime`, else the `Date` header). Return true to try again at once (the token's
+   * time was corrected), false to wait the backoff.
+   */
+  onRefused?: (refusal: UpgradeRefusal) => boolean;
 }
 
-export class LinkConfigError extends Error {
-  override readonly name = 'LinkConfigError';
-}
+/** A refusal's body is read up to this many bytes, at most this long. */
+const REFUSAL_BODY_MAX = 4096;
+const REFUSAL_READ_MS = 2000;
 
 /**
  * Frames up to this size are read, so that one over MAX_FRAME_BYTES (64 KiB, the protocol's
@@ -58,34 +72,6 @@ export class LinkConfigError extends Error {
  * closes the connection (1009) without buffering more, so a broken peer cannot exhaust memory.
  */
 export const HARD_MAX_PAYLOAD = 1024 * 1024;
-
-/**
- * Refuses anything but wss://, except ws:// to a loopback address (the reference back office
- * on the same machine, tests). A wrong URL is a configuration error to fix, never a reason to
- * talk in clear over a network.
- */
-export function checkBackOfficeUrl(url: string): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new LinkConfigError(`backOffice.url is not a URL`);
-  }
-  if (parsed.protocol === 'wss:') return parsed;
-  if (parsed.protocol !== 'ws:') throw new LinkConfigError(`backOffice.url must be wss:// (got ${parsed.protocol}//)`);
-  if (!isLoopbackHost(parsed.hostname)) {
-    throw new LinkConfigError(
-      `backOffice.url uses plain ws:// to ${parsed.hostname}: that is allowed only to a loopback address (127.0.0.0/8, ::1, localhost); use wss://`,
-    );
-  }
-  return parsed;
-}
-
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  if (host === 'localhost' || host === '::1') return true;
-  return isIPv4(host) && host.startsWith('127.');
-}
 
 export class BackOfficeLink {
   readonly events = new EventEmitter<LinkEvents>();
@@ -107,6 +93,8 @@ export class BackOfficeLink {
   #alive = true;
   #closed: Promise<void> = Promise.resolve();
   #failuresLogged = 0;
+  /** The last refusal asked to try again at once (a corrected clock). */
+  #retryNow = false;
 
   constructor(options: LinkOptions) {
     this.#url = checkBackOfficeUrl(options.url);
@@ -218,6 +206,7 @@ export class BackOfficeLink {
     socket.on('pong', () => {
       this.#alive = true;
     });
+    socket.on('unexpected-response', (_request, response) => this.#refused(socket, response));
     socket.on('message', (data, isBinary) => {
       this.#alive = true; // any frame proves the connection carries traffic
       this.#frame(socket, data, isBinary);
@@ -243,9 +232,43 @@ export class BackOfficeLink {
     });
   }
 
+  /**
+   * The upgrade was answered with an HTTP error: read what it says (bounded), let the owner
+   * learn the server's time from it, then end the attempt (ws then emits error and close).
+   */
+  #refused(socket: WebSocket, response: IncomingMessage): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      this.#clock.clearTimeout(timer);
+      response.destroy();
+      const refusal = readRefusal(response, Buffer.concat(chunks).toString('utf8'));
+      this.#log.warn({ status: refusal.status, code: refusal.code }, 'the back office refused the connection');
+      this.#retryNow = this.#o.onRefused?.(refusal) ?? false;
+      socket.terminate();
+    };
+    const timer = this.#clock.setTimeout(finish, REFUSAL_READ_MS);
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= REFUSAL_BODY_MAX) chunks.push(chunk);
+      else finish();
+    });
+    response.on('end', finish);
+    response.on('error', finish);
+  }
+
   #scheduleReconnect(): void {
     this.#setState('offline');
     if (!this.#running || this.#retryTimer !== null) return;
+    if (this.#retryNow) {
+      this.#retryNow = false;
+      this.#log.info('trying again at once with a token stamped with the back office\'s time');
+      this.#retryTimer = this.#clock.setTimeout(() => void this.#connect(), 0);
+      return;
+    }
     const delay = this.#backoff.next();
     this.#log.debug({ delayMs: delay, failures: this.#backoff.failures }, 'reconnecting to the back office');
     this.#retryTimer = this.#clock.setTimeout(() => void this.#connect(), delay);
@@ -284,13 +307,20 @@ export class BackOfficeLink {
     }
     const checked = this.#o.validator.validateBackOfficeMessage(parsed.value);
     if (!checked.ok) {
-      this.#reject(socket, checked.code, checked.message, commandIdOf(parsed.value));
+      const commandId = commandIdOf(parsed.value);
+      if (commandId !== null && checked.code === 'SCHEMA') {
+        this.#log.warn({ commandId, problem: checked.message }, 'command refused: it does not match its schema');
+        this.events.emit('invalidCommand', commandId, checked.message);
+        return;
+      }
+      this.#reject(socket, checked.code, checked.message, commandId);
       return;
     }
     const message = checked.message;
     if (message.type === 'welcome') {
       this.#clearTimer('welcome');
       this.#backoff.reset();
+      this.#retryNow = false;
       this.#failuresLogged = 0;
       if (this.#state !== 'online') this.#log.info('back office online');
       this.#setState('online');

@@ -34,15 +34,41 @@ export interface HelloMessage {
   softwareVersion: string;
   bootId: string;
   clock: { wall: string; synchronised: boolean };
-  compartments: { id: number; state: CompartmentStateWire; door: DoorStateWire; reservationId: string | null }[];
-  /** Versions already applied, so the back office sends only what is newer. */
-  applied: {
-    reservations: Record<string, number>;
-    payments: Record<string, number>;
+  /** IANA time zone of the locker: appointmentDate is a calendar date there. */
+  timeZone: string;
+  /** How this locker runs the link, so the back office need not guess. */
+  link: {
+    /** The locker pings this often; a connection without a pong by the next ping is closed. */
+    pingIntervalMs: number;
+    /** Events sent and not yet acknowledged, at most. */
+    maxInFlight: number;
   };
-  /** The outbox: the lowest sequence number not yet acknowledged, and the next to be used. */
-  outbox: { firstUnacked: number | null; nextSeq: number };
+  compartments: { id: number; state: CompartmentStateWire; door: DoorStateWire; reservationId: string | null }[];
+  /** What the locker holds, in a fixed size: page through it with `inventory.page` when the digest is not the one expected. */
+  inventory: InventorySummary;
+  /**
+   * The outbox: the lowest seq not yet acknowledged (null: none), the lowest seq still held,
+   * acknowledged or not (null: none; anything below it is gone for good), and the next seq.
+   */
+  outbox: { firstUnacked: number | null; firstHeld: number | null; nextSeq: number };
 }
+
+export interface InventorySummary {
+  /** Reservations the locker holds, any status. */
+  count: number;
+  /** `sha256:` + hex of the inventory lines (docs/protocol.md, "Inventory"). */
+  digest: string;
+}
+
+/** One reservation in an `inventory.page` result. */
+export interface InventoryItem {
+  id: string;
+  version: number;
+  paymentVersion: number;
+  status: ReservationStatusWire;
+}
+
+export type ReservationStatusWire = 'booked' | 'deposited' | 'retrieved' | 'ready' | 'collected' | 'cancelled';
 
 export type EventType =
   | 'key.deposited'
@@ -59,6 +85,7 @@ export type EventType =
   | 'lockout.reservation'
   | 'help.requested'
   | 'pin.delivery-requested'
+  | 'key.retrieved'
   | 'board.offline'
   | 'board.online';
 
@@ -70,6 +97,11 @@ export interface EventMessage {
   event: EventType | string;
   at: EventTime;
   payload: Record<string, unknown>;
+  /**
+   * A copy sent ahead of the stream (help calls): the same seq comes again in its place. The
+   * back office acts on it at once, holds it beyond its contiguous prefix, and drops the repeat.
+   */
+  urgent?: true;
 }
 
 export interface ResultMessage {
@@ -101,6 +133,20 @@ export interface AckMessage {
   seq: number;
 }
 
+/**
+ * The back office refuses one event for good (it cannot take it, e.g. its payload fails the
+ * schema): the locker records the refusal, and the back office counts the seq as held, so its
+ * acks move past it and the stream goes on.
+ */
+export interface NackMessage {
+  v: 1;
+  type: 'nack';
+  seq: number;
+  code: ErrorCode;
+  /** For people: why; never personal data. */
+  reason: string;
+}
+
 export interface ReservationWire {
   id: string;
   /** What staff type to reset it. */
@@ -119,12 +165,24 @@ export interface ReservationWire {
   /** Pickup: the compartment the mechanic will (or did) put the key in. */
   compartmentId: number | null;
   paymentRequired: boolean;
+  /**
+   * What the customer must pay before the door opens (with paymentRequired), as the invoice
+   * says now. Absent or null: the reservation does not state it, and payment.status carries it.
+   */
+  amountDue?: Money | null;
+}
+
+export interface Money {
+  /** Minor units (øre, öre, cents). */
+  amount: number;
+  /** ISO 4217. */
+  currency: string;
 }
 
 export interface PaymentWire {
   reservationId: string;
   status: 'pending' | 'paid' | 'cancelled' | 'refunded';
-  /** Minor units (øre, öre, cents); must equal the amount the locker holds for the reservation once one is set. */
+  /** Minor units (øre, öre, cents); bound to the reservation's amount due (docs/protocol.md, "Payments"). */
   amount: number;
   currency: string; // ISO 4217
   version: number;
@@ -136,7 +194,8 @@ export type CommandName =
   | 'reservation.reset'
   | 'payment.status'
   | 'help.update'
-  | 'mechanic.request';
+  | 'mechanic.request'
+  | 'inventory.page';
 
 export interface CommandArgs {
   'reservation.upsert': { reservation: ReservationWire; version: number };
@@ -144,10 +203,18 @@ export interface CommandArgs {
   /** Staff reset: clears the PIN lockout; needs the reservation's code. */
   'reservation.reset': { reservationId: string; code: string };
   'payment.status': PaymentWire;
-  'help.update': { callId: string; state: 'taken' | 'closed'; by: string | null };
+  /** received: the back office has the call (sent at once, automatically); taken: a person answers; closed: done. */
+  'help.update': { callId: string; state: HelpCallStateWire; by: string | null };
   /** A mechanic's tablet asks for a key (retrieve) or a compartment (deposit): for the mechanic issue. */
   'mechanic.request': { requestId: string; reservationId: string; purpose: 'retrieve' | 'deposit'; tabletId: string };
+  /** Read-only: one page of the locker's reservations, ordered by the UTF-8 bytes of their ids. */
+  'inventory.page': { after: string | null; limit: number };
 }
+
+export type HelpCallStateWire = 'received' | 'taken' | 'closed';
+
+/** The largest page `inventory.page` gives (a page of 128-character ids stays well under 64 KiB). */
+export const INVENTORY_PAGE_MAX = 200;
 
 export type CommandMessage = {
   [N in CommandName]: {
@@ -186,4 +253,4 @@ export interface ErrorMessage {
 }
 
 export type LockerMessage = HelloMessage | EventMessage | ResultMessage | ErrorMessage;
-export type BackOfficeMessage = WelcomeMessage | AckMessage | CommandMessage | ErrorMessage;
+export type BackOfficeMessage = WelcomeMessage | AckMessage | NackMessage | CommandMessage | ErrorMessage;

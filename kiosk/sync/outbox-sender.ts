@@ -1,12 +1,24 @@
 /**
- * Delivery of the outbox to the back office (docs/protocol.md, "Session" and "Events"):
+ * Delivery of the outbox to the back office (docs/protocol.md, "Events"):
  * after each `welcome {ackedSeq}` everything up to ackedSeq is marked delivered and every later
- * event is sent in seq order, at most `maxInFlight` unacknowledged; each `ack {seq}` releases
- * the window and marks events delivered; newly committed events are sent as they come.
+ * event the locker still holds is sent in seq order, at most `maxInFlight` unacknowledged; each
+ * `ack {seq}` releases the window and marks events delivered; newly committed events are sent as
+ * they come; a `nack {seq}` records that the back office refused that event for good.
  *
  * At least once, never out of order, never a seq skipped: each connection starts again from
  * the back office's own ackedSeq, and events are read from the outbox table, the one truth.
  * The back office drops repeats by (unitId, seq).
+ *
+ * Urgent events (help calls) do not wait behind a backlog: a copy marked `urgent` is sent as
+ * soon as it is committed (and first after a welcome), outside the window, and the event comes
+ * again in its place in the stream.
+ *
+ * What the back office may get wrong, and what the locker does (each answered with an `error`
+ * frame, code CONFLICT, and otherwise ignored): an ack or nack of a seq not sent on this
+ * connection, an ack or nack before the welcome. A welcome whose ackedSeq is beyond the last seq
+ * this unit made (its database was restored or replaced) moves the sequence past it and renumbers
+ * what was not yet delivered; one below the oldest event still held (the back office lost events
+ * this locker already deleted) is logged, and delivery goes on from what is held.
  *
  * Acks are written in a coalescing loop: while one ackUpTo transaction commits, later acks
  * only raise the target, and the next transaction covers them all. One fsync per ack would
@@ -17,12 +29,20 @@ import type { Logger } from '../logging.js';
 import type { Db } from '../store/db.js';
 import { outbox } from '../store/repositories.js';
 import type { OutboxEvent } from '../core/types.js';
-import { PROTOCOL_VERSION, type EventMessage } from './messages.js';
+import { PROTOCOL_VERSION, type ErrorCode, type EventMessage } from './messages.js';
+import * as stream from './stream-store.js';
+
+/** Event types sent ahead of the stream. */
+export const URGENT_EVENT_TYPES: readonly string[] = ['help.requested'];
+/** Urgent copies sent per look, at most (the newest calls are what matters). */
+const URGENT_BATCH = 20;
 
 export interface OutboxSenderOptions {
   db: Db;
   /** Puts one message on the wire; false when the connection is gone. */
   send: (message: EventMessage) => boolean;
+  /** Tells the back office that something it sent was wrong (an `error` frame). */
+  complain: (code: ErrorCode, message: string, ref: string | null) => void;
   /** At most this many events sent and not yet acknowledged. */
   maxInFlight: number;
   /** Whether an event's wall time can be trusted (clock-status.ts). */
@@ -33,18 +53,28 @@ export interface OutboxSenderOptions {
   batchSize?: number;
   /** Called when an ack up to `seq` has been written (events up to it are marked delivered). */
   onAckRecorded?: (seq: number) => void;
+  /** Called when a refusal (nack) has been recorded. */
+  onRefused?: (seq: number) => void;
 }
 
 export class OutboxSender {
-  readonly #o: Required<Omit<OutboxSenderOptions, 'wallClock' | 'onAckRecorded'>> & Pick<OutboxSenderOptions, 'onAckRecorded'> & { wallClock: () => Date };
+  readonly #o: Required<Omit<OutboxSenderOptions, 'wallClock' | 'onAckRecorded' | 'onRefused'>> &
+    Pick<OutboxSenderOptions, 'onAckRecorded' | 'onRefused'> & { wallClock: () => Date };
   readonly #log: Logger;
   /** Bumped at every welcome and disconnect: work of an older connection stops. */
   #generation = 0;
+  /** A welcome arrived on this connection (acks and nacks are taken from then on). */
+  #welcomed = false;
+  /** The welcome's repairs are done: events may be sent. */
   #active = false;
-  /** Highest seq sent on this connection (starts at the welcome's ackedSeq). */
+  /** Highest seq sent in the stream on this connection (starts at the welcome's ackedSeq). */
   #sentUpTo = 0;
-  /** Seqs sent and not yet acknowledged, ascending. */
+  /** Seqs sent in the stream and not yet acknowledged, ascending. */
   #inFlight: number[] = [];
+  /** Urgent copies sent on this connection. */
+  readonly #urgentSent = new Set<number>();
+  /** New events were committed (or a welcome came): look for urgent ones. */
+  #lookForUrgent = false;
   #pumping: Promise<void> | null = null;
   #pumpAgain = false;
   /** Highest seq the back office acknowledged (any connection) and the highest written so far. */
@@ -58,7 +88,7 @@ export class OutboxSender {
     this.#log = options.logger;
   }
 
-  /** Events put on the wire since start (repeats included): for tests and the bench. */
+  /** Events put on the wire since start (repeats and urgent copies included): for tests and the bench. */
   get sentTotal(): number {
     return this.#sentTotal;
   }
@@ -70,21 +100,44 @@ export class OutboxSender {
   /** A new session: the back office holds everything up to `ackedSeq`. */
   async onWelcome(ackedSeq: number): Promise<void> {
     this.#generation += 1;
-    this.#active = true;
-    this.#inFlight = [];
+    this.#welcomed = true;
+    this.#active = false;
     this.#sentUpTo = ackedSeq;
+    this.#inFlight = [];
+    this.#urgentSent.clear();
+    const generation = this.#generation;
+    const position = await stream.outboxPosition(this.#o.db);
+    if (ackedSeq >= position.nextSeq) {
+      const renumbered = await this.#o.db.transaction((tx) => stream.moveSequencePast(tx, ackedSeq));
+      this.#log.warn(
+        { ackedSeq, lastMade: position.nextSeq - 1, renumbered },
+        'the back office holds events beyond the last this unit made (was its database restored or replaced?): sequence moved past them, undelivered events renumbered',
+      );
+    } else if (position.firstHeld !== null && ackedSeq < position.firstHeld - 1) {
+      this.#log.warn(
+        { from: ackedSeq + 1, to: position.firstHeld - 1 },
+        'the back office lacks events this locker no longer holds (they were acknowledged and deleted): delivery goes on from the oldest held',
+      );
+    }
+    if (generation !== this.#generation) return; // disconnected meanwhile
+    this.#active = true;
+    this.#lookForUrgent = true;
     await this.#recordAck(ackedSeq);
     this.#pump();
   }
 
   /** The back office holds everything up to `seq`. */
   async onAck(seq: number): Promise<void> {
-    if (!this.#active) return;
+    if (!this.#welcomed) {
+      this.#o.complain('CONFLICT', 'an ack before the welcome is ignored', String(seq));
+      return;
+    }
     if (seq > this.#sentUpTo) {
-      // Acknowledging what we never sent on this connection: the back office knows more than
-      // we think (e.g. it received them on an earlier connection). Continue after it.
-      this.#log.debug({ seq, sentUpTo: this.#sentUpTo }, 'ack beyond what was sent on this connection');
-      this.#sentUpTo = seq;
+      // Acknowledging what was never sent on this connection cannot be true: marking it
+      // delivered could lose events the back office never saw.
+      this.#log.warn({ seq, sentUpTo: this.#sentUpTo }, 'ack beyond what was sent: ignored');
+      this.#o.complain('CONFLICT', `ack of seq ${seq} is beyond the last sent on this connection (${this.#sentUpTo}): ignored`, String(seq));
+      return;
     }
     let released = 0;
     while (released < this.#inFlight.length && (this.#inFlight[released] ?? Infinity) <= seq) released += 1;
@@ -94,16 +147,36 @@ export class OutboxSender {
     await written;
   }
 
+  /** The back office refuses event `seq` for good; its acks will move past it. */
+  async onNack(seq: number, code: ErrorCode, reason: string): Promise<void> {
+    if (!this.#welcomed) {
+      this.#o.complain('CONFLICT', 'a nack before the welcome is ignored', String(seq));
+      return;
+    }
+    if (seq > this.#sentUpTo && !this.#urgentSent.has(seq)) {
+      this.#o.complain('CONFLICT', `nack of seq ${seq}, which was not sent on this connection: ignored`, String(seq));
+      return;
+    }
+    const fresh = await this.#o.db.transaction((tx) => stream.recordRefused(tx, { seq, code, reason, refusedAt: this.#o.wallClock().toISOString() }));
+    if (fresh) {
+      this.#log.error({ seq, code, reason }, 'the back office refused an event for good');
+      this.#o.onRefused?.(seq);
+    }
+  }
+
   /** New events were committed to the outbox. */
   onEventsCommitted(): void {
+    this.#lookForUrgent = true;
     if (this.#active) this.#pump();
   }
 
   /** The connection is gone: stop sending; the next welcome starts over from its ackedSeq. */
   onDisconnected(): void {
     this.#generation += 1;
+    this.#welcomed = false;
     this.#active = false;
     this.#inFlight = [];
+    this.#urgentSent.clear();
   }
 
   /** Resolves when the sending loop and ack writes in progress have finished (for stop()). */
@@ -131,28 +204,45 @@ export class OutboxSender {
 
   async #pumpLoop(): Promise<void> {
     const generation = this.#generation;
+    const current = (): boolean => this.#active && generation === this.#generation;
     // Bounded: each round sends at least one event or stops; the window caps a round.
     for (let round = 0; round < 1_000_000; round += 1) {
       this.#pumpAgain = false;
-      if (!this.#active || generation !== this.#generation) return;
+      if (!current()) return;
+      if (this.#lookForUrgent) {
+        this.#lookForUrgent = false;
+        if (!(await this.#sendUrgent(current))) return;
+      }
       const room = this.#o.maxInFlight - this.#inFlight.length;
       if (room <= 0) return; // an ack will pump again
-      const rows = await outbox.listAfter(this.#o.db, this.#sentUpTo, Math.min(room, this.#o.batchSize));
-      if (generation !== this.#generation || !this.#active) return;
-      if (rows.length === 0) return;
+      const rows = await stream.listHeldAfter(this.#o.db, this.#sentUpTo, Math.min(room, this.#o.batchSize));
+      if (!current() || rows.length === 0) return;
       for (const row of rows) {
         if (row.seq <= this.#sentUpTo) continue; // an ack overtook this read
         if (row.seq !== this.#sentUpTo + 1 && this.#sentUpTo !== 0) {
-          // Unacknowledged events are contiguous; a hole means rows were removed by hand.
-          this.#log.warn({ after: this.#sentUpTo, next: row.seq }, 'gap in the outbox: the back office will wait for the missing seqs');
+          // Held events are contiguous; a hole means rows were deleted (purged or by hand).
+          this.#log.warn({ after: this.#sentUpTo, next: row.seq }, 'gap in the outbox: those seqs are gone for good');
         }
-        const message = toEventMessage(row, this.#o.stampTrusted(row.bootId, row.monoTime));
-        if (!this.#o.send(message)) return; // connection gone: the next welcome resends
+        if (!this.#o.send(toEventMessage(row, this.#o.stampTrusted(row.bootId, row.monoTime)))) return; // gone: the next welcome resends
         this.#sentUpTo = row.seq;
         this.#inFlight.push(row.seq);
         this.#sentTotal += 1;
       }
     }
+  }
+
+  /** Sends urgent copies of pending urgent events not yet sent in the stream; false if the connection went. */
+  async #sendUrgent(current: () => boolean): Promise<boolean> {
+    const rows = await stream.listPendingOfTypes(this.#o.db, URGENT_EVENT_TYPES, this.#sentUpTo, URGENT_BATCH);
+    for (const row of rows) {
+      if (!current()) return false;
+      if (row.seq <= this.#sentUpTo || this.#urgentSent.has(row.seq)) continue;
+      const message: EventMessage = { ...toEventMessage(row, this.#o.stampTrusted(row.bootId, row.monoTime)), urgent: true };
+      if (!this.#o.send(message)) return false;
+      this.#urgentSent.add(row.seq);
+      this.#sentTotal += 1;
+    }
+    return current();
   }
 
   /** Raises the ack target and makes sure a write covers it. Resolves when it is durable. */
@@ -185,7 +275,7 @@ export class OutboxSender {
 
 /** The wire form of an outbox row, stamped with whether its wall time can be trusted. */
 export function toEventMessage(row: OutboxEvent, clockSynchronised: boolean): EventMessage {
-  const message: EventMessage = {
+  return {
     v: PROTOCOL_VERSION,
     type: 'event',
     seq: row.seq,
@@ -193,5 +283,4 @@ export function toEventMessage(row: OutboxEvent, clockSynchronised: boolean): Ev
     at: { wall: row.wallTime, mono: Math.max(0, Math.round(row.monoTime)), bootId: row.bootId, clockSynchronised },
     payload: row.payload,
   };
-  return message;
 }

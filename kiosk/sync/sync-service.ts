@@ -1,35 +1,31 @@
 /**
  * The locker's side of the back-office protocol, assembled: the link (one WebSocket), the
- * outbox sender (events out, exactly once as the back office sees it), the command processor
- * (commands in, applied once), the clock status and the `hello`.
+ * outbox sender (events out, exactly once as the back office sees it), the command queue
+ * (commands in, applied once, one result each), the clock status and the `hello`.
  *
  *   open -> hello -> welcome {ackedSeq} -> events after ackedSeq, then as they are committed
- *                                       <- ack {seq}, command -> result
+ *                                       <- ack {seq} | nack {seq}, command -> result
  *
- * Commands are applied one batch at a time in arrival order (everything queued while the
- * previous batch committed forms the next), so results leave in the order commands came.
+ * The back office's clock corrects ours twice: a refused upgrade that says the server's time
+ * (HTTP 401 with `error.serverTime` or a `Date` header) lets the next token be stamped with it,
+ * and every `welcome.serverTime` feeds the clock status (clock-status.ts).
  */
 import { EventEmitter } from 'node:events';
 import { createSystemClock, type Clock } from '../lib/clock.js';
 import type { LockoutService } from '../core/lockout.js';
 import type { Logger } from '../logging.js';
 import type { Db } from '../store/db.js';
-import { compartments, outbox } from '../store/repositories.js';
-import { ClockStatus } from './clock-status.js';
+import { outbox } from '../store/repositories.js';
+import { ClockStatus, MAX_SERVER_SKEW_MS } from './clock-status.js';
 import * as store from './command-store.js';
+import { CommandQueue } from './command-queue.js';
 import { CommandProcessor, type HelpCallPort, type ReservationChange } from './commands.js';
+import { buildHello } from './hello.js';
 import type { UnitIdentity } from './identity.js';
-import { BackOfficeLink, type LinkState } from './link.js';
-import {
-  MAX_FRAME_BYTES,
-  PROTOCOL_VERSION,
-  type BackOfficeMessage,
-  type CommandMessage,
-  type DoorStateWire,
-  type EventMessage,
-  type HelloMessage,
-} from './messages.js';
+import { BackOfficeLink, type LinkState, type UpgradeRefusal } from './link.js';
+import type { BackOfficeMessage, DoorStateWire, ErrorCode, EventMessage, HelloMessage } from './messages.js';
 import { OutboxSender } from './outbox-sender.js';
+import { refusedSummary, type RefusedEvent } from './stream-store.js';
 import { createValidator, type ProtocolValidator } from './validate.js';
 
 export interface BackOfficeSettings {
@@ -48,6 +44,8 @@ export interface SyncServiceOptions {
   softwareVersion: string;
   /** This service start's id: the same one the journey store stamps events with. */
   bootId: string;
+  /** The locker's IANA time zone (told in the hello: appointment dates are dates there). */
+  timeZone: string;
   backOffice: BackOfficeSettings;
   identity: UnitIdentity;
   /** The lock bank's view of a door. */
@@ -80,21 +78,23 @@ export interface SyncStatus {
   /** Age of the oldest event not yet acknowledged, in seconds; null when none is pending. */
   oldestPendingAgeS: number | null;
   clockSynchronised: boolean;
+  /** Our clock minus the back office's (ms) when it last said its time, or null. */
+  clockOffsetMs: number | null;
+  /** Events the back office refused for good (nack): how many, and the latest few. */
+  refusedEvents: { count: number; latest: RefusedEvent[] };
 }
 
 export interface SyncEvents {
   state: [LinkState];
   /** Events up to this seq are now marked delivered (after the write). */
   acked: [seq: number];
+  /** The back office refused this event (recorded). */
+  refused: [seq: number];
   reservationChanged: [reservationId: string, change: ReservationChange];
 }
 
-/** Most commands applied in one transaction. */
-const MAX_COMMAND_BATCH = 256;
-/** Reservations listed in the hello at most (the frame must stay under 64 KiB). */
-const HELLO_MAX_RESERVATIONS = 600;
-/** Reservations of the last days are listed in the hello even when finished. */
-const HELLO_RECENT_DAYS = 7;
+/** Commands answered this long ago are forgotten by default (docs/protocol.md, "Commands"). */
+export const APPLIED_COMMANDS_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export class SyncService {
@@ -108,12 +108,15 @@ export class SyncService {
   readonly #mono: () => number;
   readonly #link: BackOfficeLink;
   readonly #sender: OutboxSender;
+  readonly #queue: CommandQueue;
   readonly #validator: ProtocolValidator;
   /** Seqs of events already reported as not matching the schema (bounded). */
   readonly #badEvents = new Set<number>();
-  #commandQueue: CommandMessage[] = [];
-  #commandWorker: Promise<void> | null = null;
   #lastConnectedAt: string | null = null;
+  /** A welcome arrived on the current connection. */
+  #welcomed = false;
+  /** A token was re-stamped with the back office's time since the last welcome (once is enough). */
+  #clockRetried = false;
   #pollTimer: unknown = null;
   #housekeepingTimer: unknown = null;
   #running = false;
@@ -155,6 +158,7 @@ export class SyncService {
       validator: this.#validator,
       logger: this.#log,
       clock: this.#clock,
+      onRefused: (refusal) => this.#onRefused(refusal),
       ...(options.random ? { random: options.random } : {}),
       ...(options.welcomeTimeoutMs !== undefined ? { welcomeTimeoutMs: options.welcomeTimeoutMs } : {}),
     });
@@ -164,20 +168,28 @@ export class SyncService {
         this.#checkOutgoing(message);
         return this.#link.send(message);
       },
+      complain: (code, message, ref) => this.#complain(code, message, ref),
       maxInFlight: bo.maxInFlight,
       stampTrusted: (bootId, mono) => this.clockStatus.stampTrusted(bootId, mono),
       wallClock: this.#wall,
       logger: this.#log,
       onAckRecorded: (seq) => this.events.emit('acked', seq),
+      onRefused: (seq) => this.events.emit('refused', seq),
     });
+    this.#queue = new CommandQueue(this.commands, (result) => void this.#link.send(result), this.#log);
 
     this.#link.events.on('open', () => {
+      this.#welcomed = false;
       this.#sender.onDisconnected(); // nothing is in flight on a new connection
       this.#track(this.#sendHello());
     });
     this.#link.events.on('message', (message) => this.#onMessage(message));
+    this.#link.events.on('invalidCommand', (commandId, problem) => this.#queue.pushInvalid(commandId, problem));
     this.#link.events.on('state', (state) => {
-      if (state !== 'online') this.#sender.onDisconnected();
+      if (state !== 'online') {
+        this.#welcomed = false;
+        this.#sender.onDisconnected();
+      }
       this.events.emit('state', state);
     });
   }
@@ -209,9 +221,8 @@ export class SyncService {
     await this.#link.stop();
     this.#sender.onDisconnected();
     // Bounded: each round waits for what was pending when it began.
-    for (let round = 0; round < 10 && (this.#pending.size > 0 || this.#commandWorker); round += 1) {
-      await Promise.allSettled([...this.#pending, this.#commandWorker]);
-    }
+    for (let round = 0; round < 10 && this.#pending.size > 0; round += 1) await Promise.allSettled([...this.#pending]);
+    await this.#queue.idle();
     await this.#sender.idle();
   }
 
@@ -226,7 +237,8 @@ export class SyncService {
   }
 
   async status(): Promise<SyncStatus> {
-    const [pending, oldest] = await Promise.all([outbox.pendingCount(this.#o.db), outbox.oldestPending(this.#o.db)]);
+    const db = this.#o.db;
+    const [pending, oldest, refused] = await Promise.all([outbox.pendingCount(db), outbox.oldestPending(db), refusedSummary(db, 5)]);
     let oldestPendingAgeS: number | null = null;
     if (oldest) {
       // Within this start the monotonic clock is exact; across a restart only the wall clock is left.
@@ -239,46 +251,26 @@ export class SyncService {
       outboxPending: pending,
       oldestPendingAgeS,
       clockSynchronised: this.clockStatus.synchronised,
+      clockOffsetMs: this.clockStatus.serverOffsetMs,
+      refusedEvents: refused,
     };
   }
 
   /** The hello for a new connection (exported for tests through the service). */
-  async buildHello(): Promise<HelloMessage> {
-    const db = this.#o.db;
-    const wall = this.#wall();
-    const [rows, oldest, nextSeq] = await Promise.all([compartments.list(db), outbox.oldestPending(db), store.nextOutboxSeq(db)]);
-    const since = new Date(wall.getTime() - HELLO_RECENT_DAYS * DAY_MS).toISOString().slice(0, 10);
-    let versions = await store.appliedVersions(db, since, HELLO_MAX_RESERVATIONS);
-    const build = (): HelloMessage => ({
-      v: PROTOCOL_VERSION,
-      type: 'hello',
+  buildHello(): Promise<HelloMessage> {
+    const bo = this.#o.backOffice;
+    return buildHello({
+      db: this.#o.db,
       unitId: this.#o.unitId,
       softwareVersion: this.#o.softwareVersion,
       bootId: this.#o.bootId,
-      clock: { wall: wall.toISOString(), synchronised: this.clockStatus.synchronised },
-      compartments: rows.map((c) => ({ id: c.id, state: c.state, door: this.#door(c.id), reservationId: c.reservationId })),
-      applied: {
-        reservations: Object.fromEntries(versions.map((r) => [r.id, r.version])),
-        payments: Object.fromEntries(versions.filter((r) => r.paymentVersion > 0).map((r) => [r.id, r.paymentVersion])),
-      },
-      outbox: { firstUnacked: oldest?.seq ?? null, nextSeq },
+      timeZone: this.#o.timeZone,
+      pingIntervalMs: bo.pingIntervalMs,
+      maxInFlight: bo.maxInFlight,
+      wallClock: this.#wall,
+      clockSynchronised: () => this.clockStatus.synchronised,
+      doorState: this.#o.doorState,
     });
-    let hello = build();
-    // Bounded: each round drops a quarter of the list (the oldest appointments).
-    for (let round = 0; round < 40 && Buffer.byteLength(JSON.stringify(hello)) > MAX_FRAME_BYTES - 1024; round += 1) {
-      versions = versions.slice(0, Math.floor(versions.length * 0.75));
-      hello = build();
-      if (round === 0) this.#log.warn('hello too large: older reservation versions left out (the back office may resend them)');
-    }
-    return hello;
-  }
-
-  #door(id: number): DoorStateWire {
-    try {
-      return this.#o.doorState(id);
-    } catch {
-      return 'unknown';
-    }
   }
 
   async #sendHello(): Promise<void> {
@@ -292,9 +284,23 @@ export class SyncService {
   }
 
   /**
-   * An event the back office will refuse (SCHEMA) is never acknowledged, and since no seq may
-   * be skipped, delivery stops there until the software is fixed: say so loudly, once per seq.
-   * It is still sent: the back office has the last word.
+   * The back office refused the upgrade and said its time. If our clock is off by more than the
+   * skew we tolerate, the offset goes to the clock status (so the next token is stamped with the
+   * back office's time) and the link tries again at once, once per failure streak.
+   */
+  #onRefused(refusal: UpgradeRefusal): boolean {
+    if (refusal.serverTime === null) return false;
+    const offset = this.#wall().getTime() - refusal.serverTime.getTime();
+    if (Math.abs(offset) <= MAX_SERVER_SKEW_MS || this.#clockRetried) return false;
+    this.#clockRetried = true;
+    this.clockStatus.observeServerTime(refusal.serverTime.toISOString());
+    this.#log.warn({ status: refusal.status, code: refusal.code, offsetS: Math.round(offset / 1000) }, "refused with our clock off: the next token is stamped with the back office's time");
+    return true;
+  }
+
+  /**
+   * An event the back office will refuse (SCHEMA) gets a nack, is recorded and the stream goes
+   * on; it still means a fault in this software: say so loudly, once per seq.
    */
   #checkOutgoing(message: EventMessage): void {
     if (this.#badEvents.has(message.seq)) return;
@@ -302,12 +308,23 @@ export class SyncService {
     if (checked.ok) return;
     if (this.#badEvents.size >= 100) this.#badEvents.clear();
     this.#badEvents.add(message.seq);
-    this.#log.error({ seq: message.seq, event: message.event, problem: checked.message }, 'outbox event does not match the protocol schema: the back office will refuse it and delivery will stall');
+    this.#log.error({ seq: message.seq, event: message.event, problem: checked.message }, 'outbox event does not match the protocol schema: the back office will refuse it');
+  }
+
+  #complain(code: ErrorCode, message: string, ref: string | null): void {
+    this.#link.send({ v: 1, type: 'error', code, message, ref });
   }
 
   #onMessage(message: BackOfficeMessage): void {
     switch (message.type) {
       case 'welcome':
+        if (this.#welcomed) {
+          this.#log.warn('a second welcome on one connection: ignored');
+          this.#complain('CONFLICT', 'a second welcome on one connection is ignored', null);
+          return;
+        }
+        this.#welcomed = true;
+        this.#clockRetried = false;
         this.#lastConnectedAt = this.#wall().toISOString();
         this.clockStatus.observeServerTime(message.serverTime);
         this.#track(this.#sender.onWelcome(message.ackedSeq));
@@ -315,33 +332,16 @@ export class SyncService {
       case 'ack':
         this.#track(this.#sender.onAck(message.seq));
         return;
+      case 'nack':
+        this.#track(this.#sender.onNack(message.seq, message.code, message.reason));
+        return;
       case 'command':
-        this.#commandQueue.push(message);
-        this.#runCommands();
+        this.#queue.push(message);
         return;
       case 'error':
         this.#log.warn({ code: message.code, ref: message.ref }, 'the back office reported an error');
         return;
     }
-  }
-
-  #runCommands(): void {
-    if (this.#commandWorker) return;
-    this.#commandWorker = (async () => {
-      // Bounded: every round takes at least one command off the queue.
-      for (let round = 0; round < 1_000_000 && this.#commandQueue.length > 0; round += 1) {
-        const batch = this.#commandQueue.splice(0, MAX_COMMAND_BATCH);
-        const results = await this.commands.applyMany(batch);
-        // Unsent results are not lost: the back office sends the command again after a
-        // reconnect, and its stored result is sent then.
-        for (const result of results) this.#link.send(result);
-      }
-    })()
-      .catch((error: unknown) => this.#log.error({ err: String(error) }, 'command worker failed'))
-      .finally(() => {
-        this.#commandWorker = null;
-        if (this.#commandQueue.length > 0) this.#runCommands();
-      });
   }
 
   #track(work: Promise<unknown>): void {
@@ -370,7 +370,7 @@ export class SyncService {
   }
 
   async #housekeeping(): Promise<void> {
-    const retention = this.#o.appliedCommandsRetentionMs ?? 30 * DAY_MS;
+    const retention = this.#o.appliedCommandsRetentionMs ?? APPLIED_COMMANDS_RETENTION_MS;
     const before = new Date(this.#wall().getTime() - retention);
     // An untrusted clock could lie far ahead and purge what a repeat still needs.
     if (!this.clockStatus.synchronised) return;

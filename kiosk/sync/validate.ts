@@ -33,13 +33,14 @@ export const SCHEMA_FILES = [
   'error.json',
   'welcome.json',
   'ack.json',
+  'nack.json',
   'command.json',
   'locker-message.json',
   'back-office-message.json',
 ] as const;
 
 const LOCKER_TYPES = { hello: 'hello.json', event: 'event.json', result: 'result.json', error: 'error.json' } as const;
-const BACK_OFFICE_TYPES = { welcome: 'welcome.json', ack: 'ack.json', command: 'command.json', error: 'error.json' } as const;
+const BACK_OFFICE_TYPES = { welcome: 'welcome.json', ack: 'ack.json', nack: 'nack.json', command: 'command.json', error: 'error.json' } as const;
 
 export type ValidationErrorCode = 'MALFORMED' | 'UNKNOWN_TYPE' | 'SCHEMA' | 'UNSUPPORTED_VERSION';
 export type ValidationFailure = { ok: false; code: ValidationErrorCode; message: string };

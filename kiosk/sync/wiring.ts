@@ -48,6 +48,7 @@ export function createSync(options: CreateSyncOptions): SyncService {
     unitId: config.unitId,
     softwareVersion: options.softwareVersion,
     bootId: options.bootId,
+    timeZone: config.timeZone,
     backOffice: { ...config.backOffice, url: options.url },
     identity,
     doorState: options.doorState,

@@ -111,6 +111,7 @@ async function benchDrain(dir: string): Promise<{ ms: number; ackWrites: number 
       unitId: 'bench-unit',
       softwareVersion: 'bench',
       bootId,
+      timeZone: 'Europe/Oslo',
       backOffice: { url: server.url, audience: 'keylocker-backoffice', caFile: null, pingIntervalMs: 15_000, reconnectInitialMs: 1000, reconnectMaxMs: 60_000, maxInFlight: WINDOW },
       identity: await loadOrCreateIdentity(dir, 'bench-unit'),
       doorState: () => 'closed',

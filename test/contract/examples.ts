@@ -19,6 +19,7 @@ import type {
   EventType,
   HelloMessage,
   LockerMessage,
+  NackMessage,
   ResultMessage,
   WelcomeMessage,
 } from '../../kiosk/sync/messages.js';
@@ -74,6 +75,8 @@ export const helloExample: HelloMessage = frozen({
   softwareVersion: '0.1.0',
   bootId: BOOT_ID,
   clock: { wall: '2025-03-14T07:41:58.004Z', synchronised: true },
+  timeZone: 'Europe/Oslo',
+  link: { pingIntervalMs: 15_000, maxInFlight: 500 },
   compartments: [
     { id: 1, state: 'occupied', door: 'closed', reservationId: 'r-2025-0412' },
     { id: 2, state: 'reserved', door: 'closed', reservationId: 'r-2025-0419' },
@@ -81,11 +84,8 @@ export const helloExample: HelloMessage = frozen({
     { id: 4, state: 'quarantined', door: 'unknown', reservationId: null },
     { id: 5, state: 'disabled', door: 'open', reservationId: null },
   ],
-  applied: {
-    reservations: { 'r-2025-0412': 3, 'r-2025-0419': 1 },
-    payments: { 'r-2025-0419': 2 },
-  },
-  outbox: { firstUnacked: 118, nextSeq: 121 },
+  inventory: { count: 5000, digest: 'sha256:9f2c4e7a1b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8' },
+  outbox: { firstUnacked: 118, firstHeld: 64, nextSeq: 121 },
 });
 
 /** A locker that has never been given anything and has sent nothing. */
@@ -96,9 +96,12 @@ export const helloFirstStartExample: HelloMessage = frozen({
   softwareVersion: '0.1.0',
   bootId: BOOT_ID,
   clock: { wall: '1970-01-01T00:00:41.530Z', synchronised: false },
+  timeZone: 'Europe/Stockholm',
+  link: { pingIntervalMs: 15_000, maxInFlight: 500 },
   compartments: [{ id: 1, state: 'free', door: 'closed', reservationId: null }],
-  applied: { reservations: {}, payments: {} },
-  outbox: { firstUnacked: null, nextSeq: 1 },
+  /** sha256 of nothing: the digest of an empty inventory. */
+  inventory: { count: 0, digest: 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' },
+  outbox: { firstUnacked: null, firstHeld: null, nextSeq: 1 },
 });
 
 function event(seq: number, type: EventType, payload: Record<string, unknown>, at: EventTime = AT): EventMessage {
@@ -127,6 +130,7 @@ export const eventExamples: { readonly [E in EventType]: EventMessage } = frozen
   'lockout.reservation': event(129, 'lockout.reservation', { reservationId: 'r-2025-0423' }),
   'help.requested': event(130, 'help.requested', { callId: 'help-7f3a9c', step: 'identify', journey: 'pickup', compartment: null }),
   'pin.delivery-requested': event(131, 'pin.delivery-requested', { reservationId: 'r-2025-0419' }),
+  'key.retrieved': event(135, 'key.retrieved', { reservationId: 'r-2025-0412', compartment: 1, requestId: 'mreq-2025-0031' }),
   'board.offline': event(132, 'board.offline', { board: 1, reason: 'no reply within 1000 ms' }, AT_UNSYNCHRONISED),
   'board.online': event(133, 'board.online', { board: 1 }, AT_UNSYNCHRONISED),
 });
@@ -141,6 +145,9 @@ export const unknownEventExample: EventMessage = frozen({
   payload: { compartment: 2, readings: [0, 1, 0], note: { anything: true } },
 });
 
+/** A help call sent ahead of a backlog: the same seq comes again in its place in the stream. */
+export const urgentEventExample: EventMessage = frozen({ ...event(10_642, 'help.requested', { callId: 'help-8b1d2e', step: 'place-key', journey: 'dropoff', compartment: 4 }), urgent: true });
+
 export const resultExamples = frozen({
   applied: { v: 1, type: 'result', commandId: 'cmd-000480', ok: true, result: { applied: true } },
   stale: { v: 1, type: 'result', commandId: 'cmd-000481', ok: true, result: { applied: false, reason: 'stale' } },
@@ -152,6 +159,49 @@ export const resultExamples = frozen({
     error: { code: 'AMOUNT_MISMATCH', message: "args.amount differs from the reservation's amount" },
   },
 } satisfies Record<string, ResultMessage>);
+
+function ok(commandId: string, result: Record<string, unknown>): ResultMessage {
+  return { v: 1, type: 'result', commandId, ok: true, result };
+}
+
+/**
+ * What each command's result looks like (docs/protocol.md's table; result.json#/$defs/<name>),
+ * every variant: the contract test checks each against its definition, and the locker's real
+ * results are checked against the same definitions in test/integration/sync-commands.test.ts.
+ */
+export const commandResultExamples: { readonly [N in CommandName]: readonly ResultMessage[] } = frozen({
+  'reservation.upsert': [
+    ok('cmd-000470', { applied: true, created: true, version: 3, status: 'booked' }),
+    ok('cmd-000476', { applied: true, created: false, version: 2, status: 'ready' }),
+    ok('cmd-000470', { applied: false, reason: 'stale', version: 4 }),
+  ],
+  'reservation.cancel': [
+    ok('cmd-000471', { applied: true, version: 4, status: 'cancelled', freedCompartments: [2] }),
+    ok('cmd-000471', { applied: false, reason: 'stale', version: 5 }),
+    ok('cmd-000471', { applied: false, reason: 'already-cancelled', version: 4 }),
+  ],
+  'reservation.reset': [ok('cmd-000472', { applied: true, wasLocked: true })],
+  'payment.status': [ok('cmd-000473', { applied: true, version: 2, status: 'paid' }), ok('cmd-000473', { applied: false, reason: 'stale', version: 3 })],
+  'help.update': [ok('cmd-000474', { applied: true, state: 'taken' }), ok('cmd-000474', { applied: false, reason: 'stale', state: 'closed' })],
+  'mechanic.request': [ok('cmd-000475', { recorded: true }), ok('cmd-000475', { recorded: true, duplicate: true })],
+  'inventory.page': [
+    ok('cmd-000490', {
+      items: [
+        { id: 'r-2025-0412', version: 3, paymentVersion: 0, status: 'deposited' },
+        { id: 'r-2025-0419', version: 1, paymentVersion: 2, status: 'ready' },
+      ],
+      next: 'r-2025-0419',
+      count: null,
+      digest: null,
+    }),
+    ok('cmd-000492', {
+      items: [{ id: 'r-2025-0533', version: 1, paymentVersion: 0, status: 'booked' }],
+      next: null,
+      count: 5000,
+      digest: 'sha256:9f2c4e7a1b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8',
+    }),
+  ],
+});
 
 export const lockerErrorExample: ErrorMessage = frozen({
   v: 1,
@@ -230,6 +280,13 @@ export const commandExamples: { readonly [N in CommandName]: CommandOf<N> } = fr
     name: 'mechanic.request',
     args: { requestId: 'mreq-2025-0031', reservationId: 'r-2025-0412', purpose: 'retrieve', tabletId: 'tablet-03' },
   },
+  'inventory.page': {
+    v: 1,
+    type: 'command',
+    id: 'cmd-000490',
+    name: 'inventory.page',
+    args: { after: null, limit: 200 },
+  },
 });
 
 /** A pickup with payment: two phones, no e-mail, no time, the compartment already chosen. */
@@ -253,10 +310,32 @@ export const pickupUpsertExample: CommandOf<'reservation.upsert'> = frozen({
       pinHash: PIN_HASH_2,
       compartmentId: 2,
       paymentRequired: true,
+      amountDue: { amount: 249_000, currency: 'NOK' },
     },
     version: 1,
   },
 });
+
+/** The back office has the call (sent automatically as soon as it stored help.requested). */
+export const helpReceivedExample: CommandOf<'help.update'> = frozen({
+  v: 1,
+  type: 'command',
+  id: 'cmd-000491',
+  name: 'help.update',
+  args: { callId: 'help-8b1d2e', state: 'received', by: null },
+});
+
+/** The next page of the inventory. */
+export const inventoryNextPageExample: CommandOf<'inventory.page'> = frozen({
+  v: 1,
+  type: 'command',
+  id: 'cmd-000492',
+  name: 'inventory.page',
+  args: { after: 'r-2025-0419', limit: 200 },
+});
+
+/** The back office cannot take event 118 for good: the stream moves on past it. */
+export const nackExample: NackMessage = frozen({ v: 1, type: 'nack', seq: 118, code: 'SCHEMA', reason: 'payload.compartment is required' });
 
 export const helpClosedExample: CommandOf<'help.update'> = frozen({
   v: 1,
@@ -293,7 +372,9 @@ export const lockerExamples: readonly Example<LockerMessage>[] = frozen([
   { name: 'hello (first start)', message: helloFirstStartExample },
   ...Object.values(eventExamples).map((message) => ({ name: `event ${message.event}`, message })),
   { name: 'event (unknown type)', message: unknownEventExample },
+  { name: 'event (urgent copy)', message: urgentEventExample },
   ...Object.entries(resultExamples).map(([name, message]) => ({ name: `result (${name})`, message })),
+  ...Object.entries(commandResultExamples).flatMap(([name, results]) => results.map((message, i) => ({ name: `result of ${name} #${i + 1}`, message }))),
   { name: 'error (locker)', message: lockerErrorExample },
 ]);
 
@@ -302,9 +383,12 @@ export const backOfficeExamples: readonly Example<BackOfficeMessage>[] = frozen(
   { name: 'welcome', message: welcomeExample },
   { name: 'welcome (first)', message: welcomeFirstExample },
   { name: 'ack', message: ackExample },
+  { name: 'nack', message: nackExample },
   ...Object.values(commandExamples).map((message) => ({ name: `command ${message.name}`, message })),
   { name: 'command reservation.upsert (pickup, paid)', message: pickupUpsertExample },
   { name: 'command help.update (closed)', message: helpClosedExample },
+  { name: 'command help.update (received)', message: helpReceivedExample },
+  { name: 'command inventory.page (next page)', message: inventoryNextPageExample },
   { name: 'command payment.status (refunded)', message: refundExample },
   { name: 'error (back office)', message: backOfficeErrorExample },
   { name: 'error (about an event)', message: eventErrorExample },

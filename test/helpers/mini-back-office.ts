@@ -28,6 +28,8 @@ export interface MiniBackOfficeOptions {
   ackEvery?: number;
   /** The ackedSeq to start from (what this back office already holds). */
   ackedSeq?: number;
+  /** A broken back office: each event is acknowledged at once as its seq plus this (beyond what was sent). */
+  ackBeyondBy?: number;
   /**
    * Events received but not yet acknowledged are lost when a connection closes, as in a back
    * office that commits in batches and acknowledges what it committed.
@@ -35,6 +37,10 @@ export interface MiniBackOfficeOptions {
   forgetUnackedOnClose?: boolean;
   /** Serve wss:// with this certificate and key (PEM). */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** The back office's clock (for tokens and welcome.serverTime); default the system's. */
+  now?: () => Date;
+  /** How far a token's iat/exp may be from `now` (docs/protocol.md, "Clock"); default 60 s. */
+  clockToleranceS?: number;
 }
 
 export interface Connection {
@@ -45,11 +51,14 @@ export interface Connection {
   closedAt: number | null;
 }
 
+/** Why a token was refused: CLOCK_SKEW when only its times were wrong. */
+export type Refusal = { code: 'CLOCK_SKEW' | 'UNAUTHORISED'; serverTime: string };
+
 export interface MiniBackOfficeEvents {
   connection: [Connection];
   message: [Connection, LockerMessage];
   close: [Connection];
-  refused: [status: number];
+  refused: [status: number, refusal: Refusal];
 }
 
 export class MiniBackOffice {
@@ -57,13 +66,16 @@ export class MiniBackOffice {
   readonly connections: Connection[] = [];
   /** Events kept, by seq (repeats dropped). */
   readonly stored = new Map<number, EventMessage>();
-  /** Every event frame received, repeats included, in arrival order. */
+  /** Every event frame received, repeats included, in arrival order (urgent copies apart). */
   readonly arrivals: number[] = [];
+  /** Seqs of urgent copies received (sent ahead of the stream), in arrival order. */
+  readonly urgentArrivals: number[] = [];
   /** Highest contiguous seq held. */
   contiguous: number;
   /** Highest seq acknowledged so far. */
   lastAck: number;
   refusals = 0;
+  readonly refusalLog: Refusal[] = [];
   readonly options: MiniBackOfficeOptions;
   readonly #http: Server;
   readonly #wss: WebSocketServer;
@@ -85,13 +97,16 @@ export class MiniBackOffice {
     this.#http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
       void this.#authenticate(request).then((token) => {
-        if (!token) {
+        if ('refused' in token) {
           this.refusals += 1;
-          this.events.emit('refused', 401);
-          socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+          this.refusalLog.push(token.refused);
+          const body = JSON.stringify({ error: { code: token.refused.code, message: 'token refused', serverTime: token.refused.serverTime } });
+          const date = new Date(token.refused.serverTime).toUTCString();
+          socket.end(`HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nDate: ${date}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+          this.events.emit('refused', 401, token.refused);
           return;
         }
-        this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connected(ws, token));
+        this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connected(ws, token.payload));
       });
     });
   }
@@ -147,9 +162,11 @@ export class MiniBackOffice {
     return waitFor(this.events, 'message', () => (this.contiguous >= n ? true : undefined), timeoutMs, `events up to ${n}`).then(() => undefined);
   }
 
-  async #authenticate(request: IncomingMessage): Promise<JWTPayload | null> {
+  async #authenticate(request: IncomingMessage): Promise<{ payload: JWTPayload } | { refused: Refusal }> {
+    const now = this.options.now?.() ?? new Date();
+    const refused = (code: Refusal['code']) => ({ refused: { code, serverTime: now.toISOString() } });
     const match = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
-    if (!match?.[1]) return null;
+    if (!match?.[1]) return refused('UNAUTHORISED');
     try {
       const key = await importJWK(this.options.publicKeyJwk, 'EdDSA');
       const { payload } = await jwtVerify(match[1], key, {
@@ -158,11 +175,15 @@ export class MiniBackOffice {
         subject: this.options.unitId,
         audience: this.options.audience ?? 'keylocker-backoffice',
         maxTokenAge: 300,
+        clockTolerance: this.options.clockToleranceS ?? 60,
+        currentDate: now,
         requiredClaims: ['iat', 'exp', 'jti'],
       });
-      return payload;
-    } catch {
-      return null;
+      return { payload };
+    } catch (error) {
+      const { code, claim } = error as { code?: string; claim?: string };
+      const timing = code === 'ERR_JWT_EXPIRED' || (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && (claim === 'iat' || claim === 'nbf'));
+      return refused(timing ? 'CLOCK_SKEW' : 'UNAUTHORISED');
     }
   }
 
@@ -188,10 +209,18 @@ export class MiniBackOffice {
 
   #handle(connection: Connection, message: LockerMessage): void {
     if (message.type === 'hello' && this.options.welcome !== false) {
-      connection.socket.send(JSON.stringify({ v: 1, type: 'welcome', serverTime: new Date().toISOString(), ackedSeq: this.contiguous }));
+      connection.socket.send(JSON.stringify({ v: 1, type: 'welcome', serverTime: (this.options.now?.() ?? new Date()).toISOString(), ackedSeq: this.contiguous }));
     }
     if (message.type === 'event') {
+      if (message.urgent) {
+        this.urgentArrivals.push(message.seq);
+        return; // held beyond the contiguous prefix: the stream brings it again
+      }
       this.arrivals.push(message.seq);
+      if (this.options.ackBeyondBy !== undefined) {
+        connection.socket.send(JSON.stringify({ v: 1, type: 'ack', seq: message.seq + this.options.ackBeyondBy }));
+        return;
+      }
       if (!this.stored.has(message.seq)) this.stored.set(message.seq, message);
       while (this.stored.has(this.contiguous + 1)) this.contiguous += 1;
       if (this.options.ack === false) return;

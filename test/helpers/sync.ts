@@ -16,7 +16,7 @@ import { loadOrCreateIdentity, type UnitIdentity } from '../../kiosk/sync/identi
 import type { DoorStateWire } from '../../kiosk/sync/messages.js';
 import { SyncService, type BackOfficeSettings } from '../../kiosk/sync/sync-service.js';
 import { createValidator, type ProtocolValidator } from '../../kiosk/sync/validate.js';
-import { openTempDb } from './store.js';
+import { openTempDb, sampleReservation } from './store.js';
 
 export const UNIT_ID = 'unit-test-1';
 export const PIN_HASH = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA==';
@@ -36,7 +36,10 @@ export interface LockerSide {
   bootId: string;
   /** Set by makeSync(). */
   sync: SyncService | null;
-  makeSync(url: string, overrides?: Partial<BackOfficeSettings> & { help?: HelpCallPort; welcomeTimeoutMs?: number; doorState?: (id: number) => DoorStateWire; logger?: Logger }): SyncService;
+  makeSync(
+    url: string,
+    overrides?: Partial<BackOfficeSettings> & { help?: HelpCallPort; welcomeTimeoutMs?: number; doorState?: (id: number) => DoorStateWire; logger?: Logger; wallClock?: () => Date },
+  ): SyncService;
   /** Appends `count` events in transactions of `perTx`, through the journey store. */
   appendEvents(count: number, perTx?: number): Promise<void>;
 }
@@ -56,12 +59,13 @@ export async function lockerSide(t: Test, compartmentCount = 4): Promise<LockerS
     sync: null,
     store: createJourneyStore(db, { wallClock: () => new Date(), monoClock, bootId }, { onEventsCommitted: () => side.sync?.notifyEventsCommitted() }),
     makeSync(url, overrides = {}) {
-      const { help, welcomeTimeoutMs, doorState, logger, ...backOffice } = overrides;
+      const { help, welcomeTimeoutMs, doorState, logger, wallClock, ...backOffice } = overrides;
       const sync = new SyncService({
         db,
         unitId: UNIT_ID,
         softwareVersion: '0.1.0-test',
         bootId,
+        timeZone: 'Europe/Oslo',
         backOffice: {
           url,
           audience: 'keylocker-backoffice',
@@ -81,6 +85,7 @@ export async function lockerSide(t: Test, compartmentCount = 4): Promise<LockerS
         validator: validator(),
         outboxPollMs: 60_000,
         ...(help ? { help } : {}),
+        ...(wallClock ? { wallClock } : {}),
         ...(welcomeTimeoutMs !== undefined ? { welcomeTimeoutMs } : {}),
       });
       side.sync = sync;
@@ -100,4 +105,23 @@ export async function lockerSide(t: Test, compartmentCount = 4): Promise<LockerS
     },
   };
   return side;
+}
+
+/**
+ * `count` reservations with ids r-00000.., the first `today` of them on `date`, the others
+ * booked on later dates (up to 2025-12-28), versions 1-3 and payment versions 0-1; one statement.
+ */
+export async function fillReservations(db: Db, count: number, today: number, date: string): Promise<void> {
+  const r = sampleReservation();
+  await db.transaction((tx) =>
+    tx.run(
+      `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)
+       INSERT INTO reservations (id, code, kind, work_order, plate, plate_display, driver_name, phones, appointment_date, pin_hash, status, version, payment_version, created_at, updated_at)
+       SELECT printf('r-%05d', i), 'C' || i, 'dropoff', 'WO', ?, ?, ?, '[]',
+              CASE WHEN i < ? THEN ? ELSE printf('2025-%02d-%02d', 4 + (i / 1000) % 9, 1 + i % 28) END,
+              ?, 'booked', 1 + i % 3, i % 2, ?, ?
+       FROM n`,
+      [count, r.plate, r.plateDisplay, r.driverName, today, date, r.pinHash, r.createdAt, r.createdAt],
+    ),
+  );
 }

@@ -1,224 +1,17 @@
 /**
  * The reference back office end to end: the real HTTP server on 127.0.0.1 port 0, and a tiny
- * ws client in the test playing the locker (its own Ed25519 key, a JWT signed with jose).
- * Every message the back office sends here is checked against the published schemas.
+ * ws client in the test playing the locker (test/helpers/fake-locker.ts). The contract's newer
+ * parts (enrolment, clock, nack, help calls received, the inventory) are in
+ * backoffice-contract.test.ts.
  */
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import WebSocket from 'ws';
 import type { StaffState, TabletState } from '../reference-backoffice/service.js';
-import { startReferenceBackOffice, type ReferenceBackOffice } from '../reference-backoffice/start.js';
-import { openBackOfficeDatabase } from '../reference-backoffice/store.js';
 import { localDate } from '../../kiosk/core/dates.js';
 import { verifyPin } from '../../kiosk/core/pin.js';
-import { createLogger, createSilentLogger, type Logger } from '../../kiosk/logging.js';
-import type { Db } from '../../kiosk/store/db.js';
-import { SUBPROTOCOL, type HelloMessage } from '../../kiosk/sync/messages.js';
-import { createValidator } from '../../kiosk/sync/validate.js';
-
-const AUDIENCE = 'test-backoffice';
-const TIME_ZONE = 'Europe/Oslo';
-const UNIT = 'unit-test-1';
-const LOW_COST = { N: 16, r: 1, p: 1 };
-const WAIT_MS = 5000;
-const { validateBackOfficeMessage } = createValidator();
-
-interface UnitKeys {
-  privateKey: CryptoKey;
-  publicJwk: JWK;
-}
-
-async function unitKeys(): Promise<UnitKeys> {
-  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-  return { privateKey, publicJwk: await exportJWK(publicKey) };
-}
-
-async function token(
-  keys: UnitKeys,
-  overrides: { unitId?: string; audience?: string; iat?: number; exp?: number; alg?: string } = {},
-): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  const unitId = overrides.unitId ?? UNIT;
-  return new SignJWT({})
-    .setProtectedHeader({ alg: overrides.alg ?? 'EdDSA' })
-    .setIssuer(unitId)
-    .setSubject(unitId)
-    .setAudience(overrides.audience ?? AUDIENCE)
-    .setIssuedAt(overrides.iat ?? now)
-    .setExpirationTime(overrides.exp ?? now + 240)
-    .setJti(randomUUID())
-    .sign(keys.privateKey);
-}
-
-async function start(t: Test, options: { demo?: boolean; pingIntervalMs?: number; logger?: Logger } = {}): Promise<{ bo: ReferenceBackOffice; db: Db; dir: string }> {
-  const dir = t.testdir();
-  const bo = await startReferenceBackOffice({
-    dataDir: dir,
-    host: '127.0.0.1',
-    port: 0,
-    audience: AUDIENCE,
-    logger: options.logger ?? createSilentLogger(),
-    timeZone: TIME_ZONE,
-    demo: options.demo ?? false,
-    pinCost: LOW_COST,
-    pingIntervalMs: options.pingIntervalMs ?? 60_000,
-  });
-  // A second connection to the same file, to look at the tables (WAL: readers do not block).
-  const db = await openBackOfficeDatabase(join(dir, 'backoffice.db'), createSilentLogger());
-  t.teardown(async () => {
-    await bo.stop();
-    await db.close();
-  });
-  return { bo, db, dir };
-}
-
-type Received = Record<string, unknown> & { type: string };
-
-/** The locker's side of one connection: every frame received is queued and schema-checked. */
-class FakeLocker {
-  readonly invalid: string[] = [];
-  readonly #queue: Received[] = [];
-  readonly #waiters: ((message: Received) => void)[] = [];
-  closed: Promise<number>;
-
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      const message = JSON.parse(String(data)) as Received;
-      const checked = validateBackOfficeMessage(message);
-      if (!checked.ok) this.invalid.push(`${message.type}: ${checked.message}`);
-      const waiter = this.#waiters.shift();
-      if (waiter) waiter(message);
-      else this.#queue.push(message);
-    });
-    this.closed = new Promise((resolve) => ws.once('close', (code) => resolve(code)));
-  }
-
-  static async connect(url: string, bearer: string): Promise<FakeLocker> {
-    const ws = new WebSocket(url, SUBPROTOCOL, { headers: { Authorization: `Bearer ${bearer}` } });
-    const locker = new FakeLocker(ws);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    return locker;
-  }
-
-  /** The next frame, whatever it is; fails after WAIT_MS. */
-  next(): Promise<Received> {
-    const queued = this.#queue.shift();
-    if (queued) return Promise.resolve(queued);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        reject(new Error('no frame from the back office in time'));
-      }, WAIT_MS);
-      const waiter = (message: Received): void => {
-        clearTimeout(timer);
-        resolve(message);
-      };
-      this.#waiters.push(waiter);
-    });
-  }
-
-  async nextN(n: number): Promise<Received[]> {
-    const out: Received[] = [];
-    for (let i = 0; i < n; i += 1) out.push(await this.next());
-    return out;
-  }
-
-  pending(): number {
-    return this.#queue.length;
-  }
-
-  send(message: unknown): void {
-    this.ws.send(JSON.stringify(message));
-  }
-
-  /** hello, and the welcome it gets. */
-  async hello(overrides: Partial<HelloMessage> = {}): Promise<Received> {
-    this.send(hello(overrides));
-    const welcome = await this.next();
-    if (welcome.type !== 'welcome') throw new Error(`expected welcome, got ${JSON.stringify(welcome)}`);
-    return welcome;
-  }
-
-  /**
-   * Proof that nothing else is queued: frames of a connection are handled in order, so an
-   * event's ack comes after anything the back office had to send before it.
-   */
-  async settle(seq: number, event: string = 'compartment.closed', payload: Record<string, unknown> = { compartment: 1 }): Promise<Received[]> {
-    this.send(eventMessage(seq, event, payload));
-    const before: Received[] = [];
-    for (let i = 0; i < 100; i += 1) {
-      const message = await this.next();
-      if (message.type === 'ack') return before;
-      before.push(message);
-    }
-    throw new Error('no ack');
-  }
-
-  async close(): Promise<void> {
-    if (this.ws.readyState !== WebSocket.CLOSED) this.ws.close();
-    await this.closed;
-  }
-}
-
-function hello(overrides: Partial<HelloMessage> = {}): HelloMessage {
-  return {
-    v: 1,
-    type: 'hello',
-    unitId: UNIT,
-    softwareVersion: '0.1.0',
-    bootId: 'boot-1',
-    clock: { wall: new Date().toISOString(), synchronised: true },
-    compartments: Array.from({ length: 16 }, (_, i) => ({ id: i + 1, state: 'free' as const, door: 'closed' as const, reservationId: null })),
-    applied: { reservations: {}, payments: {} },
-    outbox: { firstUnacked: null, nextSeq: 1 },
-    ...overrides,
-  };
-}
-
-function eventMessage(seq: number, event = 'compartment.closed', payload: Record<string, unknown> = { compartment: 1 }): Record<string, unknown> {
-  return { v: 1, type: 'event', seq, event, at: { wall: new Date().toISOString(), mono: seq * 10, bootId: 'boot-1', clockSynchronised: true }, payload };
-}
-
-/** The upgrade's HTTP status when the back office refuses it. */
-function refusedStatus(url: string, headers: Record<string, string>, protocol: string | undefined = SUBPROTOCOL): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocol, { headers });
-    ws.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-      ws.terminate();
-    });
-    ws.once('open', () => {
-      ws.terminate();
-      reject(new Error('the upgrade was accepted'));
-    });
-    ws.once('error', () => undefined);
-  });
-}
-
-async function postJson(base: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(new URL(path, base), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
-
-async function counts(db: Db): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const table of ['reservations', 'commands', 'timeline', 'help_calls']) {
-    out[table] = (await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))?.n ?? -1;
-  }
-  return out;
-}
-
-const DROPOFF = { kind: 'dropoff', workOrder: 'WO-7', plate: 'ab 12345', driverName: 'Kari Nordmann', phones: ['912 34 567'], email: 'kari@example.com', appointmentTime: '08:30' };
+import { createLogger } from '../../kiosk/logging.js';
+import { SUBPROTOCOL } from '../../kiosk/sync/messages.js';
+import { DROPOFF, FakeLocker, TIME_ZONE, UNIT, counts, eventMessage, hello, postJson, refusedStatus, start, token, unitKeys } from '../helpers/fake-locker.js';
 
 // -----------------------------------------------------------------------------------------
 
@@ -288,19 +81,19 @@ t.test('hello gets welcome with ackedSeq; events are stored once and acked conti
   t.equal((await bo.service.getUnit(UNIT))?.linkState, 'offline', 'offline once the connection closed');
 
   locker = await FakeLocker.connect(bo.lockerUrl, await token(keys));
-  t.equal((await locker.hello({ outbox: { firstUnacked: 5, nextSeq: 7 } })).ackedSeq, 4, 'after a reconnect welcome says what is held');
+  t.equal((await locker.hello({ outbox: { firstUnacked: 5, firstHeld: 1, nextSeq: 7 } })).ackedSeq, 4, 'after a reconnect welcome says what is held');
   const lag = (await bo.service.staffState()).units[0];
   t.equal(lag?.outboxLag, 2, 'outbox lag = (nextSeq - 1) - ackedSeq');
   await locker.close();
   t.same(locker.invalid, []);
 });
 
-t.test('events the locker no longer holds (acked by an earlier database) do not stall it', async (t) => {
+t.test('events the locker no longer holds (acked by an earlier database, then deleted) do not stall it', async (t) => {
   const { bo } = await start(t);
   const keys = await unitKeys();
   await bo.registerUnit(UNIT, keys.publicJwk);
   const locker = await FakeLocker.connect(bo.lockerUrl, await token(keys));
-  t.equal((await locker.hello({ outbox: { firstUnacked: 10, nextSeq: 12 } })).ackedSeq, 9);
+  t.equal((await locker.hello({ outbox: { firstUnacked: 10, firstHeld: 10, nextSeq: 12 } })).ackedSeq, 9);
   locker.send(eventMessage(10));
   t.same(await locker.next(), { v: 1, type: 'ack', seq: 10 });
   await locker.close();
@@ -355,7 +148,11 @@ t.test('commands made while the unit is offline are sent after hello in order, a
 
   // Reconnect: only the two unanswered ones.
   locker = await FakeLocker.connect(bo.lockerUrl, await token(keys));
-  await locker.hello({ applied: { reservations: { [dropId]: 1, [pickId]: 1 }, payments: {} }, outbox: { firstUnacked: null, nextSeq: 2 } });
+  locker.inventory = [
+    { id: dropId, version: 1, paymentVersion: 0, status: 'booked' },
+    { id: pickId, version: 1, paymentVersion: 0, status: 'ready' },
+  ];
+  await locker.hello({ outbox: { firstUnacked: null, firstHeld: 1, nextSeq: 2 } });
   commands = await locker.nextN(2);
   t.same(commands.map((c) => c.id), expected.slice(2).map((c) => c.id));
   locker.send({ v: 1, type: 'result', commandId: expected[2]?.id, ok: true, result: { applied: true } });
@@ -373,9 +170,14 @@ t.test('commands made while the unit is offline are sent after hello in order, a
 
   // All answered, and the locker holds the versions: nothing is sent on the next hello.
   locker = await FakeLocker.connect(bo.lockerUrl, await token(keys));
-  await locker.hello({ applied: { reservations: { [dropId]: 2, [pickId]: 1 }, payments: { [pickId]: 2 } }, outbox: { firstUnacked: null, nextSeq: 4 } });
+  locker.inventory = [
+    { id: dropId, version: 2, paymentVersion: 0, status: 'cancelled' },
+    { id: pickId, version: 1, paymentVersion: 2, status: 'ready' },
+  ];
+  await locker.hello({ outbox: { firstUnacked: null, firstHeld: 1, nextSeq: 4 } });
   t.same(await locker.settle(4), [], 'nothing pending');
-  const rows = await db.all<{ ok: number; result: string; send_count: number }>('SELECT ok, result, send_count FROM commands ORDER BY n');
+  const rows = await db.all<{ ok: number; result: string; send_count: number }>("SELECT ok, result, send_count FROM commands WHERE name <> 'inventory.page' ORDER BY n");
+  t.ok(locker.pagesServed >= 1, `the back office paged the inventory when the digest was not the one it knew (${locker.pagesServed} pages)`);
   t.same(rows.map((r) => r.ok), [1, 1, 1, 0, 1]);
   t.same(rows.map((r) => r.send_count), [2, 2, 3, 3, 1], 'each sent once per connection until answered');
   t.match(JSON.parse(rows[3]?.result ?? '{}'), { error: { code: 'CONFLICT' } });
@@ -396,7 +198,8 @@ t.test('a locker that lost what it applied gets fresh commands on hello', async 
   await locker.close();
 
   locker = await FakeLocker.connect(bo.lockerUrl, await token(keys));
-  await locker.hello({ applied: { reservations: {}, payments: {} }, outbox: { firstUnacked: null, nextSeq: 2 } });
+  locker.inventory = []; // its database was replaced
+  await locker.hello({ outbox: { firstUnacked: null, firstHeld: 1, nextSeq: 2 } });
   const again = await locker.next();
   t.match(again, { type: 'command', name: 'reservation.upsert', args: { version: 1, reservation: { id: created.body.reservation.id } } });
   t.not(again.id, first.id, 'a new command: the answered one is not repeated');
@@ -417,7 +220,7 @@ t.test('bad frames get an error and the connection stays open', async (t) => {
     ['unknown type', JSON.stringify({ v: 1, type: 'teleport' }), 'UNKNOWN_TYPE'],
     ['another version', JSON.stringify({ ...hello(), v: 2 }), 'UNSUPPORTED_VERSION'],
     ['wrong schema', JSON.stringify({ ...eventMessage(1), seq: 'one' }), 'SCHEMA'],
-    ['payload of the wrong shape', JSON.stringify(eventMessage(1, 'key.deposited', { reservationId: 'x' })), 'SCHEMA'],
+    ['a hello of the wrong shape', JSON.stringify({ ...hello(), compartments: 'none' }), 'SCHEMA'],
     ['65 KiB', JSON.stringify({ ...eventMessage(1), payload: { compartment: 1, pad: 'x'.repeat(65 * 1024) } }), 'TOO_LARGE'],
   ];
   for (const [what, frame, code] of cases) {
@@ -466,6 +269,11 @@ t.test("locker events change the master copy: deposit, help call, PIN delivery, 
   for (const [index, [event, payload]] of events.entries()) {
     locker.send(eventMessage(index + 1, event, payload));
     t.same(await locker.next(), { v: 1, type: 'ack', seq: index + 1 }, event);
+    if (event === 'help.requested') {
+      const received = await locker.next();
+      t.match(received, { type: 'command', name: 'help.update', args: { callId: 'call-1', state: 'received', by: null } }, 'the locker is told at once that the call arrived');
+      locker.send({ v: 1, type: 'result', commandId: received.id, ok: true, result: { applied: true, state: 'received' } });
+    }
   }
 
   let state = await bo.service.staffState();

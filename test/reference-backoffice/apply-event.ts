@@ -7,8 +7,19 @@ import type { Tx } from '../../kiosk/store/db.js';
 import { helpCalls, reservations, timeline, type MasterReservation, type StoredEvent } from './store.js';
 import { num, str } from './views.js';
 
-/** The effect of one event on the master copy; applied once, when it joins the contiguous prefix. */
-export async function applyEvent(tx: Tx, event: StoredEvent): Promise<void> {
+/** What an event's effect needs beyond the database. */
+export interface EventEffects {
+  /** A help call was opened (first time its help.requested came): tell the locker it arrived. */
+  helpCallOpened(tx: Tx, unitId: string, callId: string): Promise<void>;
+}
+
+/**
+ * The effect of one event on the master copy; applied once, when it joins the contiguous prefix
+ * (an urgent help.requested also at once, on arrival: opening a call twice is a no-op).
+ * A refused event (nack) has no effect.
+ */
+export async function applyEvent(tx: Tx, event: StoredEvent, effects: EventEffects): Promise<void> {
+  if (event.refused) return;
   const p = event.payload;
   const at = event.at.clockSynchronised ? event.at.wall : event.receivedAt;
   const compartment = num(p.compartment);
@@ -51,6 +62,14 @@ export async function applyEvent(tx: Tx, event: StoredEvent): Promise<void> {
       await note(r, { compartment });
       break;
     }
+    case 'key.retrieved': {
+      // A mechanic took the dropped-off key (the mechanic journey): the compartment is free again.
+      const r = await own(p.reservationId);
+      if (!r) break;
+      await reservations.update(tx, { ...r, status: 'retrieved', updatedAt: event.receivedAt });
+      await note(r, { compartment, requestId: str(p.requestId) });
+      break;
+    }
     case 'compartment.opened':
       await note(await own(p.reservationId), { compartment, purpose: str(p.purpose), confirmed: p.confirmed === true });
       break;
@@ -89,7 +108,7 @@ export async function applyEvent(tx: Tx, event: StoredEvent): Promise<void> {
     case 'help.requested': {
       const callId = str(p.callId);
       if (callId === null) break;
-      await helpCalls.open(tx, {
+      const opened = await helpCalls.open(tx, {
         callId,
         unitId: event.unitId,
         step: str(p.step),
@@ -98,6 +117,7 @@ export async function applyEvent(tx: Tx, event: StoredEvent): Promise<void> {
         eventSeq: event.seq,
         createdAt: at,
       });
+      if (opened) await effects.helpCallOpened(tx, event.unitId, callId);
       break;
     }
     default:

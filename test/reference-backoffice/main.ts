@@ -5,7 +5,8 @@
  *     --units units.json [--host 127.0.0.1] [--audience A] [--time-zone Europe/Oslo] [--demo]
  *
  * where units.json is `[{ "unitId": "oslo-ryen-1", "publicJwk": { "kty": "OKP", "crv": "Ed25519", "x": "..." } }]`
- * (a locker prints its public key with `lockerctl provision`, or find it in `<dataDir>/unit-key.pem`).
+ * (the locker's enrolment record: `unitKey` on its /health, its log at first start, or
+ * `lockerctl provision`; docs/protocol.md, "Enrolment"; a `kid` in the JWK must be its RFC 7638 thumbprint).
  * It has no staff login: it is a reference and a demo, never a production back office.
  */
 import { createLogger } from '../../kiosk/logging.js';

@@ -2,11 +2,11 @@
  * The back office's end of the v1 protocol (docs/protocol.md): the WebSocket endpoint
  * `/locker`, subprotocol `keylocker.v1`.
  *
- * - The upgrade is authenticated before anything else: `Authorization: Bearer <JWT>`, EdDSA,
- *   issuer (and subject) a registered unit, verified with that unit's public key, our
- *   audience, issued at most 5 minutes ago. Anything else is HTTP 401 and no upgrade.
+ * - The upgrade is authenticated before anything else (auth.ts): anything but a valid token of
+ *   a registered unit is HTTP 401 with our time, and no upgrade.
  * - Every frame is checked with kiosk/sync/validate.ts; a bad one gets an `error` and changes
- *   nothing, and the connection goes on.
+ *   nothing, and the connection goes on. An event that fails its schema but has a seq is
+ *   refused for good: `nack`, held as refused, and the acks move past it.
  * - hello -> welcome { serverTime, ackedSeq }, then every unanswered command of the unit in
  *   creation order (again after each reconnect, with the same ids: the locker dedupes).
  * - event -> stored once per (unit, seq); `ack` of the highest contiguous seq, never past a gap.
@@ -18,7 +18,6 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { decodeJwt, importJWK, jwtVerify, type CryptoKey } from 'jose';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../../kiosk/logging.js';
 import {
@@ -31,6 +30,7 @@ import {
   type LockerMessage,
 } from '../../kiosk/sync/messages.js';
 import { parseFrame, type ProtocolValidator } from '../../kiosk/sync/validate.js';
+import { refuseUpgrade, TokenChecker } from './auth.js';
 import type { BackOfficeService } from './service.js';
 
 export interface ProtocolServerOptions {
@@ -45,10 +45,6 @@ export interface ProtocolServerOptions {
   now?: () => Date;
 }
 
-/** Tokens older than this (by `iat`), or valid for longer, are refused. */
-const MAX_TOKEN_AGE_S = 300;
-/** A Pi without a real-time clock may be a little off even when synchronised. */
-const CLOCK_TOLERANCE_S = 30;
 /**
  * Frames up to this size are read so that a too-large one can be answered with TOO_LARGE;
  * beyond it ws closes the connection (1009) without reading it.
@@ -74,7 +70,7 @@ export class LockerProtocolServer {
   readonly #validator: ProtocolValidator;
   readonly #wss: WebSocketServer;
   readonly #links = new Map<string, Link>();
-  readonly #keys = new Map<string, { x: string; key: CryptoKey }>();
+  readonly #tokens: TokenChecker;
   readonly #pinger: NodeJS.Timeout;
   /** Set by close(): a connection still being authenticated must not slip in afterwards. */
   #closing = false;
@@ -94,6 +90,7 @@ export class LockerProtocolServer {
       maxPayload: HARD_MAX_PAYLOAD,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
+    this.#tokens = new TokenChecker({ audience: options.audience, getUnit: (id) => this.#service.getUnit(id), now: this.#now, logger: this.#log });
     this.#service.on('command', this.#onCommand);
     this.#pinger = setInterval(() => this.#pingAll(), options.pingIntervalMs ?? 15_000);
     this.#pinger.unref();
@@ -107,26 +104,29 @@ export class LockerProtocolServer {
   /** For the HTTP server's 'upgrade' on /locker. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    void this.#authenticate(request).then(
-      (unitId) => {
+    void this.#tokens.check(request).then(
+      (auth) => {
         if (this.#closing) {
-          refuse(socket, 503, 'UNAVAILABLE', 'the back office is stopping');
+          refuseUpgrade(socket, 503, 'UNAVAILABLE', 'the back office is stopping', this.#now());
           return;
         }
-        if (unitId === null) {
-          refuse(socket, 401, 'UNAUTHORISED', 'a valid bearer token of a registered unit is required');
+        if (!auth.ok) {
+          const message = auth.code === 'CLOCK_SKEW'
+            ? "the token's iat or exp is too far from the back office's time (serverTime): sign the next one with it"
+            : 'a valid bearer token of a registered unit is required';
+          refuseUpgrade(socket, 401, auth.code, message, this.#now());
           return;
         }
         const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
         if (!offered.includes(SUBPROTOCOL)) {
-          refuse(socket, 400, 'SUBPROTOCOL', `the subprotocol ${SUBPROTOCOL} is required`);
+          refuseUpgrade(socket, 400, 'SUBPROTOCOL', `the subprotocol ${SUBPROTOCOL} is required`, this.#now());
           return;
         }
-        this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connected(unitId, ws));
+        this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connected(auth.unitId, ws));
       },
       (error: unknown) => {
         this.#log.error({ err: String(error) }, 'authentication failed unexpectedly');
-        refuse(socket, 500, 'INTERNAL', 'internal error');
+        refuseUpgrade(socket, 500, 'INTERNAL', 'internal error', this.#now());
       },
     );
   }
@@ -144,54 +144,6 @@ export class LockerProtocolServer {
     await Promise.all(sockets.map((socket) => closed(socket, 1000)));
     await Promise.all(links.map((link) => link.chain));
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
-  }
-
-  // --- authentication --------------------------------------------------------------------
-
-  /** The unit id the token proves, or null. Never logs the token. */
-  async #authenticate(request: IncomingMessage): Promise<string | null> {
-    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(request.headers.authorization ?? '');
-    const token = match?.[1];
-    if (!token) return this.#refused('no bearer token');
-    let issuer: unknown;
-    try {
-      issuer = decodeJwt(token).iss;
-    } catch {
-      return this.#refused('token unreadable');
-    }
-    if (typeof issuer !== 'string') return this.#refused('token without issuer');
-    const unit = await this.#service.getUnit(issuer);
-    if (!unit) return this.#refused('unknown unit', issuer.slice(0, 100));
-    try {
-      const key = await this.#keyOf(unit.unitId, unit.publicKeyJwk);
-      const { payload } = await jwtVerify(token, key, {
-        algorithms: ['EdDSA'],
-        audience: this.#audience,
-        issuer: unit.unitId,
-        subject: unit.unitId,
-        maxTokenAge: MAX_TOKEN_AGE_S,
-        clockTolerance: CLOCK_TOLERANCE_S,
-        requiredClaims: ['iat', 'exp', 'jti'],
-        currentDate: this.#now(),
-      });
-      if ((payload.exp ?? 0) - (payload.iat ?? 0) > MAX_TOKEN_AGE_S) return this.#refused('token valid for too long', unit.unitId);
-      return unit.unitId;
-    } catch (error) {
-      return this.#refused((error as { code?: string }).code ?? 'token invalid', unit.unitId);
-    }
-  }
-
-  #refused(reason: string, unitId?: string): null {
-    this.#log.warn({ reason, ...(unitId ? { unitId } : {}) }, 'locker connection refused');
-    return null;
-  }
-
-  async #keyOf(unitId: string, jwk: import('jose').JWK): Promise<CryptoKey> {
-    const cached = this.#keys.get(unitId);
-    if (cached && cached.x === jwk.x) return cached.key;
-    const key = (await importJWK(jwk, 'EdDSA')) as CryptoKey;
-    this.#keys.set(unitId, { x: String(jwk.x), key });
-    return key;
   }
 
   // --- connection ------------------------------------------------------------------------
@@ -262,6 +214,14 @@ export class LockerProtocolServer {
     }
     const checked = this.#validator.validateLockerMessage(parsed.value);
     if (!checked.ok) {
+      const refused = refusableEvent(parsed.value);
+      if (refused && checked.code === 'SCHEMA' && link.welcomed) {
+        // Refused for good: the stream must not stall on it.
+        const { ackedSeq } = await this.#service.lockerRefusedEvent(link.unitId, refused.seq, refused.type, checked.message);
+        this.#send(link, { v: PROTOCOL_VERSION, type: 'nack', seq: refused.seq, code: 'SCHEMA', reason: checked.message });
+        if (ackedSeq > 0) this.#send(link, { v: PROTOCOL_VERSION, type: 'ack', seq: ackedSeq });
+        return;
+      }
       this.#error(link, checked.code, checked.message, refOf(parsed.value));
       return;
     }
@@ -308,6 +268,14 @@ export class LockerProtocolServer {
   }
 }
 
+/** An event frame of v1 with a usable seq (whatever else is wrong with it), or null. */
+function refusableEvent(value: unknown): { seq: number; type: string } | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { v, type, seq, event } = value as { v?: unknown; type?: unknown; seq?: unknown; event?: unknown };
+  if (v !== 1 || type !== 'event' || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return null;
+  return { seq, type: typeof event === 'string' && event.length <= 64 ? event : 'unknown' };
+}
+
 /** What a refused message was about, when it says: an event's seq or a result's command id. */
 function refOf(value: unknown): string | null {
   if (typeof value !== 'object' || value === null) return null;
@@ -315,24 +283,6 @@ function refOf(value: unknown): string | null {
   if (typeof seq === 'number' && Number.isSafeInteger(seq)) return String(seq);
   if (typeof commandId === 'string' && commandId.length <= 128) return commandId;
   return null;
-}
-
-/** Answers an upgrade request with an HTTP error and no upgrade. */
-function refuse(socket: Duplex, status: number, code: string, message: string): void {
-  if (socket.destroyed) return;
-  const body = JSON.stringify({ error: { code, message } });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' }[status] ?? 'Error';
-  socket.end(
-    [
-      `HTTP/1.1 ${status} ${reason}`,
-      'Connection: close',
-      'Content-Type: application/json',
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      ...(status === 401 ? ['WWW-Authenticate: Bearer realm="keylocker"'] : []),
-      '',
-      body,
-    ].join('\r\n'),
-  );
 }
 
 function closed(socket: WebSocket, graceMs: number): Promise<void> {

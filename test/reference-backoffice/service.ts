@@ -17,10 +17,11 @@ import { normalisePhone, normalisePlate } from '../../kiosk/core/normalise.js';
 import { generatePin, hashPin, type ScryptCost } from '../../kiosk/core/pin.js';
 import type { Logger } from '../../kiosk/logging.js';
 import type { Db, Tx } from '../../kiosk/store/db.js';
+import { jwkThumbprint } from '../../kiosk/sync/identity.js';
 import type { ProtocolValidator } from '../../kiosk/sync/validate.js';
 import type { CommandArgs, CommandName, EventMessage, HelloMessage, ResultMessage } from '../../kiosk/sync/messages.js';
 import { DEMO_APPOINTMENTS } from './demo.js';
-import { applyEvent } from './apply-event.js';
+import { LockerSync } from './locker-sync.js';
 import { BackOfficeError, bad } from './errors.js';
 import { PHONE_ERRORS, PLATE_ERRORS, createSchema, helpSchema, mechanicSchema, parse, paymentSchema, updateSchema } from './staff-input.js';
 import { commandView, displayPlate, eventView, paymentWire, toWire, unitView, type StaffState, type TabletState } from './views.js';
@@ -74,6 +75,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   readonly #now: () => Date;
   readonly #pinCost: ScryptCost | undefined;
   readonly #validator: ProtocolValidator | undefined;
+  readonly #locker: LockerSync;
 
   constructor(options: ServiceOptions) {
     super();
@@ -84,6 +86,15 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     this.#now = options.now ?? (() => new Date());
     this.#pinCost = options.pinCost;
     this.#validator = options.validator;
+    this.#locker = new LockerSync({
+      db: this.#db,
+      logger: this.#log,
+      timeZone: this.#timeZone,
+      now: this.#now,
+      queue: (tx, command, now) => this.#command(tx, command, now),
+      committed: (unitId) => this.#committed(unitId),
+      changed: () => this.#changed(),
+    });
   }
 
   today(): string {
@@ -99,6 +110,8 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     }
     if ('d' in publicJwk) throw bad('publicJwk', 'is a private key: register the public half only');
     const { kty, crv, x } = publicJwk;
+    // An enrolment record names its key by its RFC 7638 thumbprint: a kid that is not this key's is a copying mistake.
+    if (publicJwk.kid !== undefined && publicJwk.kid !== jwkThumbprint({ kty, crv, x })) throw bad('publicJwk.kid', "is not this key's RFC 7638 thumbprint");
     await this.#db.transaction((tx) => units.register(tx, unitId, { kty, crv, x }, this.#now()));
     this.#log.info({ unitId }, 'unit registered');
     this.#changed();
@@ -194,6 +207,9 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       const r = await this.#open(tx, id);
       if (data.compartmentId !== undefined && data.compartmentId !== null && r.kind !== 'pickup') throw bad('compartmentId', 'is for pickups only');
       if (r.status !== 'booked' && r.status !== 'ready') throw new BackOfficeError('CONFLICT', `a reservation that is ${r.status} cannot be changed`);
+      if (r.status === 'ready' && data.compartmentId !== undefined && data.compartmentId !== r.compartmentId) {
+        throw new BackOfficeError('CONFLICT', `the key is in compartment ${r.compartmentId}: it leaves by the pickup`);
+      }
       const next: MasterReservation = {
         ...r,
         workOrder: data.workOrder ?? r.workOrder,
@@ -222,7 +238,8 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     const now = this.#now();
     const updated = await this.#db.transaction(async (tx) => {
       const r = await this.#open(tx, id);
-      if (r.status !== 'booked' && r.status !== 'ready') throw new BackOfficeError('CONFLICT', `a reservation that is ${r.status} cannot be cancelled`);
+      // As the locker: once the key is in the locker (deposited, ready) it leaves by a pickup or a mechanic's retrieval, not by a cancel.
+      if (r.status !== 'booked') throw new BackOfficeError('CONFLICT', `a reservation that is ${r.status} cannot be cancelled`);
       const next: MasterReservation = { ...r, status: 'cancelled', version: r.version + 1, updatedAt: now.toISOString() };
       await reservations.update(tx, next);
       await timeline.add(tx, r.id, 'cancelled', { version: next.version }, now);
@@ -372,88 +389,23 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     return inserted;
   }
 
-  // --- the locker's side ------------------------------------------------------------------
+  // --- the locker's side (locker-sync.ts) -------------------------------------------------
 
-  /**
-   * A hello: the unit is online. Returns the ackedSeq for the welcome. Two repairs happen here:
-   * - events the locker no longer holds (below its firstUnacked) were acknowledged by an earlier
-   *   back office database; waiting for them would stall the unit forever, so they are skipped
-   *   (and logged);
-   * - reservations and payments the locker holds at an older version than the master copy (or
-   *   not at all) get a fresh command, unless one is already pending.
-   */
-  async lockerHello(unitId: string, hello: HelloMessage): Promise<{ ackedSeq: number; queued: number }> {
-    const now = this.#now();
-    const out = await this.#db.transaction(async (tx) => {
-      const unit = await units.get(tx, unitId);
-      if (!unit) throw new BackOfficeError('NOT_FOUND', 'unit is not registered');
-      await units.markOnline(tx, unitId, hello, now);
-      let ackedSeq = unit.ackedSeq;
-      const held = (hello.outbox.firstUnacked ?? hello.outbox.nextSeq) - 1;
-      if (held > ackedSeq) {
-        this.#log.warn({ unitId, from: ackedSeq + 1, to: held }, 'events acknowledged elsewhere are gone from the locker: skipped');
-        ackedSeq = held;
-      }
-      if (hello.outbox.nextSeq - 1 < ackedSeq) {
-        this.#log.warn({ unitId, nextSeq: hello.outbox.nextSeq, ackedSeq }, "the locker's outbox is behind this back office (was its database replaced?)");
-      }
-      ackedSeq = await this.#advance(tx, unitId, ackedSeq);
-      const queued = await this.#reconcile(tx, unitId, hello, now);
-      return { ackedSeq, queued };
-    });
-    this.#log.info({ unitId, ackedSeq: out.ackedSeq, queued: out.queued, softwareVersion: hello.softwareVersion }, 'unit said hello');
-    this.#changed();
-    return out;
+  lockerHello(unitId: string, hello: HelloMessage): Promise<{ ackedSeq: number; queued: number }> {
+    return this.#locker.hello(unitId, hello);
   }
 
-  /** Stores the event (a repeat is dropped) and returns the highest contiguous seq now held. */
-  async lockerEvent(unitId: string, message: EventMessage): Promise<{ ackedSeq: number; duplicate: boolean }> {
-    const receivedAt = this.#now().toISOString();
-    const out = await this.#db.transaction(async (tx) => {
-      const unit = await units.get(tx, unitId);
-      if (!unit) throw new BackOfficeError('NOT_FOUND', 'unit is not registered');
-      const inserted = await events.insert(tx, {
-        unitId,
-        seq: message.seq,
-        type: message.event,
-        at: message.at,
-        payload: message.payload,
-        receivedAt,
-      });
-      await units.touch(tx, unitId, new Date(receivedAt));
-      const ackedSeq = inserted ? await this.#advance(tx, unitId, unit.ackedSeq) : unit.ackedSeq;
-      return { ackedSeq, duplicate: !inserted };
-    });
-    if (out.duplicate) this.#log.debug({ unitId, seq: message.seq }, 'repeated event dropped');
-    else this.#changed();
-    return out;
+  lockerEvent(unitId: string, message: EventMessage): Promise<{ ackedSeq: number; duplicate: boolean }> {
+    return this.#locker.event(unitId, message);
   }
 
-  /** Records a command's result; false if the command is unknown for this unit or was already answered. */
-  async lockerResult(unitId: string, message: ResultMessage): Promise<boolean> {
-    const now = this.#now();
-    const answered = await this.#db.transaction(async (tx) => {
-      const command = await commands.get(tx, message.commandId);
-      if (!command || command.unitId !== unitId) return false;
-      const body = message.ok ? (message.result ?? {}) : { error: message.error ?? { code: 'INTERNAL', message: 'no error given' } };
-      if (!(await commands.answer(tx, unitId, command.id, message.ok, body, now))) return false;
-      if (command.reservationId !== null) {
-        const r = await reservations.get(tx, command.reservationId);
-        if (r) {
-          const code = message.ok ? null : (message.error?.code ?? null);
-          const applied = message.ok ? (message.result?.applied ?? null) : null;
-          await timeline.add(tx, r.id, 'locker.answered', { command: command.name, ok: message.ok, ...(code ? { code } : {}), ...(applied !== null ? { applied } : {}) }, now);
-          if (command.name === 'reservation.reset' && message.ok && r.pinLocked) {
-            await reservations.update(tx, { ...r, pinLocked: false, updatedAt: now.toISOString() });
-          }
-        }
-      }
-      return true;
-    });
-    if (answered) this.#changed();
-    // A command re-sent after a reconnect may be answered twice: the first answer counts.
-    else this.#log.debug({ unitId, commandId: message.commandId }, 'result for an unknown or already answered command ignored');
-    return answered;
+  /** An event refused for good (its payload fails the schema): held as refused; send the nack. */
+  lockerRefusedEvent(unitId: string, seq: number, type: string, reason: string): Promise<{ ackedSeq: number; duplicate: boolean }> {
+    return this.#locker.refusedEvent(unitId, seq, type, reason);
+  }
+
+  lockerResult(unitId: string, message: ResultMessage): Promise<boolean> {
+    return this.#locker.result(unitId, message);
   }
 
   async lockerGone(unitId: string): Promise<void> {
@@ -569,44 +521,6 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     }
     await commands.insert(tx, { id, ...command }, now);
     return id;
-  }
-
-  /** Moves ackedSeq over the stored events that follow it without a gap, applying each one's effect in order. */
-  async #advance(tx: Tx, unitId: string, from: number): Promise<number> {
-    const run = await events.contiguousAfter(tx, unitId, from);
-    for (const event of run) await applyEvent(tx, event);
-    const ackedSeq = run.at(-1)?.seq ?? from;
-    await units.setAckedSeq(tx, unitId, ackedSeq);
-    return ackedSeq;
-  }
-
-  /** Fresh commands for what the locker holds at an older version than the master copy. */
-  async #reconcile(tx: Tx, unitId: string, hello: HelloMessage, now: Date): Promise<number> {
-    const pending = await commands.pending(tx, unitId);
-    const pendingFor = (id: string, names: readonly CommandName[]): boolean =>
-      pending.some((c) => c.reservationId === id && names.includes(c.name));
-    const applied = hello.applied.reservations;
-    const paid = hello.applied.payments;
-    let queued = 0;
-    for (const r of await reservations.listLive(tx, unitId, localDate(now, this.#timeZone))) {
-      if ((applied[r.id] ?? 0) < r.version && !pendingFor(r.id, ['reservation.upsert', 'reservation.cancel'])) {
-        await this.#command(tx, { unitId, name: 'reservation.upsert', args: { reservation: toWire(r), version: r.version }, reservationId: r.id }, now);
-        queued += 1;
-      }
-      if (r.paymentRequired && r.paymentVersion > 0 && (paid[r.id] ?? 0) < r.paymentVersion && !pendingFor(r.id, ['payment.status'])) {
-        await this.#command(tx, { unitId, name: 'payment.status', args: paymentWire(r), reservationId: r.id }, now);
-        queued += 1;
-      }
-    }
-    // Cancellations the locker missed (it still holds an older version of a cancelled reservation).
-    for (const [id, version] of Object.entries(applied)) {
-      const r = await reservations.get(tx, id);
-      if (r && r.unitId === unitId && r.status === 'cancelled' && version < r.version && !pendingFor(r.id, ['reservation.cancel'])) {
-        await this.#command(tx, { unitId, name: 'reservation.cancel', args: { reservationId: r.id, version: r.version }, reservationId: r.id }, now);
-        queued += 1;
-      }
-    }
-    return queued;
   }
 
   #committed(unitId: string): void {

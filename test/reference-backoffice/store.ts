@@ -117,6 +117,25 @@ CREATE TABLE help_calls (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'back office: refused events, the inventory each unit holds as last paged',
+    up: `
+ALTER TABLE events ADD COLUMN refused_code TEXT;
+ALTER TABLE events ADD COLUMN refused_reason TEXT;
+
+CREATE TABLE unit_inventory (
+  unit_id         TEXT NOT NULL REFERENCES units (unit_id),
+  reservation_id  TEXT NOT NULL,
+  version         INTEGER NOT NULL,
+  payment_version INTEGER NOT NULL,
+  status          TEXT NOT NULL,
+  PRIMARY KEY (unit_id, reservation_id)
+);
+-- inventory_known: a complete paging has filled unit_inventory (and commands since kept it current).
+ALTER TABLE units ADD COLUMN inventory_known INTEGER NOT NULL DEFAULT 0 CHECK (inventory_known IN (0, 1));
+`,
+  },
 ];
 
 export async function openBackOfficeDatabase(path: string, logger: Logger): Promise<Db> {
@@ -422,6 +441,8 @@ export interface StoredEvent {
   at: { wall: string; mono: number; bootId: string; clockSynchronised: boolean };
   payload: Record<string, unknown>;
   receivedAt: string;
+  /** Refused for good (a nack was sent): held for contiguity, never applied. */
+  refused?: { code: string; reason: string } | null;
 }
 
 interface EventRow {
@@ -431,6 +452,8 @@ interface EventRow {
   at: string;
   payload: string;
   received_at: string;
+  refused_code: string | null;
+  refused_reason: string | null;
 }
 
 function toEvent(row: EventRow): StoredEvent {
@@ -441,6 +464,7 @@ function toEvent(row: EventRow): StoredEvent {
     at: parseJson<StoredEvent['at']>(row.at) ?? { wall: row.received_at, mono: 0, bootId: '', clockSynchronised: false },
     payload: parseJson<Record<string, unknown>>(row.payload) ?? {},
     receivedAt: row.received_at,
+    refused: row.refused_code === null ? null : { code: row.refused_code, reason: row.refused_reason ?? '' },
   };
 }
 
@@ -448,9 +472,18 @@ export const events = {
   /** False when (unit, seq) is already held: the repeat is dropped. */
   async insert(tx: Tx, event: StoredEvent): Promise<boolean> {
     const { changes } = await tx.run(
-      `INSERT INTO events (unit_id, seq, type, at, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO events (unit_id, seq, type, at, payload, received_at, refused_code, refused_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (unit_id, seq) DO NOTHING`,
-      [event.unitId, event.seq, event.type, JSON.stringify(event.at), JSON.stringify(event.payload), event.receivedAt],
+      [
+        event.unitId,
+        event.seq,
+        event.type,
+        JSON.stringify(event.at),
+        JSON.stringify(event.payload),
+        event.receivedAt,
+        event.refused?.code ?? null,
+        event.refused?.reason ?? null,
+      ],
     );
     if (changes === 1) {
       await tx.run(
@@ -622,12 +655,14 @@ function toHelp(row: HelpRow): HelpCall {
 }
 
 export const helpCalls = {
-  async open(tx: Tx, call: Omit<HelpCall, 'state' | 'takenBy' | 'updatedAt'>): Promise<void> {
-    await tx.run(
+  /** False when the call was already open (an urgent copy came first, or a repeat). */
+  async open(tx: Tx, call: Omit<HelpCall, 'state' | 'takenBy' | 'updatedAt'>): Promise<boolean> {
+    const { changes } = await tx.run(
       `INSERT INTO help_calls (call_id, unit_id, step, journey, compartment, event_seq, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (unit_id, call_id) DO NOTHING`,
       [call.callId, call.unitId, call.step, call.journey, call.compartment, call.eventSeq, call.createdAt, call.createdAt],
     );
+    return changes === 1;
   },
   async get(q: Queryable, unitId: string, callId: string): Promise<HelpCall | null> {
     const row = await q.get<HelpRow>('SELECT * FROM help_calls WHERE unit_id = ? AND call_id = ?', [unitId, callId]);

@@ -92,6 +92,8 @@ export function toWire(r: MasterReservation): ReservationWire {
     pinHash: r.pinHash,
     compartmentId: r.compartmentId,
     paymentRequired: r.paymentRequired,
+    // The invoice's amount, so a payment.status for another amount never opens the door.
+    amountDue: r.paymentRequired && r.paymentAmount !== null && r.paymentCurrency !== null ? { amount: r.paymentAmount, currency: r.paymentCurrency } : null,
   };
 }
 

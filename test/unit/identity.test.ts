@@ -1,8 +1,8 @@
 import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
+import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import t from 'tap';
-import { IdentityError, KEY_FILE_NAME, loadOrCreateIdentity } from '../../kiosk/sync/identity.js';
+import { enrolmentRecord, IdentityError, KEY_FILE_NAME, loadOrCreateIdentity } from '../../kiosk/sync/identity.js';
 
 t.test('first start makes a key file of mode 0600; a restart reuses it', async (t) => {
   const dir = t.testdir();
@@ -21,8 +21,8 @@ t.test('first start makes a key file of mode 0600; a restart reuses it', async (
   t.equal(again.created, false);
   t.same(again.publicKeyJwk, first.publicKeyJwk, 'same key after a restart');
   t.equal(again.fingerprint, first.fingerprint);
-  t.match(first.fingerprint, /^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$/);
-  t.match(first.publicKeyJwk, { kty: 'OKP', crv: 'Ed25519' });
+  t.equal(again.kid, first.kid);
+  t.match(first.publicKeyJwk, { kty: 'OKP', crv: 'Ed25519', kid: first.kid, alg: 'EdDSA', use: 'sig' });
   t.notOk('d' in first.publicKeyJwk, 'the public JWK carries no private part');
   t.match(first.publicKeyPem, /^-----BEGIN PUBLIC KEY-----\n/);
 });
@@ -80,4 +80,25 @@ t.test('the token verifies against the public JWK with the right claims', async 
 
   await t.rejects(identity.signToken({ audience: 'x', ttlS: 301 }), { code: 'TTL_INVALID' }, 'the protocol allows 5 minutes at most');
   await t.rejects(identity.signToken({ audience: 'x', ttlS: 0 }), { code: 'TTL_INVALID' });
+});
+
+t.test('enrolment: the public JWK carries its RFC 7638 thumbprint as kid, the tokens name it, the fingerprint is the kid grouped', async (t) => {
+  const identity = await loadOrCreateIdentity(t.testdir(), 'unit-9');
+  const { kty, crv, x } = identity.publicKeyJwk;
+  const thumbprint = await calculateJwkThumbprint({ kty, crv, x } as { kty: string; crv: string; x: string }, 'sha256');
+  t.equal(identity.kid, thumbprint, 'kid = jose.calculateJwkThumbprint(sha256) of the public JWK');
+  t.match(identity.kid, /^[A-Za-z0-9_-]{43}$/, 'base64url of 32 bytes');
+  t.equal(identity.fingerprint.split(' ').join(''), identity.kid, 'the fingerprint is the whole kid');
+  t.match(identity.fingerprint, /^([A-Za-z0-9_-]{4} ){10}[A-Za-z0-9_-]{3}$/, 'in groups of four');
+  const other = await loadOrCreateIdentity(t.testdir(), 'unit-9');
+  t.not(other.kid, identity.kid, 'another key, another kid');
+
+  const token = await identity.signToken({ audience: 'a' });
+  t.same(decodeProtectedHeader(token), { alg: 'EdDSA', typ: 'JWT', kid: identity.kid });
+
+  const record = enrolmentRecord(identity);
+  t.same(record, { unitId: 'unit-9', kid: identity.kid, publicJwk: { kty: 'OKP', crv: 'Ed25519', x, kid: identity.kid, alg: 'EdDSA', use: 'sig' } });
+  const key = await importJWK(record.publicJwk, 'EdDSA');
+  t.ok((await jwtVerify(token, key, { audience: 'a' })).payload, 'the record verifies the tokens');
+  t.notOk('d' in record.publicJwk, 'no private part');
 });

@@ -1,5 +1,16 @@
-/** payment.status (docs/protocol.md, "Payments"). */
+/**
+ * payment.status (docs/protocol.md, "Payments"). A payment is versioned like a reservation, and
+ * bound to the reservation's amount so that a status meant for another invoice never opens a
+ * door:
+ * - when the reservation's own version states an amount due, every payment.status must carry
+ *   exactly that amount and currency (AMOUNT_MISMATCH otherwise);
+ * - a `paid` payment keeps its amount: the next version for another amount is AMOUNT_MISMATCH
+ *   until a `refunded` or `cancelled` (of the paid amount) has been applied;
+ * - otherwise (pending, cancelled, refunded, or nothing yet) a newer version may carry a new
+ *   amount, and the locker holds that one.
+ */
 import { reservations, timeline } from '../../store/repositories.js';
+import * as store from '../command-store.js';
 import type { CommandArgs } from '../messages.js';
 import { CommandFailure, type CommandContext, type CommandFamily } from './context.js';
 import { requireReservation } from './shared.js';
@@ -8,10 +19,12 @@ async function paymentStatus(ctx: CommandContext, payment: CommandArgs['payment.
   const { tx, now } = ctx;
   const r = await requireReservation(tx, payment.reservationId);
   if (payment.version <= r.paymentVersion) return { applied: false, reason: 'stale', version: r.paymentVersion };
-  // Once the locker holds an amount, a status is only valid for that amount: a payment for
-  // another invoice must never open the door.
-  if (r.paymentAmount !== null && (payment.amount !== r.paymentAmount || (r.paymentCurrency !== null && payment.currency !== r.paymentCurrency))) {
-    throw new CommandFailure('AMOUNT_MISMATCH', `the payment is not for the amount reservation ${r.id} holds`);
+  const due = await store.amountDue(tx, r.id);
+  if (due !== null && (payment.amount !== due.amount || payment.currency !== due.currency)) {
+    throw new CommandFailure('AMOUNT_MISMATCH', `the payment is not for the amount reservation ${r.id} states as due`);
+  }
+  if (r.paymentStatus === 'paid' && (payment.amount !== r.paymentAmount || payment.currency !== r.paymentCurrency)) {
+    throw new CommandFailure('AMOUNT_MISMATCH', `reservation ${r.id} is paid for another amount: refund or cancel that payment first`);
   }
   await reservations.update(
     tx,

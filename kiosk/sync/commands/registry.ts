@@ -8,6 +8,7 @@
 import type { CommandName } from '../messages.js';
 import type { CommandHandler } from './context.js';
 import { helpCommands } from './help.js';
+import { inventoryCommands } from './inventory.js';
 import { mechanicCommands } from './mechanic.js';
 import { paymentCommands } from './payments.js';
 import { reservationCommands } from './reservations.js';
@@ -17,7 +18,14 @@ export const COMMAND_HANDLERS: { readonly [N in CommandName]: CommandHandler<N> 
   ...paymentCommands,
   ...helpCommands,
   ...mechanicCommands,
+  ...inventoryCommands,
 };
+
+/**
+ * Commands that change nothing: not recorded in applied_commands (a repeat is answered afresh),
+ * so reading a large inventory does not fill the locker's disk with copies of it.
+ */
+export const READ_ONLY_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>(['inventory.page']);
 
 export function handlerFor(name: string): CommandHandler<CommandName> | undefined {
   return Object.hasOwn(COMMAND_HANDLERS, name) ? (COMMAND_HANDLERS[name as CommandName] as CommandHandler<CommandName>) : undefined;

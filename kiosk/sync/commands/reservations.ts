@@ -1,10 +1,26 @@
-/** reservation.upsert, reservation.cancel, reservation.reset (docs/protocol.md, "Reservations"). */
+/**
+ * reservation.upsert, reservation.cancel, reservation.reset (docs/protocol.md, "Reservations").
+ *
+ *   drop-off: booked --key.deposited--> deposited --key.retrieved (mechanic)--> retrieved
+ *   pickup:   booked --upsert naming its compartment, or the mechanic's deposit--> ready --key.collected--> collected
+ *   booked --reservation.cancel--> cancelled
+ *
+ * The locker owns the status; the back office owns the booking. A newer upsert replaces the
+ * booking in any open status (booked, deposited, ready) but is a CONFLICT when it would
+ * contradict where the key is: another kind once the key moved, a ready pickup's key in another
+ * compartment (or none), a changed amount on a paid reservation, or any change to a finished
+ * one (collected, retrieved, cancelled: send a new reservation id). A cancel applies only to a
+ * booked reservation with no door open for it: once the key is in the locker it leaves by a
+ * pickup or a mechanic's retrieval, never by a cancel.
+ */
 import { normalisePlate } from '../../core/normalise.js';
 import type { Reservation } from '../../core/types.js';
 import { compartments, reservations, timeline } from '../../store/repositories.js';
 import * as store from '../command-store.js';
 import type { CommandArgs } from '../messages.js';
 import { CommandFailure, type CommandContext, type CommandFamily } from './context.js';
+
+const FINISHED: ReadonlySet<Reservation['status']> = new Set(['collected', 'retrieved', 'cancelled']);
 import { isUniqueViolation, requireReservation, sameText } from './shared.js';
 
 async function upsert(ctx: CommandContext, { reservation: wire, version }: CommandArgs['reservation.upsert']): Promise<Record<string, unknown>> {
@@ -13,13 +29,28 @@ async function upsert(ctx: CommandContext, { reservation: wire, version }: Comma
   if (existing && version <= existing.version) return { applied: false, reason: 'stale', version: existing.version };
   const plate = normalisePlate(wire.plate);
   if (!plate.ok) throw new CommandFailure('SCHEMA', `args.reservation.plate is not a licence plate (${plate.error})`);
+  if (existing && FINISHED.has(existing.status)) {
+    throw new CommandFailure('CONFLICT', `reservation ${wire.id} is ${existing.status}: it cannot change any more (a new booking needs a new reservation id)`);
+  }
   if (existing && existing.kind !== wire.kind && existing.status !== 'booked') {
     throw new CommandFailure('CONFLICT', `reservation ${wire.id} is ${existing.status}: its kind cannot change`);
   }
+  if (existing?.status === 'ready' && wire.compartmentId !== existing.compartmentId) {
+    throw new CommandFailure(
+      'CONFLICT',
+      `the key of reservation ${wire.id} is in compartment ${existing.compartmentId}: it leaves by a pickup or a mechanic's retrieval, not by an upsert naming ${wire.compartmentId ?? 'no compartment'}`,
+    );
+  }
+  const due = wire.amountDue ?? null;
+  const paid = existing?.paymentStatus === 'paid';
+  if (due !== null && paid && (due.amount !== existing.paymentAmount || due.currency !== existing.paymentCurrency)) {
+    throw new CommandFailure('CONFLICT', `reservation ${wire.id} is paid for another amount: refund or cancel that payment before changing the amount due`);
+  }
 
   const at = now.toISOString();
-  // What the locker owns (status, compartment, payment state, PIN failures) is kept; the
-  // amount is too: it arrives with payment.status, and the wire reservation has none.
+  // What the locker owns (status, compartment, payment state, PIN failures) is kept. The amount
+  // the locker holds follows the amount due the reservation states, unless a payment is paid
+  // (then they are equal, see above); a reservation stating none keeps what payment.status set.
   const next: Reservation = {
     id: wire.id,
     code: wire.code,
@@ -38,8 +69,8 @@ async function upsert(ctx: CommandContext, { reservation: wire, version }: Comma
     remark: existing?.remark ?? null,
     paymentRequired: wire.paymentRequired,
     paymentStatus: existing?.paymentStatus ?? 'none',
-    paymentAmount: existing?.paymentAmount ?? null,
-    paymentCurrency: existing?.paymentCurrency ?? null,
+    paymentAmount: due !== null && !paid ? due.amount : (existing?.paymentAmount ?? null),
+    paymentCurrency: due !== null && !paid ? due.currency : (existing?.paymentCurrency ?? null),
     paymentVersion: existing?.paymentVersion ?? 0,
     version,
     failedPinAttempts: existing?.failedPinAttempts ?? 0,
@@ -56,6 +87,7 @@ async function upsert(ctx: CommandContext, { reservation: wire, version }: Comma
     throw error;
   }
   if (written === 'stale') return { applied: false, reason: 'stale', version: existing?.version ?? version };
+  await store.setAmountDue(tx, wire.id, due);
 
   let status = next.status;
   if (wire.kind === 'pickup' && wire.compartmentId !== null && (status === 'booked' || status === 'ready')) {
