@@ -38,7 +38,14 @@ export interface LockerSide {
   sync: SyncService | null;
   makeSync(
     url: string,
-    overrides?: Partial<BackOfficeSettings> & { help?: HelpCallPort; welcomeTimeoutMs?: number; doorState?: (id: number) => DoorStateWire; logger?: Logger; wallClock?: () => Date },
+    overrides?: Partial<BackOfficeSettings> & {
+      help?: HelpCallPort;
+      welcomeTimeoutMs?: number;
+      doorState?: (id: number) => DoorStateWire;
+      logger?: Logger;
+      wallClock?: () => Date;
+      timesyncFlagPath?: string | null;
+    },
   ): SyncService;
   /** Appends `count` events in transactions of `perTx`, through the journey store. */
   appendEvents(count: number, perTx?: number): Promise<void>;
@@ -59,7 +66,7 @@ export async function lockerSide(t: Test, compartmentCount = 4): Promise<LockerS
     sync: null,
     store: createJourneyStore(db, { wallClock: () => new Date(), monoClock, bootId }, { onEventsCommitted: () => side.sync?.notifyEventsCommitted() }),
     makeSync(url, overrides = {}) {
-      const { help, welcomeTimeoutMs, doorState, logger, wallClock, ...backOffice } = overrides;
+      const { help, welcomeTimeoutMs, doorState, logger, wallClock, timesyncFlagPath, ...backOffice } = overrides;
       const sync = new SyncService({
         db,
         unitId: UNIT_ID,
@@ -81,7 +88,7 @@ export async function lockerSide(t: Test, compartmentCount = 4): Promise<LockerS
         lockouts: new LockoutService(db),
         logger: logger ?? createSilentLogger(),
         monoClock,
-        timesyncFlagPath: null,
+        timesyncFlagPath: timesyncFlagPath ?? null,
         validator: validator(),
         outboxPollMs: 60_000,
         ...(help ? { help } : {}),

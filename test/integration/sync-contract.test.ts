@@ -4,7 +4,11 @@
  * an ack beyond what was sent, acks before the welcome, a second welcome, a welcome.ackedSeq
  * beyond the last seq this unit made or below the oldest it still holds.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { recordApplied } from '../../kiosk/sync/command-store.js';
+import { contentHash } from '../../kiosk/sync/commands.js';
 import { outbox, reservations } from '../../kiosk/store/repositories.js';
 import type { ErrorMessage, EventMessage, LockerMessage, ResultMessage } from '../../kiosk/sync/messages.js';
 import type { SyncService } from '../../kiosk/sync/sync-service.js';
@@ -154,4 +158,31 @@ t.test('a welcome.ackedSeq below the oldest event still held: what is held is se
   const { bo } = await connected(t, side, { ackedSeq: 0, ack: false });
   const sixth = await bo.nextMessage((m) => isEvent(m) && m.seq === 6);
   t.same(sixth.connection.received.filter(isEvent).map((e) => e.seq), [3, 4, 5, 6], 'seqs 3-5 again (acknowledged but still held), then 6');
+});
+
+t.test('command ids are remembered for 30 days after their answer, and purged only while the clock is trusted', async (t) => {
+  const side = await lockerSide(t);
+  const day = 24 * 60 * 60 * 1000;
+  const args = { reservationId: 'nope', version: 2 };
+  const outcome = { ok: false, error: { code: 'NOT_FOUND', message: 'reservation nope is not known to this locker' } };
+  await side.db.transaction(async (tx) => {
+    await recordApplied(tx, { id: 'old', name: 'reservation.cancel', contentHash: contentHash('reservation.cancel', args), outcome }, new Date(Date.now() - 31 * day));
+    await recordApplied(tx, { id: 'recent', name: 'reservation.cancel', contentHash: contentHash('reservation.cancel', args), outcome }, new Date(Date.now() - 29 * day));
+  });
+  const ids = async (): Promise<string[]> => (await side.db.all<{ id: string }>('SELECT id FROM applied_commands ORDER BY id')).map((r) => r.id);
+
+  const untrusted = side.makeSync('ws://127.0.0.1:1/locker', { reconnectInitialMs: 60_000, reconnectMaxMs: 60_000 });
+  await untrusted.start();
+  await untrusted.stop();
+  t.same(await ids(), ['old', 'recent'], 'an untrusted clock purges nothing (it could be far ahead)');
+
+  const flag = join(side.dir, 'synchronized');
+  await writeFile(flag, '');
+  const trusted = side.makeSync('ws://127.0.0.1:1/locker', { reconnectInitialMs: 60_000, reconnectMaxMs: 60_000, timesyncFlagPath: flag });
+  await trusted.start();
+  await trusted.stop();
+  t.same(await ids(), ['recent'], 'answered more than 30 days ago: forgotten; within: kept');
+  t.same(await trusted.commands.apply({ v: 1, type: 'command', id: 'recent', name: 'reservation.cancel', args: { reservationId: 'nope', version: 3 } }), {
+    v: 1, type: 'result', commandId: 'recent', ok: false, error: { code: 'DUPLICATE_ID', message: 'command id recent was already used for other content' },
+  }, 'a remembered id still belongs to its content');
 });
