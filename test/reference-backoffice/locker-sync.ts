@@ -241,9 +241,10 @@ export class LockerSync {
       }
     }
     // Cancellations the locker missed (it still holds an older version of a cancelled reservation).
-    for (const item of held.values()) {
-      const r = await reservations.get(tx, item.id);
-      if (r && r.unitId === unitId && r.status === 'cancelled' && item.version < r.version && !pendingFor(r.id, ['reservation.cancel'])) {
+    const cancelled = await tx.all<{ id: string; version: number }>("SELECT id, version FROM reservations WHERE unit_id = ? AND status = 'cancelled'", [unitId]);
+    for (const r of cancelled) {
+      const item = held.get(r.id);
+      if (item && item.version < r.version && !pendingFor(r.id, ['reservation.cancel'])) {
         await this.#o.queue(tx, { unitId, name: 'reservation.cancel', args: { reservationId: r.id, version: r.version }, reservationId: r.id }, now);
         queued += 1;
       }
