@@ -36,7 +36,7 @@ t.test('an empty database is migrated to the latest version', async (t) => {
   t.equal(await schemaVersion(db), LATEST_SCHEMA_VERSION);
   t.same(await tableNames(db), [
     'applied_commands', 'audit_log', 'compartments', 'help_calls', 'inflight', 'lockouts', 'mechanic_requests', 'outbox',
-    'reservation_timeline', 'reservations', 'schema_version', 'settings',
+    'refused_events', 'reservation_amount_due', 'reservation_timeline', 'reservations', 'schema_version', 'settings',
   ]);
   const applied = await db.all<{ version: number }>('SELECT version FROM schema_version ORDER BY version');
   t.same(applied.map((row) => row.version), MIGRATIONS.map((m) => m.version));
