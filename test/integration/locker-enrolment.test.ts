@@ -46,4 +46,15 @@ t.test('with backOffice.url set, no demo data loads: the locker holds only what 
   t.equal((await locker.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM reservations'))?.n, 0, 'no reservation but what the back office sends');
   const hello = bo.connections[0]?.received.find((m) => m.type === 'hello');
   t.match(hello, { type: 'hello', unitId: 'locker-demo', timeZone: 'Europe/Oslo', inventory: { count: 0 } });
+
+  // /health shows what the back office refused (nack), as the technician needs it.
+  const refused = waitFor(sync.events, 'refused', (seq) => seq, 5000, 'the refusal');
+  await locker.store.transaction((tx) => tx.event('compartment.left-open', { compartment: 1, openForS: 130 }));
+  await bo.nextMessage((m) => m.type === 'event' && m.event === 'compartment.left-open');
+  const seq = (await locker.db.get<{ seq: number }>("SELECT seq FROM outbox WHERE type = 'compartment.left-open'"))?.seq ?? 0;
+  bo.send({ v: 1, type: 'nack', seq, code: 'CONFLICT', reason: 'no such door here' });
+  await refused;
+  const health = (await (await fetch(locker.urls.health)).json()) as { backOffice: Record<string, unknown> };
+  t.match(health.backOffice, { provisioned: true, state: 'online', refusedEvents: { count: 1, latest: [{ seq, type: 'compartment.left-open', code: 'CONFLICT', reason: 'no such door here' }] } });
+  t.type(health.backOffice['clockOffsetMs'], 'number', 'and how far its clock is from the back office');
 });
