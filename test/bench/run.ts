@@ -3,12 +3,14 @@
  * Never part of `npm test`: timings belong here, not in assertions.
  */
 import { cpus } from 'node:os';
+import { benchInventory } from './inventory.js';
 import { benchOutboxDrain } from './outbox-drain.js';
 import { benchPinCheck } from './pin-check.js';
 
 const results = {
   machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
   outboxAndSnapshot: await benchOutboxDrain(),
+  inventory: await benchInventory(),
   pinCheck: await benchPinCheck(),
 };
 console.log(JSON.stringify(results, null, 2));
