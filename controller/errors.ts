@@ -8,7 +8,8 @@ export type HardwareErrorCode =
   | 'BOARD_TIMEOUT' // the board did not answer within the reply timeout
   | 'BAD_FRAME' // a reply arrived but failed its checksum or shape
   | 'BUS_ERROR' // the transport (serial port, I2C bus, GPIO line) failed
-  | 'BOARD_OFFLINE' // the board is known not to answer; we refuse instead of guessing
+  | 'BOARD_OFFLINE' // the board is not known to be answering; we refuse instead of guessing
+  | 'PULSE_CANCELLED' // a pulse dropped before it was sent (aborted, or allOff/init ran first)
   | 'INVALID_CHANNEL' // a board or channel outside what the driver supports
   | 'DRIVER_UNAVAILABLE' // the driver cannot run on this machine (no sysfs GPIO, no port)
   | 'NOT_INITIALISED' // a command before init()

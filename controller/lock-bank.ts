@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { Backoff } from '../kiosk/lib/backoff.js';
 import { sleep, type Clock } from '../kiosk/lib/clock.js';
+import { BoardMonitor, NOT_YET, type BoardStatus } from './board-monitor.js';
 import { describeError, isHardwareError, type HardwareErrorCode } from './errors.js';
-import type { ChannelRef, LockBoard } from './lock-board.js';
+import { wasNotSent, type ChannelRef, type LockBoard, type PulseTiming } from './lock-board.js';
 
 /** No configuration and no caller can make a lock pulse longer than this. */
 export const PULSE_HARD_CAP_MS = 1500;
@@ -11,8 +11,18 @@ export const PULSE_HARD_CAP_MS = 1500;
 /** A solenoid may be on at most this fraction of the time (intermittent duty). */
 export const MAX_DUTY_CYCLE = 0.25;
 
-/** How many pulses one open() may use: the first and at most one retry. */
-export const MAX_ATTEMPTS = 2;
+/** How many pulses one open() may send: the first and at most one retry. */
+export const MAX_PULSES = 2;
+
+/** The shortest rest after a pulse of `onMs` that keeps MAX_DUTY_CYCLE: three times the pulse. */
+export function minimumRestMs(onMs: number): number {
+  return Math.ceil((onMs * (1 - MAX_DUTY_CYCLE)) / MAX_DUTY_CYCLE);
+}
+
+/** The longest an open() takes, from its start (after any rest the lock still owed), to its outcome. */
+export function openVerdictBoundMs(options: { doorConfirmTimeoutMs: number; pollIntervalMs: number }): number {
+  return 2 * options.doorConfirmTimeoutMs + options.pollIntervalMs;
+}
 
 export interface CompartmentWiring {
   readonly id: number;
@@ -24,40 +34,54 @@ export interface CompartmentWiring {
 export interface LockBankOptions {
   board: LockBoard;
   compartments: readonly CompartmentWiring[];
-  /** Pulse length; capped at PULSE_HARD_CAP_MS. */
+  /** Pulse length asked of the driver; capped at PULSE_HARD_CAP_MS. A Kerong board applies its own. */
   pulseMs: number;
-  /** How long after a pulse the door switch must show the door open. */
+  /** How long after a pulse is sent the door switch may take to show the door open. */
   doorConfirmTimeoutMs: number;
   /** A door open longer than this raises `leftOpen` (once per opening). */
   doorLeftOpenAlarmMs: number;
-  /** How often door states are reconciled with the board. */
+  /** How often every board is read; also how fresh a board's last answer must be for a pulse. */
   pollIntervalMs: number;
+  /**
+   * Rest after a pulse before the same lock is pulsed again. Default, and minimum: three times
+   * the pulse the board really applies (LockBoard.effectivePulse), for a 25 % duty cycle.
+   */
+  restMs?: number;
   clock: Clock;
   logger: Logger;
-  /** Retry of a board that stopped answering; default 1 s growing to 30 s. */
-  offlineBackoff?: { initialMs: number; maxMs: number };
 }
 
 export type DoorState = 'open' | 'closed' | 'unknown';
 
 export type OpenErrorCode =
   | 'UNKNOWN_COMPARTMENT'
-  | 'JAMMED' // pulsed twice, the door switch never showed the door open
-  | 'BOARD_OFFLINE' // the board is not answering: refused rather than guessed
-  | 'BOARD_ERROR' // the board failed during the attempt
+  | 'JAMMED' // pulsed, the board answering, the door switch never showed the door open
+  | 'BOARD_OFFLINE' // the board did not answer (before the pulse: nothing was sent; after: not retried)
+  | 'BOARD_ERROR' // a pulse failed on its way to the lock
   | 'STOPPED'; // the bank is shutting down
 
 export type OpenOutcome =
   | {
       ok: true;
       compartment: number;
-      /** Pulses used: 0 when the door was already open. */
-      attempts: number;
+      /** Pulses sent to the lock: 0 when the door was already open. */
+      pulses: number;
       /** false when the compartment has no door switch: nobody can know it opened. */
       confirmed: boolean;
       alreadyOpen: boolean;
     }
-  | { ok: false; compartment: number; attempts: number; error: OpenErrorCode; detail: string; hardwareCode?: HardwareErrorCode };
+  | {
+      ok: false;
+      compartment: number;
+      /**
+       * Pulses sent to the lock, counting one that failed on its way (the lock may have moved).
+       * 0: refused before anything was sent, so the compartment's content is as it was.
+       */
+      pulses: number;
+      error: OpenErrorCode;
+      detail: string;
+      hardwareCode?: HardwareErrorCode;
+    };
 
 export type DoorOpenCause = 'command' | 'forced' | 'found-open';
 
@@ -70,8 +94,10 @@ export interface LockBankEvents {
   leftOpen: [compartment: number, openForMs: number];
   /** A door's state cannot be known (its board is not answering). */
   doorUnknown: [compartment: number];
+  /** A pulse is asked of the driver; `ms` is what the lock will really get. */
   pulseStarted: [compartment: number, ms: number];
-  pulseEnded: [compartment: number];
+  /** The pulse is over; `sent` false when the driver refused it before sending anything. */
+  pulseEnded: [compartment: number, sent: boolean];
   boardOffline: [board: number, reason: string];
   boardOnline: [board: number];
 }
@@ -81,39 +107,31 @@ export type SelfTestResult = 'confirmed' | 'already-open' | 'no-door-signal' | '
 export interface SelfTestEntry {
   compartment: number;
   result: SelfTestResult;
-  attempts: number;
+  pulses: number;
   detail: string;
 }
 
-interface DoorTrack {
-  state: DoorState;
-  /** clock.now() when the state last changed. */
-  since: number;
-  alarmed: boolean;
-  /** The last known state before `unknown`: a door closed before a board outage and open after it was opened without a command. */
-  lastKnown: 'open' | 'closed' | null;
-}
-
-interface BoardHealth {
-  online: boolean;
-  backoff: Backoff;
-  /** clock.now() before which a failed board is not asked again by the poll. */
-  retryAt: number;
-  lastError: string | null;
-}
+type PulseResult = { sent: true } | { sent: false; message: string } | { sent: 'failed'; message: string; code?: HardwareErrorCode };
 
 /**
  * The lock bank: every actuation in the locker goes through here.
  *
  * - One lock energised at a time: opens (and self-tests) run one after the other in a queue.
- * - Every pulse is capped at PULSE_HARD_CAP_MS, and a lock rests for three times its pulse
- *   before it is pulsed again (25 % duty cycle).
+ * - Every pulse asked is capped at PULSE_HARD_CAP_MS, and a lock rests at least three times
+ *   the pulse its board really applies before it is pulsed again (25 % duty cycle).
  * - All outputs are driven off at start, before anything else, and on stop.
- * - An opening is confirmed by the door switch within doorConfirmTimeoutMs; one retry; then a
- *   typed `JAMMED`. A board that stops answering makes its doors `unknown` (never guessed),
- *   is reported, and is asked again with backoff.
- * - Door states are reconciled by polling and, where the driver has interrupts, on each edge.
- *   A door that opens with no command in progress is reported as forced.
+ * - Never blind: right before each pulse the bank reads the board (joining a read under way)
+ *   and asks the driver to send only if the board answered within the last poll interval
+ *   with no failure since; the driver checks that at the front of its own queue. A pulse the
+ *   bank could no longer confirm in time is withdrawn before it is sent. An open refused
+ *   before any pulse, or whose board stopped answering after the pulse, is never retried.
+ * - An opening is confirmed by the door switch within doorConfirmTimeoutMs of the pulse; one
+ *   retry, only for a door that stayed shut (or a failed pulse) with the board answering, and
+ *   only if it fits; then a typed `JAMMED`. The outcome is known within
+ *   openVerdictBoundMs() of the open's start, whatever the bus does.
+ * - Door states and board health are kept by a BoardMonitor: polled every poll interval,
+ *   never backed off, reads never queued behind each other. Open attempts change nothing in
+ *   it but the freshness of its reads.
  */
 export class LockBank {
   readonly events = new EventEmitter<LockBankEvents>();
@@ -121,48 +139,63 @@ export class LockBank {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #compartments: Map<number, CompartmentWiring>;
-  readonly #doors = new Map<number, DoorTrack>();
-  readonly #boards = new Map<number, BoardHealth>();
+  readonly #monitor: BoardMonitor;
+  /** What a pulse of each compartment's lock really does, and the rest it needs after. */
+  readonly #pulses = new Map<number, { timing: PulseTiming; restMs: number }>();
   /** Compartments with an open() in progress: a door opening there is commanded. */
   readonly #commanded = new Set<number>();
   /** Per lock: clock.now() before which it must rest (duty cycle). */
   readonly #restUntil = new Map<number, number>();
+  /** Aborted by stop(): cuts rests and waits short. */
+  readonly #stopping = new AbortController();
   #queue: Promise<unknown> = Promise.resolve();
   #state: 'new' | 'running' | 'stopped' = 'new';
-  /** false until board.init() has succeeded; a failed init is retried before the next read. */
-  #initialised = false;
-  #pollTimer: unknown = null;
-  #polling: Promise<void> | null = null;
-  /** Per board: reads asked so far, and the newest one whose answer was applied. */
-  readonly #readsAsked = new Map<number, number>();
-  readonly #readApplied = new Map<number, number>();
-  readonly #onInputsChanged = (board: number): void => {
-    void this.#refreshBoard(board);
-  };
+  readonly #onInputsChanged = (board: number): void => this.#monitor.readSoon(board);
 
+  /** Throws RangeError for a board whose pulse exceeds the hard cap, or a rest below three times the pulse. */
   constructor(options: LockBankOptions) {
     if (options.compartments.length === 0) throw new RangeError('a lock bank needs at least one compartment');
     this.#options = options;
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#compartments = new Map(options.compartments.map((c) => [c.id, c]));
-    const backoff = options.offlineBackoff ?? { initialMs: 1000, maxMs: 30_000 };
     for (const compartment of options.compartments) {
-      this.#doors.set(compartment.id, { state: 'unknown', since: this.#clock.now(), alarmed: false, lastKnown: null });
-      if (compartment.door && !this.#boards.has(compartment.door.board)) {
-        this.#boards.set(compartment.door.board, {
-          online: true,
-          backoff: new Backoff({ initialMs: backoff.initialMs, maxMs: backoff.maxMs }),
-          retryAt: 0,
-          lastError: null,
-        });
+      const timing = options.board.effectivePulse(compartment.lock, this.pulseMs);
+      if (timing.onMs > PULSE_HARD_CAP_MS) {
+        throw new RangeError(`compartment ${compartment.id}: the board pulses its lock for ${timing.onMs} ms, above the ${PULSE_HARD_CAP_MS} ms cap`);
       }
+      const minimum = minimumRestMs(timing.onMs);
+      if (options.restMs !== undefined && options.restMs < minimum) {
+        throw new RangeError(`rest of ${options.restMs} ms is below three times the ${timing.onMs} ms pulse of compartment ${compartment.id} (at least ${minimum} ms)`);
+      }
+      this.#pulses.set(compartment.id, { timing, restMs: Math.max(options.restMs ?? 0, minimum) });
     }
+    this.#monitor = new BoardMonitor({
+      board: options.board,
+      compartments: options.compartments,
+      pollIntervalMs: options.pollIntervalMs,
+      doorLeftOpenAlarmMs: options.doorLeftOpenAlarmMs,
+      clock: options.clock,
+      logger: options.logger,
+      events: this.events,
+      isCommanded: (id) => this.#commanded.has(id),
+    });
   }
 
-  /** The pulse length actually used: the configured one, never above the hard cap. */
+  /** The pulse length asked of the driver: the configured one, never above the hard cap. */
   get pulseMs(): number {
     return Math.min(Math.max(1, this.#options.pulseMs), PULSE_HARD_CAP_MS);
+  }
+
+  /** The longest an open takes from its start to its outcome. */
+  get verdictBoundMs(): number {
+    return openVerdictBoundMs(this.#options);
+  }
+
+  /** What a pulse of the compartment's lock really does, and the rest that follows it. */
+  pulseOf(compartment: number): { onMs: number; restMs: number } | null {
+    const entry = this.#pulses.get(compartment);
+    return entry ? { onMs: entry.timing.onMs, restMs: entry.restMs } : null;
   }
 
   get compartmentIds(): number[] {
@@ -170,42 +203,40 @@ export class LockBank {
   }
 
   /**
-   * Drive every output off, then read every door and start reconciling. A board that does
-   * not answer at start does not stop the bank: its doors stay unknown and it is retried.
+   * Drive every output off, then read every board and start polling. A board that does not
+   * answer at start does not stop the bank: its doors stay unknown and it is polled.
    */
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new Error(`lock bank cannot start: it is ${this.#state}`);
     await this.#options.board.allOff();
     this.#state = 'running';
-    await this.#ensureInitialised();
     this.#options.board.events?.on('inputsChanged', this.#onInputsChanged);
-    await this.#pollOnce();
-    this.#schedulePoll();
+    await this.#monitor.start();
   }
 
   /** Stop polling, refuse queued opens, drive every output off and release the board. */
   async stop(): Promise<void> {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
-    if (this.#pollTimer !== null) this.#clock.clearTimeout(this.#pollTimer);
-    this.#pollTimer = null;
+    this.#stopping.abort(new Error('lock bank stopped'));
     this.#options.board.events?.off('inputsChanged', this.#onInputsChanged);
+    const monitorStopped = this.#monitor.stop();
     await this.#options.board.allOff();
     await this.#queue.catch(() => undefined);
-    await this.#polling;
+    await monitorStopped;
     await this.#options.board.close();
   }
 
   doorState(compartment: number): DoorState {
-    return this.#doors.get(compartment)?.state ?? 'unknown';
+    return this.#monitor.doorState(compartment);
   }
 
   doorStates(): Map<number, DoorState> {
-    return new Map([...this.#doors].map(([id, track]) => [id, track.state]));
+    return this.#monitor.doorStates();
   }
 
-  boardStatus(): { board: number; online: boolean; lastError: string | null }[] {
-    return [...this.#boards].map(([board, health]) => ({ board, online: health.online, lastError: health.lastError }));
+  boardStatus(): BoardStatus[] {
+    return this.#monitor.boardStatus();
   }
 
   /** Open one compartment. Never rejects: the outcome says what happened. */
@@ -230,214 +261,158 @@ export class LockBank {
 
   async #open(id: number): Promise<OpenOutcome> {
     const wiring = this.#compartments.get(id);
-    if (!wiring) return { ok: false, compartment: id, attempts: 0, error: 'UNKNOWN_COMPARTMENT', detail: `no compartment ${id}` };
-    if (this.#state !== 'running') return { ok: false, compartment: id, attempts: 0, error: 'STOPPED', detail: 'lock bank is not running' };
+    if (!wiring) return { ok: false, compartment: id, pulses: 0, error: 'UNKNOWN_COMPARTMENT', detail: `no compartment ${id}` };
+    if (this.#state !== 'running') return stopped(id, 0);
     this.#commanded.add(id);
     try {
-      return await this.#attemptOpen(wiring);
+      const outcome = await this.#attemptOpen(wiring);
+      if (!outcome.ok) this.#logger.warn({ compartment: id, error: outcome.error, pulses: outcome.pulses }, 'compartment did not open');
+      return outcome;
     } finally {
       this.#commanded.delete(id);
     }
   }
 
   async #attemptOpen(wiring: CompartmentWiring): Promise<OpenOutcome> {
-    const { id, door } = wiring;
-    if (!(await this.#ensureInitialised())) {
-      return { ok: false, compartment: id, attempts: 0, error: 'BOARD_OFFLINE', detail: 'lock board could not be initialised' };
-    }
-    if (door) {
-      const health = this.#boards.get(door.board);
-      if (health && !health.online) {
-        // The doors of that board are unknown; try once to read them before refusing.
-        if (!(await this.#refreshBoard(door.board))) {
-          return { ok: false, compartment: id, attempts: 0, error: 'BOARD_OFFLINE', detail: `board ${door.board} is not answering: ${health.lastError}` };
-        }
-      } else if (!(await this.#refreshBoard(door.board))) {
-        return { ok: false, compartment: id, attempts: 0, error: 'BOARD_OFFLINE', detail: `board ${door.board} did not answer` };
-      }
-      if (this.doorState(id) === 'open') return { ok: true, compartment: id, attempts: 0, confirmed: true, alreadyOpen: true };
-    }
+    const { id, lock, door } = wiring;
+    const { timing } = this.#pulses.get(id) ?? { timing: { onMs: this.pulseMs, totalMs: this.pulseMs } };
+    const { doorConfirmTimeoutMs: confirmMs, pollIntervalMs: pollMs } = this.#options;
+    // A rest the lock still owes from an earlier open comes first; the time bound starts after it.
+    if (!(await this.#rest(id))) return stopped(id, 0);
+    const deadline = this.#clock.now() + this.verdictBoundMs;
+    const boards = [...new Set([lock.board, ...(door ? [door.board] : [])])];
 
-    let lastFailure: OpenOutcome | null = null;
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-      if (this.#state !== 'running') return { ok: false, compartment: id, attempts: attempt - 1, error: 'STOPPED', detail: 'lock bank stopped' };
-      const pulsed = await this.#pulse(wiring);
-      if (pulsed !== null) {
-        lastFailure = { ok: false, compartment: id, attempts: attempt, error: 'BOARD_ERROR', detail: pulsed.message, hardwareCode: pulsed.code };
+    const silent = await this.#freshRead(boards, deadline);
+    if (silent) return offline(id, 0, silent);
+    if (door && this.doorState(id) === 'open') return { ok: true, compartment: id, pulses: 0, confirmed: true, alreadyOpen: true };
+
+    let pulses = 0;
+    let failure: OpenOutcome | null = null;
+    for (let attempt = 1; attempt <= MAX_PULSES; attempt += 1) {
+      if (attempt > 1) {
+        // A retry must fit: its rest, a fresh read and the whole pulse before the deadline.
+        const restEnds = this.#restUntil.get(id) ?? 0;
+        if (Math.max(restEnds, this.#clock.now()) + pollMs + timing.totalMs > deadline) {
+          this.#logger.warn({ compartment: id, deadlineInMs: deadline - this.#clock.now() }, 'no time left for a second pulse');
+          break;
+        }
+        if (!(await this.#rest(id))) return stopped(id, pulses);
+        const gone = await this.#freshRead(boards, deadline);
+        if (gone) return offline(id, pulses, gone);
+        if (door && this.doorState(id) === 'open') return { ok: true, compartment: id, pulses, confirmed: true, alreadyOpen: false };
+      }
+      const windowEnd = Math.min(this.#clock.now() + confirmMs, deadline);
+      const result = await this.#pulse(wiring, timing, windowEnd);
+      if (result.sent === false) return offline(id, pulses, result.message);
+      pulses += 1;
+      if (result.sent === 'failed') {
+        failure = { ok: false, compartment: id, pulses, error: 'BOARD_ERROR', detail: result.message, ...(result.code ? { hardwareCode: result.code } : {}) };
         continue;
       }
-      if (!door) return { ok: true, compartment: id, attempts: attempt, confirmed: false, alreadyOpen: false };
-      if (await this.#awaitDoorOpen(id, door.board)) {
-        return { ok: true, compartment: id, attempts: attempt, confirmed: true, alreadyOpen: false };
-      }
-      const health = this.#boards.get(door.board);
-      lastFailure = health && !health.online
-        ? { ok: false, compartment: id, attempts: attempt, error: 'BOARD_OFFLINE', detail: `board ${door.board} stopped answering: ${health.lastError}` }
-        : { ok: false, compartment: id, attempts: attempt, error: 'JAMMED', detail: `door of compartment ${id} did not open within ${this.#options.doorConfirmTimeoutMs} ms` };
+      if (!door) return { ok: true, compartment: id, pulses, confirmed: false, alreadyOpen: false };
+      const seen = await this.#awaitDoorOpen(id, door.board, windowEnd);
+      if (seen === 'open') return { ok: true, compartment: id, pulses, confirmed: true, alreadyOpen: false };
+      if (seen === 'stopped') return stopped(id, pulses);
+      // A board that stopped answering after the pulse is never pulsed again for this open.
+      if (seen === 'no-answer') return offline(id, pulses, `board ${door.board} stopped answering after the pulse: ${this.#monitor.lastError(door.board) ?? 'no reply'}`);
+      failure = { ok: false, compartment: id, pulses, error: 'JAMMED', detail: `door of compartment ${id} did not open within ${confirmMs} ms` };
     }
-    this.#logger.warn({ compartment: id, error: lastFailure?.ok === false ? lastFailure.error : undefined }, 'compartment did not open');
-    return lastFailure as OpenOutcome;
+    return failure ?? offline(id, pulses, 'no pulse could be sent');
   }
 
-  /** One capped pulse after the lock's rest; null on success, the error otherwise. */
-  async #pulse(wiring: CompartmentWiring): Promise<{ code?: HardwareErrorCode; message: string } | null> {
-    const ms = this.pulseMs;
-    const rest = (this.#restUntil.get(wiring.id) ?? 0) - this.#clock.now();
-    if (rest > 0) await sleep(this.#clock, rest);
-    this.events.emit('pulseStarted', wiring.id, ms);
-    this.#logger.info({ compartment: wiring.id, ms }, 'pulse');
+  /**
+   * Read `boards` now (joining reads under way), each within one poll interval and before the
+   * deadline. null when every one answered; otherwise why not.
+   */
+  async #freshRead(boards: readonly number[], deadline: number): Promise<string | null> {
+    for (const board of boards) {
+      const waitMs = Math.min(this.#options.pollIntervalMs, deadline - this.#clock.now());
+      const answered = await this.#monitor.readWithin(board, waitMs);
+      if (answered === NOT_YET) return `board ${board} did not answer within ${Math.max(0, Math.round(waitMs))} ms`;
+      if (!answered) return `board ${board} is not answering: ${this.#monitor.lastError(board) ?? 'no reply'}`;
+    }
+    return null;
+  }
+
+  /**
+   * One capped pulse. The driver must send it within one poll interval of the fresh read, and
+   * early enough to end by `windowEnd`: otherwise it is withdrawn, never sent late.
+   */
+  async #pulse(wiring: CompartmentWiring, timing: PulseTiming, windowEnd: number): Promise<PulseResult> {
+    const now = this.#clock.now();
+    const sendWithinMs = Math.min(this.#options.pollIntervalMs, windowEnd - timing.totalMs - now);
+    const withdraw = new AbortController();
+    const timer = this.#clock.setTimeout(() => withdraw.abort(), Math.max(0, sendWithinMs));
+    const onStop = (): void => withdraw.abort();
+    this.#stopping.signal.addEventListener('abort', onStop, { once: true });
+    this.events.emit('pulseStarted', wiring.id, timing.onMs);
+    this.#logger.info({ compartment: wiring.id, ms: timing.onMs }, 'pulse');
+    let result: PulseResult;
     try {
-      await this.#options.board.pulse(wiring.lock, ms);
-      return null;
+      if (sendWithinMs <= 0) withdraw.abort();
+      await this.#options.board.pulse(wiring.lock, this.pulseMs, { answeredWithinMs: this.#options.pollIntervalMs, signal: withdraw.signal });
+      result = { sent: true };
     } catch (error) {
-      await this.#options.board.allOff();
-      this.#logger.error({ compartment: wiring.id, err: describeError(error) }, 'pulse failed');
-      return { code: isHardwareError(error) ? error.code : undefined, message: describeError(error) } as { code?: HardwareErrorCode; message: string };
+      if (wasNotSent(error)) {
+        this.#logger.warn({ compartment: wiring.id, err: describeError(error) }, 'pulse refused: nothing sent');
+        result = { sent: false, message: describeError(error) };
+      } else {
+        await this.#options.board.allOff();
+        this.#logger.error({ compartment: wiring.id, err: describeError(error) }, 'pulse failed');
+        result = { sent: 'failed', message: describeError(error), ...(isHardwareError(error) ? { code: error.code } : {}) };
+      }
     } finally {
-      this.#restUntil.set(wiring.id, this.#clock.now() + ms * ((1 - MAX_DUTY_CYCLE) / MAX_DUTY_CYCLE));
-      this.events.emit('pulseEnded', wiring.id);
+      this.#clock.clearTimeout(timer);
+      this.#stopping.signal.removeEventListener('abort', onStop);
     }
+    if (result.sent !== false) this.#restUntil.set(wiring.id, this.#clock.now() + (this.#pulses.get(wiring.id)?.restMs ?? minimumRestMs(timing.onMs)));
+    this.events.emit('pulseEnded', wiring.id, result.sent !== false);
+    return result;
   }
 
-  /** Poll the door's board until the door shows open, or the confirm timeout passes. */
-  async #awaitDoorOpen(id: number, board: number): Promise<boolean> {
-    const deadline = this.#clock.now() + this.#options.doorConfirmTimeoutMs;
+  /** Wait out the lock's rest; false if the bank stopped meanwhile. */
+  async #rest(id: number): Promise<boolean> {
+    const rest = (this.#restUntil.get(id) ?? 0) - this.#clock.now();
+    if (rest > 0) {
+      try {
+        await sleep(this.#clock, rest, this.#stopping.signal);
+      } catch {
+        return false;
+      }
+    }
+    return this.#state === 'running';
+  }
+
+  /**
+   * Read the door's board until the door shows open or `windowEnd` passes. 'closed': the last
+   * read that finished in the window answered and the door was shut; 'no-answer': it failed,
+   * or none finished. A read still under way at the end is not waited for.
+   */
+  async #awaitDoorOpen(id: number, board: number, windowEnd: number): Promise<'open' | 'closed' | 'no-answer' | 'stopped'> {
     const step = Math.max(10, Math.min(100, this.#options.pollIntervalMs));
+    let lastRead: boolean | null = null;
     for (;;) {
-      await this.#refreshBoard(board);
-      if (this.doorState(id) === 'open') return true;
-      const left = deadline - this.#clock.now();
-      if (left <= 0) return false;
-      await sleep(this.#clock, Math.min(step, left));
-    }
-  }
-
-  #schedulePoll(): void {
-    if (this.#state !== 'running') return;
-    this.#pollTimer = this.#clock.setTimeout(() => {
-      this.#pollTimer = null;
-      this.#polling = this.#pollOnce().finally(() => {
-        this.#polling = null;
-        this.#schedulePoll();
-      });
-    }, this.#options.pollIntervalMs);
-  }
-
-  async #pollOnce(): Promise<void> {
-    const now = this.#clock.now();
-    for (const [board, health] of this.#boards) {
-      if (!health.online && now < health.retryAt) continue;
-      await this.#refreshBoard(board);
-    }
-    this.#checkLeftOpen();
-  }
-
-  /** init() drives outputs off first; if it fails, every board is offline until it succeeds. */
-  async #ensureInitialised(): Promise<boolean> {
-    if (this.#initialised) return true;
-    try {
-      await this.#options.board.init();
-      this.#initialised = true;
-      return true;
-    } catch (error) {
-      this.#logger.error({ err: describeError(error) }, 'lock board init failed; will retry');
-      for (const board of this.#boards.keys()) this.#markOffline(board, describeError(error));
-      return false;
-    }
-  }
-
-  /** Read one board's doors and apply them; false if the board did not answer. */
-  async #refreshBoard(board: number): Promise<boolean> {
-    if (this.#state === 'stopped') return false;
-    if (!(await this.#ensureInitialised())) return false;
-    // Reads overlap (poll, interrupt, an open's confirm loop) and a bus may answer them out of
-    // order: an answer older than one already applied is stale, and applying it would reopen a
-    // closed door (a false `forced`, then a second `doorClosed`).
-    const ticket = (this.#readsAsked.get(board) ?? 0) + 1;
-    this.#readsAsked.set(board, ticket);
-    let doorOpen: ReadonlyMap<number, boolean>;
-    try {
-      doorOpen = (await this.#options.board.readInputs(board)).doorOpen;
-    } catch (error) {
-      if (ticket < (this.#readApplied.get(board) ?? 0)) return false;
-      this.#readApplied.set(board, ticket);
-      this.#markOffline(board, describeError(error));
-      return false;
-    }
-    if (ticket < (this.#readApplied.get(board) ?? 0)) return true;
-    this.#readApplied.set(board, ticket);
-    this.#markOnline(board);
-    for (const compartment of this.#compartments.values()) {
-      if (compartment.door?.board !== board) continue;
-      const open = doorOpen.get(compartment.door.channel);
-      this.#applyDoor(compartment.id, open === undefined ? 'unknown' : open ? 'open' : 'closed');
-    }
-    this.#checkLeftOpen();
-    return true;
-  }
-
-  #applyDoor(id: number, next: DoorState): void {
-    const track = this.#doors.get(id);
-    if (!track || track.state === next) return;
-    const previous = track.state === 'unknown' ? track.lastKnown : track.state;
-    track.state = next;
-    if (next !== 'unknown') track.lastKnown = next;
-    track.since = this.#clock.now();
-    track.alarmed = false;
-    if (next === 'open') {
-      const cause: DoorOpenCause = this.#commanded.has(id) ? 'command' : previous === 'closed' ? 'forced' : 'found-open';
-      this.#logger.info({ compartment: id, cause }, 'door opened');
-      this.events.emit('doorOpened', id, cause);
-      if (cause === 'forced') this.events.emit('forced', id);
-    } else if (next === 'closed') {
-      // Every door reads closed at start: only a door that was open closing is news.
-      this.#logger[previous === 'open' ? 'info' : 'debug']({ compartment: id }, 'door closed');
-      this.events.emit('doorClosed', id);
-    } else {
-      this.events.emit('doorUnknown', id);
-    }
-  }
-
-  #checkLeftOpen(): void {
-    const now = this.#clock.now();
-    for (const [id, track] of this.#doors) {
-      if (track.state !== 'open' || track.alarmed) continue;
-      const openFor = now - track.since;
-      if (openFor >= this.#options.doorLeftOpenAlarmMs) {
-        track.alarmed = true;
-        this.#logger.warn({ compartment: id, openForMs: openFor }, 'door left open');
-        this.events.emit('leftOpen', id, openFor);
+      if (this.#state !== 'running') return 'stopped';
+      const answered = await this.#monitor.readWithin(board, windowEnd - this.#clock.now());
+      if (answered !== NOT_YET) lastRead = answered;
+      if (this.doorState(id) === 'open') return 'open';
+      const left = windowEnd - this.#clock.now();
+      if (left <= 0) return lastRead === true ? 'closed' : 'no-answer';
+      try {
+        await sleep(this.#clock, Math.min(step, left), this.#stopping.signal);
+      } catch {
+        return 'stopped';
       }
     }
   }
+}
 
-  #markOffline(board: number, reason: string): void {
-    const health = this.#boards.get(board);
-    if (!health) return;
-    const wait = health.backoff.next();
-    health.retryAt = this.#clock.now() + wait;
-    health.lastError = reason;
-    for (const compartment of this.#compartments.values()) {
-      if (compartment.door?.board === board) this.#applyDoor(compartment.id, 'unknown');
-    }
-    if (health.online) {
-      health.online = false;
-      this.#logger.error({ board, reason, retryInMs: wait }, 'lock board not answering');
-      this.events.emit('boardOffline', board, reason);
-    }
-  }
+function stopped(compartment: number, pulses: number): OpenOutcome {
+  return { ok: false, compartment, pulses, error: 'STOPPED', detail: 'lock bank is not running' };
+}
 
-  #markOnline(board: number): void {
-    const health = this.#boards.get(board);
-    if (!health) return;
-    health.backoff.reset();
-    health.lastError = null;
-    if (!health.online) {
-      health.online = true;
-      this.#logger.info({ board }, 'lock board answering again');
-      this.events.emit('boardOnline', board);
-    }
-  }
+function offline(compartment: number, pulses: number, detail: string): OpenOutcome {
+  return { ok: false, compartment, pulses, error: 'BOARD_OFFLINE', detail };
 }
 
 function toSelfTestEntry(outcome: OpenOutcome): SelfTestEntry {
@@ -446,10 +421,10 @@ function toSelfTestEntry(outcome: OpenOutcome): SelfTestEntry {
     const detail = outcome.alreadyOpen
       ? 'door was already open: close it and test again'
       : outcome.confirmed
-        ? `door opened after ${outcome.attempts} pulse(s)`
+        ? `door opened after ${outcome.pulses} pulse(s)`
         : 'pulsed; no door switch to confirm';
-    return { compartment: outcome.compartment, result, attempts: outcome.attempts, detail };
+    return { compartment: outcome.compartment, result, pulses: outcome.pulses, detail };
   }
   const result: SelfTestResult = outcome.error === 'JAMMED' ? 'jammed' : 'board-error';
-  return { compartment: outcome.compartment, result, attempts: outcome.attempts, detail: outcome.detail };
+  return { compartment: outcome.compartment, result, pulses: outcome.pulses, detail: outcome.detail };
 }

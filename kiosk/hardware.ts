@@ -67,6 +67,7 @@ export async function createHardware(config: ResolvedConfig, clock: Clock, logge
     doorConfirmTimeoutMs: config.locks.doorConfirmTimeoutMs,
     doorLeftOpenAlarmMs: config.locks.doorLeftOpenAlarmMs,
     pollIntervalMs: config.locks.pollIntervalMs,
+    ...(config.locks.restMs === null ? {} : { restMs: config.locks.restMs }),
     clock,
     logger: moduleLogger(logger, 'controller:lock-bank'),
   });

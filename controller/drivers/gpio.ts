@@ -1,14 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { sleep, type Clock } from '../../kiosk/lib/clock.js';
+import { BoardAnswers } from '../board-answers.js';
 import { describeError, HardwareError, isHardwareError } from '../errors.js';
-import type { BoardInputs, BoardWiring, ChannelRef, LockBoard, LockBoardEvents } from '../lock-board.js';
+import type { BoardInputs, BoardWiring, ChannelRef, LockBoard, LockBoardEvents, PulseGuard, PulseTiming } from '../lock-board.js';
 
 /**
  * Locks and door switches on the Pi's own GPIO lines, through onoff (sysfs). Board 0 only;
  * channels are BCM numbers 0-27, turned into sysfs numbers with the chip's base (see
  * gpio-base.ts). Each lock line drives a MOSFET; each door line has a pull-up set in
- * config.txt (sysfs cannot set pulls), which is why the open level is configurable.
+ * config.txt (sysfs cannot set pulls), which is why the open level is configurable. A line
+ * read or written is the board (the Pi itself) answering; a failed one a failed exchange.
  */
 
 export type GpioLevel = 0 | 1;
@@ -93,6 +95,7 @@ export class GpioBoard implements LockBoard {
   readonly #log: Logger;
   readonly #outputs = new Map<number, GpioLine>();
   readonly #inputs = new Map<number, GpioLine>();
+  readonly #answers: BoardAnswers;
   #state: 'new' | 'ready' | 'closed' = 'new';
   readonly #onEdge: GpioWatchCallback = (error) => {
     if (error) this.#log.warn({ err: describeError(error) }, 'door line watch error');
@@ -118,6 +121,7 @@ export class GpioBoard implements LockBoard {
     this.#debounceMs = debounceMs;
     this.#clock = clock;
     this.#log = logger.child({ module: 'controller:gpio' });
+    this.#answers = new BoardAnswers(clock);
   }
 
   /** Outputs first (exported low, or written low if already exported), then the door inputs. */
@@ -153,14 +157,16 @@ export class GpioBoard implements LockBoard {
       this.#inputs.set(bcm, line);
     }
     this.#state = 'ready';
+    this.#answers.answered(0);
     this.#log.info({ base: this.#base, locks: this.#locks, doors: this.#doors }, 'GPIO lines ready');
   }
 
-  async pulse(lock: ChannelRef, ms: number): Promise<void> {
+  async pulse(lock: ChannelRef, ms: number, guard: PulseGuard): Promise<void> {
     const command = `pulse of BCM${lock.channel}`;
     this.#assertReady(command);
     const line = lock.board === 0 ? this.#outputs.get(lock.channel) : undefined;
     if (!line) throw new HardwareError('INVALID_CHANNEL', `gpio: ${command} (board ${lock.board}): not a wired lock`);
+    this.#answers.checkGuard(0, guard, `gpio: ${command}`);
     let failure: unknown = null;
     try {
       await line.write(1);
@@ -176,7 +182,16 @@ export class GpioBoard implements LockBoard {
         failure ??= offFailure;
       }
     }
-    if (failure !== null) throw isHardwareError(failure) ? failure : this.#lineError(lock.channel, command, failure);
+    if (failure !== null) {
+      const error = isHardwareError(failure) ? failure : this.#lineError(lock.channel, command, failure);
+      if (error.code !== 'CLOSED') this.#answers.failed(0, error.message);
+      throw error;
+    }
+  }
+
+  /** Direct drive: the output is on for exactly the time asked. */
+  effectivePulse(_lock: ChannelRef, requestedMs: number): PulseTiming {
+    return { onMs: requestedMs, totalMs: requestedMs };
   }
 
   async readInputs(board: number): Promise<BoardInputs> {
@@ -187,9 +202,12 @@ export class GpioBoard implements LockBoard {
       try {
         doorOpen.set(bcm, (await line.read()) === this.#doorOpenLevel);
       } catch (error) {
-        throw this.#lineError(bcm, 'read of door input', error);
+        const failure = this.#lineError(bcm, 'read of door input', error);
+        this.#answers.failed(0, failure.message);
+        throw failure;
       }
     }
+    this.#answers.answered(0);
     return { doorOpen, itemPresent: new Map() };
   }
 

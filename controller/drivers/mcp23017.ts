@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { sleep, type Clock } from '../../kiosk/lib/clock.js';
+import { BoardAnswers } from '../board-answers.js';
 import { describeError, HardwareError } from '../errors.js';
-import type { BoardInputs, BoardWiring, ChannelRef, LockBoard } from '../lock-board.js';
+import type { BoardInputs, BoardWiring, ChannelRef, LockBoard, PulseGuard, PulseTiming } from '../lock-board.js';
 
 /**
  * MCP23017 16-bit I/O expanders on one I2C bus. Each lock output drives a logic-level MOSFET
@@ -125,7 +126,9 @@ const byteOf = (mask: number, port: Port): number => (mask >> (port * 8)) & 0xff
  * The LockBoard over one or more MCP23017s. Outputs are written from a shadow copy of OLAT,
  * never read-modify-written, so a door input's level can never leak into a lock output. After
  * a bus error a chip is assumed to have reset (a reset chip has every pin an input, including
- * the errata pins): it is re-initialised, OLAT first, before it is used again.
+ * the errata pins): it is re-initialised, OLAT first, before it is used again. Every I2C
+ * transfer is acknowledged by the chip, so each one that succeeds is the chip answering and
+ * each one that fails a failed exchange: the pulse guard is kept per chip.
  */
 export class Mcp23017Board implements LockBoard {
   readonly kind = 'mcp23017' as const;
@@ -133,6 +136,7 @@ export class Mcp23017Board implements LockBoard {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #chips = new Map<number, Chip>();
+  readonly #answers: BoardAnswers;
   #state: 'new' | 'ready' | 'closed' = 'new';
 
   /** Throws INVALID_CHANNEL for wiring the chip cannot do (bad address or pin, a door on pin 7/15). */
@@ -140,6 +144,7 @@ export class Mcp23017Board implements LockBoard {
     this.#bus = bus;
     this.#clock = clock;
     this.#log = logger.child({ module: 'controller:mcp23017' });
+    this.#answers = new BoardAnswers(clock);
     const masks = new Map<number, { locks: number; doors: number }>();
     const roles = [...wiring.locks.map((ref) => ['lock', ref] as const), ...wiring.doors.map((ref) => ['door', ref] as const)];
     for (const [role, ref] of roles) {
@@ -187,7 +192,7 @@ export class Mcp23017Board implements LockBoard {
     this.#log.info({ chips: [...this.#chips.keys()].map(hex) }, 'MCP23017 chips ready');
   }
 
-  async pulse(lock: ChannelRef, ms: number): Promise<void> {
+  async pulse(lock: ChannelRef, ms: number, guard: PulseGuard): Promise<void> {
     const command = `pulse of chip ${hex(lock.board)} pin ${lock.channel}`;
     this.#assertReady(command);
     const chip = this.#chips.get(lock.board);
@@ -195,6 +200,7 @@ export class Mcp23017Board implements LockBoard {
     if (!chip || !wired) {
       throw new HardwareError('INVALID_CHANNEL', `mcp23017: ${command}: not a wired lock`);
     }
+    this.#answers.checkGuard(chip.address, guard, `mcp23017: ${command}`);
     await this.#recover(chip, command);
     const port: Port = lock.channel < 8 ? 0 : 1;
     const bit = 1 << lock.channel % 8;
@@ -231,13 +237,17 @@ export class Mcp23017Board implements LockBoard {
     const doorOpen = new Map<number, boolean>();
     for (const port of [0, 1] as const) {
       const doors = byteOf(chip.doors, port);
-      if (doors === 0) continue;
+      // A chip with only locks is still read once, so that a read tells whether it answers.
+      if (doors === 0 && (port === 1 || chip.doors !== 0)) continue;
       let levels: number;
       try {
         levels = await this.#bus.readByte(chip.address, GPIO[port]);
+        this.#answers.answered(chip.address);
       } catch (error) {
         chip.needsInit = true;
-        throw this.#busError(chip, GPIO[port], 'read', command, error);
+        const failure = this.#busError(chip, GPIO[port], 'read', command, error);
+        this.#answers.failed(chip.address, failure.message);
+        throw failure;
       }
       // Pull-up and switch to ground: a closed door pulls the pin low.
       for (let bit = 0; bit < 8; bit++) {
@@ -245,6 +255,11 @@ export class Mcp23017Board implements LockBoard {
       }
     }
     return { doorOpen, itemPresent: new Map() };
+  }
+
+  /** Direct drive: the output is on for exactly the time asked. */
+  effectivePulse(_lock: ChannelRef, requestedMs: number): PulseTiming {
+    return { onMs: requestedMs, totalMs: requestedMs };
   }
 
   async allOff(): Promise<void> {
@@ -293,8 +308,11 @@ export class Mcp23017Board implements LockBoard {
   async #write(chip: Chip, register: number, value: number, command: string): Promise<void> {
     try {
       await this.#bus.writeByte(chip.address, register, value);
+      this.#answers.answered(chip.address);
     } catch (error) {
-      throw this.#busError(chip, register, `write ${hex(value)} to`, command, error);
+      const failure = this.#busError(chip, register, `write ${hex(value)} to`, command, error);
+      this.#answers.failed(chip.address, failure.message);
+      throw failure;
     }
   }
 

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { sleep, type Clock } from '../../kiosk/lib/clock.js';
+import { BoardAnswers } from '../board-answers.js';
 import { HardwareError } from '../errors.js';
-import type { BoardInputs, BoardWiring, ChannelRef, LockBoard, LockBoardEvents } from '../lock-board.js';
+import type { BoardInputs, BoardWiring, ChannelRef, LockBoard, LockBoardEvents, PulseGuard, PulseTiming } from '../lock-board.js';
 import type { Logger } from 'pino';
 
 export const SIM_CHANNELS = 16;
@@ -37,7 +38,10 @@ interface Channel {
 /**
  * An in-memory locker on board 0, channels 0-15. A door springs open when its lock is pulsed
  * (unless the lock is jammed), stays open until someone closes it, and can be forced open
- * while locked. Faults on demand: jammed lock, stuck door switch, board not answering.
+ * while locked. Faults on demand: jammed lock, stuck door switch, board without power
+ * (offline), board that stops answering but still obeys (silent, also right after a pulse),
+ * missed replies, failing pulses. As a driver it keeps the pulse guard like the real ones: a
+ * pulse goes only to a board that answered within the guard's window with no failure since.
  */
 export class SimBoard implements LockBoard {
   readonly kind = 'sim' as const;
@@ -47,13 +51,19 @@ export class SimBoard implements LockBoard {
   readonly #channels: Channel[];
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #answers: BoardAnswers;
   #state: 'new' | 'ready' | 'closed' = 'new';
   #offline = false;
+  #silent = false;
+  #readsToFail = 0;
+  #pulsesToFail = 0;
+  #silenceAfterPulse = false;
   #pulses = 0;
 
   constructor(options: { clock: Clock; logger: Logger; wiring?: BoardWiring }) {
     this.#clock = options.clock;
     this.#logger = options.logger;
+    this.#answers = new BoardAnswers(options.clock);
     this.#channels = Array.from({ length: SIM_CHANNELS }, () => ({
       energised: false,
       doorOpen: false,
@@ -67,16 +77,31 @@ export class SimBoard implements LockBoard {
     this.#assertOpen('init');
     this.#channels.forEach((channel) => (channel.energised = false));
     this.#state = 'ready';
+    if (this.#offline || this.#silent) this.#answers.failed(0, 'no answer at init');
+    else this.#answers.answered(0);
     this.#changed();
   }
 
-  async pulse(lock: ChannelRef, ms: number): Promise<void> {
+  async pulse(lock: ChannelRef, ms: number, guard: PulseGuard): Promise<void> {
     this.#assertReady('pulse');
     const channel = this.#channel(lock, 'pulse');
-    if (this.#offline) throw new HardwareError('BOARD_TIMEOUT', `sim board ${lock.board} did not answer pulse of channel ${lock.channel}`);
+    this.#answers.checkGuard(lock.board, guard, `sim board ${lock.board} pulse of channel ${lock.channel}`);
+    if (this.#offline) {
+      this.#answers.failed(0, 'pulse not answered');
+      throw new HardwareError('BOARD_TIMEOUT', `sim board ${lock.board} did not answer pulse of channel ${lock.channel}`);
+    }
+    if (this.#pulsesToFail > 0) {
+      this.#pulsesToFail -= 1;
+      this.#answers.failed(0, 'pulse failed');
+      throw new HardwareError('BUS_ERROR', `sim board ${lock.board}: pulse of channel ${lock.channel} failed (injected)`);
+    }
     this.#pulses += 1;
     channel.energised = true;
     if (!channel.jammed) channel.doorOpen = true; // the spring pushes the door out
+    if (this.#silenceAfterPulse) {
+      this.#silenceAfterPulse = false;
+      this.#silent = true;
+    }
     this.#changed();
     try {
       await sleep(this.#clock, ms);
@@ -86,10 +111,24 @@ export class SimBoard implements LockBoard {
     }
   }
 
+  /** Direct drive: the output is on for exactly the time asked. */
+  effectivePulse(_lock: ChannelRef, requestedMs: number): PulseTiming {
+    return { onMs: requestedMs, totalMs: requestedMs };
+  }
+
   async readInputs(board: number): Promise<BoardInputs> {
     this.#assertReady('readInputs');
     if (board !== 0) throw new HardwareError('INVALID_CHANNEL', `sim has no board ${board}`);
-    if (this.#offline) throw new HardwareError('BOARD_TIMEOUT', `sim board ${board} did not answer a status query`);
+    if (this.#offline || this.#silent) {
+      this.#answers.failed(0, 'status query not answered');
+      throw new HardwareError('BOARD_TIMEOUT', `sim board ${board} did not answer a status query`);
+    }
+    if (this.#readsToFail > 0) {
+      this.#readsToFail -= 1;
+      this.#answers.failed(0, 'status query missed');
+      throw new HardwareError('BOARD_TIMEOUT', `sim board ${board} missed a status query (injected)`);
+    }
+    this.#answers.answered(0);
     const doorOpen = new Map<number, boolean>();
     const itemPresent = new Map<number, boolean>();
     this.#channels.forEach((channel, index) => {
@@ -145,11 +184,41 @@ export class SimBoard implements LockBoard {
   setOffline(offline: boolean): void {
     this.#offline = offline;
     this.#logger.info({ offline }, 'sim board availability changed');
-    this.#changed();
+    // No inputsChanged: a board coming back raises no interrupt; the poll must find it.
+    this.world.emit('changed');
   }
 
   get offline(): boolean {
     return this.#offline;
+  }
+
+  /**
+   * The board stops answering but still obeys (a broken transmit line on a bus board): status
+   * queries time out, yet a pulse it is sent still energises the lock. false: it answers again.
+   */
+  setSilent(silent: boolean): void {
+    this.#silent = silent;
+    this.#logger.info({ silent }, 'sim board silence changed');
+    this.world.emit('changed');
+  }
+
+  get silent(): boolean {
+    return this.#silent;
+  }
+
+  /** The board goes silent the moment its next pulse starts (it has taken the unlock). */
+  silenceAfterNextPulse(): void {
+    this.#silenceAfterPulse = true;
+  }
+
+  /** The next `count` status queries get no answer (a missed reply on a noisy line). */
+  failNextReads(count: number): void {
+    this.#readsToFail = count;
+  }
+
+  /** The next `count` pulses fail before the output is switched on (a bus error). */
+  failNextPulses(count: number): void {
+    this.#pulsesToFail = count;
   }
 
   /** Pulses delivered since start. */

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { DEFAULT_PULSE_SETTLE_MS } from '../../controller/drivers/kerong/kerong-board.js';
+import { PULSE_HARD_CAP_MS, minimumRestMs } from '../../controller/lock-bank.js';
 import { configSchema, type CompartmentWiring, type Config, type HardwareKind } from './schema.js';
 
 /** A configuration that cannot be used. The message names the key and the value. */
@@ -59,7 +61,44 @@ export function decodeConfig(raw: unknown, source: string | null): ResolvedConfi
   const config = parsed.data;
   const compartmentWiring = config.hardware.compartments ?? defaultCompartments(config.hardware.kind, where);
   checkWiring(config.hardware.kind, compartmentWiring, where);
+  checkLockTiming(config, where);
   return { ...config, compartmentWiring, source };
+}
+
+/**
+ * The pulse a lock really gets: a Kerong board applies its own boardPulseMs; direct drive the
+ * configured pulse, capped. `key` names the setting it comes from, for messages.
+ */
+export function effectivePulseOf(config: Config): { onMs: number; totalMs: number; key: string } {
+  if (config.hardware.kind === 'kerong') {
+    const onMs = config.hardware.kerong.boardPulseMs;
+    return { onMs, totalMs: onMs + DEFAULT_PULSE_SETTLE_MS, key: 'hardware.kerong.boardPulseMs' };
+  }
+  const onMs = Math.min(config.locks.pulseMs, PULSE_HARD_CAP_MS);
+  return { onMs, totalMs: onMs, key: 'locks.pulseMs' };
+}
+
+/** Settings that are each valid alone but not together. */
+function checkLockTiming(config: Config, where: string): void {
+  const { locks } = config;
+  const pulse = effectivePulseOf(config);
+  const minimumRest = minimumRestMs(pulse.onMs);
+  if (locks.restMs !== null && locks.restMs < minimumRest) {
+    throw new ConfigError(
+      `${where}: key "locks.restMs" has value ${locks.restMs}: below 3 x the pulse the board applies (${pulse.key} = ${pulse.onMs}); at least ${minimumRest}, or null for exactly that`,
+    );
+  }
+  if (locks.doorConfirmTimeoutMs < pulse.totalMs + locks.pollIntervalMs) {
+    throw new ConfigError(
+      `${where}: key "locks.doorConfirmTimeoutMs" has value ${locks.doorConfirmTimeoutMs}: shorter than the pulse (${pulse.key} = ${pulse.onMs}, ${pulse.totalMs} ms with its command) plus one poll interval (locks.pollIntervalMs = ${locks.pollIntervalMs}): no door could be confirmed`,
+    );
+  }
+  const kerong = config.hardware.kerong;
+  if (config.hardware.kind === 'kerong' && kerong.replyTimeoutMs >= locks.pollIntervalMs) {
+    throw new ConfigError(
+      `${where}: key "hardware.kerong.replyTimeoutMs" has value ${kerong.replyTimeoutMs}: must be shorter than locks.pollIntervalMs (${locks.pollIntervalMs}), so a query to a silent board ends before the next poll is due`,
+    );
+  }
 }
 
 function describeIssue(error: z.ZodError, raw: unknown): string {

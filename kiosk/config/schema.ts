@@ -73,11 +73,19 @@ export const configSchema = z.strictObject({
           baudRate: z.number().int().positive().default(19200),
           /** Lock-status bit polarity: implementations disagree, so it is calibrated on site. */
           lockedBit: z.union([z.literal(0), z.literal(1)]).default(1),
-          replyTimeoutMs: z.number().int().min(50).max(10_000).default(1000),
-          /** How long the board keeps a lock energised after an unlock command. */
+          /**
+           * How long to wait for a status reply. Shorter than locks.pollIntervalMs (checked), so a
+           * query to a silent board ends before the next poll is due.
+           */
+          replyTimeoutMs: z.number().int().min(50).max(10_000).default(250),
+          /**
+           * How long the board keeps a lock energised after an unlock: its firmware's setting,
+           * measured on the bench (README). The board applies it whatever locks.pulseMs says,
+           * and the rest after each pulse is computed from it.
+           */
           boardPulseMs: z.number().int().min(50).max(PULSE_HARD_CAP_MS).default(500),
         })
-        .default({ path: '/dev/ttyUSB0', baudRate: 19200, lockedBit: 1, replyTimeoutMs: 1000, boardPulseMs: 500 }),
+        .default({ path: '/dev/ttyUSB0', baudRate: 19200, lockedBit: 1, replyTimeoutMs: 250, boardPulseMs: 500 }),
       mcp23017: z
         .strictObject({
           /** I2C bus number: 1 is the Pi header's /dev/i2c-1. */
@@ -95,7 +103,7 @@ export const configSchema = z.strictObject({
     })
     .default({
       kind: 'sim',
-      kerong: { path: '/dev/ttyUSB0', baudRate: 19200, lockedBit: 1, replyTimeoutMs: 1000, boardPulseMs: 500 },
+      kerong: { path: '/dev/ttyUSB0', baudRate: 19200, lockedBit: 1, replyTimeoutMs: 250, boardPulseMs: 500 },
       mcp23017: { bus: 1 },
       gpio: { doorOpenLevel: 1, debounceMs: 20, sysfsRoot: '/sys/class/gpio' },
     }),
@@ -134,16 +142,32 @@ export const configSchema = z.strictObject({
     }),
   locks: z
     .strictObject({
-      /** How long a lock is energised. Capped by PULSE_HARD_CAP_MS whatever is written here. */
+      /**
+       * How long a lock is energised by direct drive (sim, mcp23017, gpio). Capped by
+       * PULSE_HARD_CAP_MS whatever is written here. A Kerong board applies its own
+       * hardware.kerong.boardPulseMs instead.
+       */
       pulseMs: z.number().int().min(50).max(PULSE_HARD_CAP_MS).default(300),
-      /** How long after a pulse the door switch must show the door open. */
+      /**
+       * How long after a pulse is sent the door switch may take to show the door open. At least
+       * the pulse plus one poll interval (checked). An open's outcome is known within twice this
+       * plus one poll interval.
+       */
       doorConfirmTimeoutMs: z.number().int().min(100).max(30_000).default(2000),
       /** A door open longer than this raises the left-open alarm. */
       doorLeftOpenAlarmMs: z.number().int().min(5_000).max(3_600_000).default(120_000),
-      /** How often door states are reconciled with the board. */
+      /**
+       * How often every board is read, answering or not; a pulse goes only to a board that
+       * answered within this long.
+       */
       pollIntervalMs: z.number().int().min(50).max(60_000).default(500),
+      /**
+       * Rest after each pulse before the same lock is pulsed again. null: three times the pulse
+       * the board applies (25 % duty). A value below that is refused (checked).
+       */
+      restMs: z.number().int().min(0).max(600_000).nullable().default(null),
     })
-    .default({ pulseMs: 300, doorConfirmTimeoutMs: 2000, doorLeftOpenAlarmMs: 120_000, pollIntervalMs: 500 }),
+    .default({ pulseMs: 300, doorConfirmTimeoutMs: 2000, doorLeftOpenAlarmMs: 120_000, pollIntervalMs: 500, restMs: null }),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -161,7 +161,7 @@ export class Actuator {
         actor,
         reservationId: reservation.id,
         result: outcome.ok ? 'opened' : outcome.error,
-        detail: outcome.ok ? { attempts: outcome.attempts, confirmed: outcome.confirmed } : { attempts: outcome.attempts, detail: outcome.detail },
+        detail: outcome.ok ? { pulses: outcome.pulses, confirmed: outcome.confirmed } : { pulses: outcome.pulses, detail: outcome.detail },
       });
       if (outcome.ok) {
         await tx.event('compartment.opened', { compartment, reservationId: reservation.id, purpose, confirmed: outcome.confirmed });

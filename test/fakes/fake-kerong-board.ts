@@ -6,10 +6,15 @@
  * pulses itself like the real board, and answers queries with status frames in the
  * configured bit polarity, through `emitData` as a real port would deliver them. Every write
  * is recorded in hex so tests can assert the wire byte for byte. Fault switches reproduce
- * what goes wrong on a real bus: a board that does not answer, corrupt checksums, line noise
- * before a reply, a reply arriving in pieces, a slow board, a jammed lock, a stuck switch.
+ * what goes wrong on a real bus: a board that does not answer, one that goes silent right after
+ * it took an unlock (mid-exchange) and comes back later, corrupt checksums, line noise before a
+ * reply, a reply arriving in pieces, a slow or late board, a jammed lock, a stuck switch.
+ *
+ * Time comes from an injected Clock (the system clock by default), so a whole lock bank over
+ * the real driver and this bus can run on a fake clock.
  */
 import type { SerialPortMock } from 'serialport';
+import { createSystemClock, type Clock } from '../../kiosk/lib/clock.js';
 import type { ChannelRef } from '../../controller/lock-board.js';
 import {
   CHANNELS_PER_BOARD,
@@ -37,10 +42,22 @@ export interface FakeKerongOptions {
   replyDelayMs?: number;
   /** Whether boards answer an unlock with a status frame (undocumented either way). Default false. */
   replyToUnlock?: boolean;
+  /** Time for pulses and reply delays. Default: the system clock. */
+  clock?: Clock;
+}
+
+/** One unlock frame a board acted on, with the clock time it arrived. */
+export interface UnlockRecord {
+  readonly ref: ChannelRef;
+  readonly at: number;
+  /** The board had stopped answering when the unlock arrived (its receiver still worked). */
+  readonly whileSilent: boolean;
 }
 
 interface SimulatedBoard {
   silent: boolean;
+  /** Goes silent as soon as it has acted on its next unlock. */
+  silenceAfterUnlock: boolean;
   readonly doorOpen: boolean[];
   readonly itemPresent: boolean[];
   readonly jammed: boolean[];
@@ -55,13 +72,18 @@ export class FakeKerongBus {
   readonly writes: string[] = [];
   /** Unlock-all frames seen on the wire. Must stay 0: the driver cannot send one. */
   unlockAllReceived = 0;
+  /** Every unlock a board acted on, in order. */
+  readonly unlocks: UnlockRecord[] = [];
+  /** Status queries that reached a board, with the clock time, in order. */
+  readonly queries: { board: number; at: number; answered: boolean }[] = [];
 
-  readonly #options: Required<FakeKerongOptions>;
+  readonly #options: Required<Omit<FakeKerongOptions, 'clock'>>;
+  readonly #clock: Clock;
   readonly #boards = new Map<number, SimulatedBoard>();
   readonly #parser = new KerongFrameParser();
   readonly #wrapped = new WeakSet<MockPortBinding>();
-  readonly #timers = new Set<NodeJS.Timeout>();
-  readonly #energised = new Map<string, { ref: ChannelRef; timer: NodeJS.Timeout }>();
+  readonly #timers = new Set<unknown>();
+  readonly #energised = new Map<string, { ref: ChannelRef; timer: unknown }>();
   #binding: MockPortBinding | undefined;
   #corruptReplies = 0;
   #garbage: Uint8Array = new Uint8Array(0);
@@ -69,11 +91,14 @@ export class FakeKerongBus {
   #failWrites = false;
 
   constructor(options: FakeKerongOptions) {
-    this.#options = { replyDelayMs: 2, replyToUnlock: false, ...options };
+    const { clock, ...rest } = options;
+    this.#options = { replyDelayMs: 2, replyToUnlock: false, ...rest };
+    this.#clock = clock ?? createSystemClock();
     for (const id of options.boards) {
       const channels = <T>(value: T): T[] => Array.from({ length: CHANNELS_PER_BOARD }, () => value);
       this.#boards.set(id, {
         silent: false,
+        silenceAfterUnlock: false,
         doorOpen: channels(false),
         itemPresent: channels(false),
         jammed: channels(false),
@@ -92,9 +117,9 @@ export class FakeKerongBus {
 
   /** Stop every timer (pulses, pending replies). */
   dispose(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
+    for (const timer of this.#timers) this.#clock.clearTimeout(timer);
     this.#timers.clear();
-    for (const { timer } of this.#energised.values()) clearTimeout(timer);
+    for (const { timer } of this.#energised.values()) this.#clock.clearTimeout(timer);
     this.#energised.clear();
   }
 
@@ -116,9 +141,21 @@ export class FakeKerongBus {
     this.#board(ref.board).itemPresent[ref.channel] = present;
   }
 
-  /** Fault: the board stops answering (its receiver still works: unlocks still act). */
+  /** Fault: the board stops answering (its receiver still works: unlocks still act); false: it is back. */
   setSilent(board: number, silent = true): void {
     this.#board(board).silent = silent;
+  }
+
+  isSilent(board: number): boolean {
+    return this.#board(board).silent;
+  }
+
+  /**
+   * Fault mid-exchange: the board acts on its next unlock (the lock is energised, the door
+   * springs open) and stops answering from that moment, before any status query can tell.
+   */
+  silenceAfterNextUnlock(board: number): void {
+    this.#board(board).silenceAfterUnlock = true;
   }
 
   /** Fault: the next `count` replies carry a wrong checksum. */
@@ -187,17 +224,24 @@ export class FakeKerongBus {
     const board = this.#boards.get(frame.board);
     if (!board) return; // no board with that id on the bus: nobody acts or answers
     if (frame.command === CMD_UNLOCK) {
-      this.#unlock({ board: frame.board, channel: frame.lock }, board);
+      const ref = { board: frame.board, channel: frame.lock };
+      this.unlocks.push({ ref, at: this.#clock.now(), whileSilent: board.silent });
+      this.#unlock(ref, board);
+      if (board.silenceAfterUnlock) {
+        board.silenceAfterUnlock = false;
+        board.silent = true;
+      }
       if (this.#options.replyToUnlock) this.#reply(frame.board, board);
     } else if (frame.command === CMD_QUERY_BOARD) {
+      this.queries.push({ board: frame.board, at: this.#clock.now(), answered: !board.silent });
       this.#reply(frame.board, board);
     }
   }
 
   #unlock(ref: ChannelRef, board: SimulatedBoard): void {
     const previous = this.#energised.get(key(ref));
-    if (previous) clearTimeout(previous.timer);
-    const timer = setTimeout(() => this.#energised.delete(key(ref)), this.#options.boardPulseMs);
+    if (previous) this.#clock.clearTimeout(previous.timer);
+    const timer = this.#clock.setTimeout(() => this.#energised.delete(key(ref)), this.#options.boardPulseMs);
     this.#energised.set(key(ref), { ref, timer });
     // A spring pushes the door open as soon as the latch lets go.
     if (!board.jammed[ref.channel]) board.doorOpen[ref.channel] = true;
@@ -243,7 +287,7 @@ export class FakeKerongBus {
   }
 
   #later(ms: number, action: () => void): void {
-    const timer = setTimeout(() => {
+    const timer = this.#clock.setTimeout(() => {
       this.#timers.delete(timer);
       action();
     }, ms);

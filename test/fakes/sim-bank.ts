@@ -17,14 +17,16 @@ export function createSimBank(overrides: Partial<LockBankOptions> = {}) {
   const clock = createFakeClock(1_000_000);
   const logger = createSilentLogger();
   const sim = new SimBoard({ clock, logger });
-  const board = new RecordingBoard(sim, clock);
+  const pollIntervalMs = overrides.pollIntervalMs ?? 500;
+  // A pulse is blind unless the board answered within the last poll interval.
+  const board = new RecordingBoard(sim, clock, pollIntervalMs);
   const bank = new LockBank({
     board,
     compartments: simWiring(),
     pulseMs: 300,
     doorConfirmTimeoutMs: 2000,
     doorLeftOpenAlarmMs: 60_000,
-    pollIntervalMs: 500,
+    pollIntervalMs,
     clock,
     logger,
     ...overrides,

@@ -9,6 +9,9 @@ import { runLockBoardContract } from '../contract/lock-board-contract.js';
 import { createFakeClock } from '../fakes/fake-clock.js';
 import { FakeGpio } from '../fakes/fake-gpio.js';
 
+/** A guard every board passes right after init: the board answered within the last minute. */
+const FRESH = { answeredWithinMs: 60_000 };
+
 const wiring: BoardWiring = {
   locks: [{ board: 0, channel: 17 }, { board: 0, channel: 27 }],
   doors: [{ board: 0, channel: 22 }, { board: 0, channel: 23 }],
@@ -104,7 +107,7 @@ t.test('doorOpenLevel sets the polarity', async (t) => {
 t.test('pulse writes 1, waits on the clock, writes 0', async (t) => {
   const { gpio, clock, board } = setup();
   await board.init();
-  const pulse = board.pulse({ board: 0, channel: 27 }, 40);
+  const pulse = board.pulse({ board: 0, channel: 27 }, 40, FRESH);
   await settle();
   t.same(gpio.energised(), [{ board: 0, channel: 27 }]);
   await clock.fake.tickAsync(39);
@@ -121,7 +124,7 @@ t.test('pulse writes 1, waits on the clock, writes 0', async (t) => {
 t.test('write error mid-pulse: still drives the line low (retrying), then BUS_ERROR', async (t) => {
   const { gpio, clock, board } = setup();
   await board.init();
-  const outcome = board.pulse({ board: 0, channel: 17 }, 30).then(() => null, (error: unknown) => error);
+  const outcome = board.pulse({ board: 0, channel: 17 }, 30, FRESH).then(() => null, (error: unknown) => error);
   await settle();
   gpio.failWrites(17, 1);
   await clock.fake.tickAsync(30);
@@ -141,7 +144,7 @@ t.test('a failed switch-on still writes 0 and does not wait out the pulse', asyn
   await board.init();
   gpio.failWrites(17, 1);
   // The fake clock never moves: the promise can only settle if the driver skips the sleep.
-  await t.rejects(board.pulse({ board: 0, channel: 17 }, 1000), { code: 'BUS_ERROR' });
+  await t.rejects(board.pulse({ board: 0, channel: 17 }, 1000, FRESH), { code: 'BUS_ERROR' });
   t.same(gpio.writes, [
     { bcm: 17, value: 1, ok: false },
     { bcm: 17, value: 0, ok: true },
@@ -151,7 +154,7 @@ t.test('a failed switch-on still writes 0 and does not wait out the pulse', asyn
 t.test('a line that will not go low stays reported; allOff gets it later', async (t) => {
   const { gpio, clock, board } = setup();
   await board.init();
-  const outcome = board.pulse({ board: 0, channel: 17 }, 30).then(() => null, (error: unknown) => error);
+  const outcome = board.pulse({ board: 0, channel: 17 }, 30, FRESH).then(() => null, (error: unknown) => error);
   await settle();
   gpio.failWrites(17, 2);
   await clock.fake.tickAsync(30);
@@ -168,8 +171,8 @@ t.test('readInputs: a failed read is BUS_ERROR; wrong board or lock is INVALID_C
   await t.rejects(board.readInputs(0), { code: 'BUS_ERROR', message: /BCM23 \(sysfs 535\): read of door input/ });
   t.equal((await board.readInputs(0)).doorOpen.size, 2, 'next read works');
   await t.rejects(board.readInputs(1), { code: 'INVALID_CHANNEL' });
-  await t.rejects(board.pulse({ board: 0, channel: 22 }, 10), { code: 'INVALID_CHANNEL' });
-  await t.rejects(board.pulse({ board: 1, channel: 17 }, 10), { code: 'INVALID_CHANNEL' });
+  await t.rejects(board.pulse({ board: 0, channel: 22 }, 10, FRESH), { code: 'INVALID_CHANNEL' });
+  await t.rejects(board.pulse({ board: 1, channel: 17 }, 10, FRESH), { code: 'INVALID_CHANNEL' });
   t.same(gpio.writes, []);
 });
 
@@ -184,7 +187,7 @@ t.test('wiring GPIO cannot do is refused at construction', async (t) => {
 t.test('close drives outputs low, unexports every line, stops events, then refuses', async (t) => {
   const { gpio, clock, board } = setup();
   await board.init();
-  const outcome = board.pulse({ board: 0, channel: 17 }, 30).then(() => null, (error: unknown) => error);
+  const outcome = board.pulse({ board: 0, channel: 17 }, 30, FRESH).then(() => null, (error: unknown) => error);
   await settle();
   await board.close();
   t.same(gpio.energised(), [], 'low before release');
@@ -234,6 +237,8 @@ runLockBoardContract(t, 'GPIO on fake lines', async () => {
     wiring,
     setDoor: (door, open) => gpio.setLevel(door.channel, open ? 1 : 0),
     energised: () => gpio.energised(),
+    // A door line that cannot be read: the Pi's own lines failing.
+    silence: (_board, silent) => gpio.failReads(wiring.doors[0]?.channel ?? 22, silent ? Number.MAX_SAFE_INTEGER : 0),
     invalidLock: { board: 0, channel: 5 },
     pulseMs: 30,
     teardown: () => board.close(),

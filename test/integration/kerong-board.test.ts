@@ -13,6 +13,9 @@ import { createSilentLogger } from '../../kiosk/logging.js';
 import { runLockBoardContract } from '../contract/lock-board-contract.js';
 import { FakeKerongBus, type FakeKerongOptions } from '../fakes/fake-kerong-board.js';
 
+/** A guard every board passes right after init: the board answered within the last minute. */
+const FRESH = { answeredWithinMs: 60_000 };
+
 const PULSE_MS = 40;
 /** Generous: a simulated board answers in ~2 ms, and a loaded CI machine must not time out. */
 const REPLY_TIMEOUT_MS = 250;
@@ -90,10 +93,10 @@ t.test('pulse writes exactly the documented unlock frame and lasts the board pul
   const rig = makeRig(t);
   const wire = await ready(rig);
   const started = performance.now();
-  await rig.board.pulse(board0(0), PULSE_MS); // compartment 1
+  await rig.board.pulse(board0(0), PULSE_MS, FRESH); // compartment 1
   t.ok(performance.now() - started >= PULSE_MS, 'resolves only after the board pulse');
-  await rig.board.pulse(board0(15), PULSE_MS);
-  await rig.board.pulse(BOARD_1_LOCK_2, PULSE_MS);
+  await rig.board.pulse(board0(15), PULSE_MS, FRESH);
+  await rig.board.pulse(BOARD_1_LOCK_2, PULSE_MS, FRESH);
   t.same(wire(), ['02 00 31 03 36', '02 0F 31 03 45', '02 12 31 03 48']);
   t.ok(rig.fake.isDoorOpen(board0(0)) && rig.fake.isDoorOpen(BOARD_1_LOCK_2), 'the doors sprang open');
   t.equal(rig.fake.unlockAllReceived, 0, 'never unlock-all');
@@ -102,7 +105,7 @@ t.test('pulse writes exactly the documented unlock frame and lasts the board pul
 t.test('a pulse length different from the board pulse is still the board pulse', async (t) => {
   const rig = makeRig(t);
   const wire = await ready(rig);
-  await rig.board.pulse(board0(3), 300);
+  await rig.board.pulse(board0(3), 300, FRESH);
   t.same(wire(), ['02 03 31 03 39'], 'same frame: the board times the pulse');
   t.same(rig.fake.energised(), []);
 });
@@ -169,10 +172,10 @@ t.test('init rejects naming a board that does not answer, and can be retried', a
   rig.fake.setSilent(1);
   await t.rejects(rig.board.init(), { code: 'BOARD_TIMEOUT', message: /^board 1 / });
   t.same(rig.writes(), [QUERY_0, QUERY_1, QUERY_1, QUERY_1]);
-  await t.rejects(rig.board.pulse(board0(0), PULSE_MS), { code: 'NOT_INITIALISED' }, 'not usable after a failed init');
+  await t.rejects(rig.board.pulse(board0(0), PULSE_MS, FRESH), { code: 'NOT_INITIALISED' }, 'not usable after a failed init');
   rig.fake.setSilent(1, false);
   await rig.board.init();
-  await rig.board.pulse(board0(0), PULSE_MS);
+  await rig.board.pulse(board0(0), PULSE_MS, FRESH);
   t.equal(rig.writes().at(-1), '02 00 31 03 36', 'usable after a good init');
 });
 
@@ -241,12 +244,12 @@ t.test('jammed lock: the pulse resolves but the door stays shut', async (t) => {
   const rig = makeRig(t);
   const wire = await ready(rig);
   rig.fake.jam(board0(4));
-  const pulse = rig.board.pulse(board0(4), PULSE_MS);
+  const pulse = rig.board.pulse(board0(4), PULSE_MS, FRESH);
   await new Promise((resolve) => setTimeout(resolve, PULSE_MS / 3));
   t.same(rig.fake.energised(), [board0(4)], 'the coil is energised');
   await pulse;
   t.equal((await rig.board.readInputs(0)).doorOpen.get(4), false, 'door still reads closed');
-  await rig.board.pulse(board0(5), PULSE_MS);
+  await rig.board.pulse(board0(5), PULSE_MS, FRESH);
   t.equal((await rig.board.readInputs(0)).doorOpen.get(5), true, 'a free lock next to it opens');
   t.same(wire(), ['02 04 31 03 3A', QUERY_0, '02 05 31 03 3B', QUERY_0]);
 });
@@ -257,7 +260,7 @@ t.test('stuck door switch reads what it is stuck at', async (t) => {
   rig.fake.stickDoor(board0(6), true);
   t.equal((await rig.board.readInputs(0)).doorOpen.get(6), true, 'reads open while the door is shut');
   rig.fake.stickDoor(board0(6), false);
-  await rig.board.pulse(board0(6), PULSE_MS);
+  await rig.board.pulse(board0(6), PULSE_MS, FRESH);
   t.ok(rig.fake.isDoorOpen(board0(6)), 'the door is physically open');
   t.equal((await rig.board.readInputs(0)).doorOpen.get(6), false, 'but reads closed');
 });
@@ -265,7 +268,7 @@ t.test('stuck door switch reads what it is stuck at', async (t) => {
 t.test('a board that answers the unlock too: the reply is accepted and ignored', async (t) => {
   const rig = makeRig(t, { fake: { replyToUnlock: true } });
   const wire = await ready(rig);
-  await rig.board.pulse(board0(2), PULSE_MS);
+  await rig.board.pulse(board0(2), PULSE_MS, FRESH);
   t.equal((await rig.board.readInputs(0)).doorOpen.get(2), true);
   t.same(wire(), ['02 02 31 03 38', QUERY_0]);
 });
@@ -274,7 +277,7 @@ t.test('one command at a time: a query waits for a running pulse', async (t) => 
   const rig = makeRig(t);
   const wire = await ready(rig);
   let pulseDone = false;
-  const pulse = rig.board.pulse(board0(0), PULSE_MS).then(() => (pulseDone = true));
+  const pulse = rig.board.pulse(board0(0), PULSE_MS, FRESH).then(() => (pulseDone = true));
   const inputs = await rig.board.readInputs(0);
   t.ok(pulseDone, 'the pulse had ended before the query was answered');
   t.equal(inputs.doorOpen.get(0), true, 'and the query sees the door it opened');
@@ -285,9 +288,9 @@ t.test('one command at a time: a query waits for a running pulse', async (t) => 
 t.test('allOff drops queued pulses and waits out the running one', async (t) => {
   const rig = makeRig(t);
   const wire = await ready(rig);
-  const running = rig.board.pulse(board0(0), PULSE_MS);
-  const queued = t.rejects(rig.board.pulse(board0(1), PULSE_MS), {
-    code: 'BUS_ERROR',
+  const running = rig.board.pulse(board0(0), PULSE_MS, FRESH);
+  const queued = t.rejects(rig.board.pulse(board0(1), PULSE_MS, FRESH), {
+    code: 'PULSE_CANCELLED',
     message: /^board 0 channel 1 command unlock \(0x31\): cancelled/,
   });
   await new Promise((resolve) => setTimeout(resolve, PULSE_MS / 4));
@@ -296,15 +299,94 @@ t.test('allOff drops queued pulses and waits out the running one', async (t) => 
   await running;
   await queued;
   t.same(wire(), ['02 00 31 03 36'], 'the queued unlock never reached the wire');
-  await rig.board.pulse(board0(1), PULSE_MS);
+  await rig.board.pulse(board0(1), PULSE_MS, FRESH);
   t.equal(wire().at(-1), '02 01 31 03 37', 'pulses work again after allOff');
+});
+
+t.test('never blind: a board whose last query failed gets no unlock until it answers again', async (t) => {
+  const rig = makeRig(t, { options: { replyTimeoutMs: SHORT_TIMEOUT_MS, retries: 0 } });
+  const wire = await ready(rig);
+  rig.fake.setSilent(0);
+  await t.rejects(rig.board.readInputs(0), { code: 'BOARD_TIMEOUT' });
+  await t.rejects(rig.board.pulse(board0(3), PULSE_MS, FRESH), {
+    code: 'BOARD_OFFLINE',
+    message: /^board 0 channel 3 command unlock \(0x31\): refused, the last exchange with board 0 failed/,
+  });
+  t.same(wire(), [QUERY_0], 'no unlock on the wire');
+  t.same(rig.fake.unlocks, [], 'the board (whose receiver still works) got nothing');
+  rig.fake.setSilent(0, false);
+  await rig.board.readInputs(0);
+  await rig.board.pulse(board0(3), PULSE_MS, FRESH);
+  t.same(wire(), [QUERY_0, QUERY_0, '02 03 31 03 39'], 'sent once the board answered again');
+  rig.fake.setSilent(1);
+  await t.rejects(rig.board.readInputs(1), { code: 'BOARD_TIMEOUT' });
+  await t.rejects(rig.board.pulse(BOARD_1_LOCK_2, PULSE_MS, FRESH), { code: 'BOARD_OFFLINE' }, 'board 1 is refused');
+  await rig.board.pulse(board0(4), PULSE_MS, FRESH);
+  t.equal(wire().at(-1), '02 04 31 03 3A', 'board 0 on the same bus is not');
+});
+
+t.test('never late: an unlock queued behind a query the board stops answering is dropped, not sent after it', async (t) => {
+  const rig = makeRig(t, { options: { replyTimeoutMs: SHORT_TIMEOUT_MS } });
+  const wire = await ready(rig);
+  rig.fake.setSilent(0);
+  const query = rig.board.readInputs(0).then(
+    () => 'answered',
+    (error: { code?: string }) => error.code,
+  );
+  const unlock = rig.board.pulse(board0(4), PULSE_MS, FRESH).then(
+    () => 'sent',
+    (error: { code?: string }) => error.code,
+  );
+  t.equal(await query, 'BOARD_TIMEOUT');
+  t.equal(await unlock, 'BOARD_OFFLINE');
+  t.same(wire(), [QUERY_0, QUERY_0, QUERY_0], 'three queries, no unlock after them');
+  t.same(rig.fake.unlocks, []);
+});
+
+t.test('an unlock whose board last answered longer ago than the guard allows is refused', async (t) => {
+  const rig = makeRig(t);
+  const wire = await ready(rig);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await t.rejects(rig.board.pulse(board0(5), PULSE_MS, { answeredWithinMs: 5 }), { code: 'BOARD_OFFLINE', message: /last answered \d+ ms ago \(limit 5 ms\)/ });
+  t.same(wire(), [], 'nothing on the wire');
+  await rig.board.readInputs(0);
+  await rig.board.pulse(board0(5), PULSE_MS, { answeredWithinMs: 1000 });
+  t.same(wire(), [QUERY_0, '02 05 31 03 3B']);
+});
+
+t.test('an unlock withdrawn while it waits in the queue is dropped at once; one already sent runs to its end', async (t) => {
+  const rig = makeRig(t, { options: { replyTimeoutMs: SHORT_TIMEOUT_MS } });
+  const wire = await ready(rig);
+  rig.fake.setReplyDelay(SHORT_TIMEOUT_MS / 2); // a slow board: the query ahead holds the queue
+  const order: string[] = [];
+  const query = rig.board.readInputs(0).then(() => order.push('query answered'));
+  const withdraw = new AbortController();
+  const unlock = rig.board.pulse(board0(6), PULSE_MS, { answeredWithinMs: 60_000, signal: withdraw.signal }).catch((error: { code?: string }) => {
+    order.push(`unlock ${error.code}`);
+  });
+  withdraw.abort();
+  await Promise.all([query, unlock]);
+  t.same(order, ['unlock PULSE_CANCELLED', 'query answered'], 'the unlock was dropped before the query ahead of it ended');
+  t.same(wire(), [QUERY_0], 'and never written');
+  const sent = new AbortController();
+  const running = rig.board.pulse(board0(6), PULSE_MS, { answeredWithinMs: 60_000, signal: sent.signal });
+  await new Promise((resolve) => setTimeout(resolve, PULSE_MS / 4));
+  sent.abort();
+  await running;
+  t.same(wire(), [QUERY_0, '02 06 31 03 3C'], 'an abort after sending changes nothing');
+});
+
+t.test('effectivePulse: the board applies its own pulse, whatever is asked', async (t) => {
+  const rig = makeRig(t, { options: { boardPulseMs: 700, pulseSettleMs: 30 } });
+  t.same(rig.board.effectivePulse(board0(0), 300), { onMs: 700, totalMs: 730 });
+  t.same(rig.board.effectivePulse(board0(0), 1500), { onMs: 700, totalMs: 730 });
 });
 
 t.test('refuses what it does not have', async (t) => {
   const rig = makeRig(t);
   await rig.board.init();
-  await t.rejects(rig.board.pulse(board0(16), PULSE_MS), { code: 'INVALID_CHANNEL', message: /board 0 channel 16/ });
-  await t.rejects(rig.board.pulse({ board: 1, channel: 3 }, PULSE_MS), { code: 'INVALID_CHANNEL' }, 'unwired lock');
+  await t.rejects(rig.board.pulse(board0(16), PULSE_MS, FRESH), { code: 'INVALID_CHANNEL', message: /board 0 channel 16/ });
+  await t.rejects(rig.board.pulse({ board: 1, channel: 3 }, PULSE_MS, FRESH), { code: 'INVALID_CHANNEL' }, 'unwired lock');
   await t.rejects(rig.board.readInputs(5), { code: 'INVALID_CHANNEL', message: /board 5/ });
   t.throws(
     () => makeRig(t, { wiring: { locks: [{ board: 10, channel: 0 }], doors: [] } }),
@@ -339,7 +421,7 @@ t.test('close during init: init rejects CLOSED at once, and the driver stays clo
   await new Promise((resolve) => setTimeout(resolve, 10));
   await rig.board.close();
   await init;
-  await t.rejects(rig.board.pulse(board0(0), PULSE_MS), { code: 'CLOSED' });
+  await t.rejects(rig.board.pulse(board0(0), PULSE_MS, FRESH), { code: 'CLOSED' });
 });
 
 t.test('a port fault fails the waiting command with BUS_ERROR', async (t) => {
@@ -357,7 +439,7 @@ t.test('a failing write is a BUS_ERROR naming the command, without waiting for a
     const rig = makeRig(t);
     await rig.board.init();
     rig.fake.failWrites();
-    await t.rejects(rig.board.pulse(board0(0), PULSE_MS), {
+    await t.rejects(rig.board.pulse(board0(0), PULSE_MS, FRESH), {
       code: 'BUS_ERROR',
       message: /^board 0 channel 0 command unlock \(0x31\): serial port \S+: write failed \(EIO/,
     });
@@ -411,6 +493,7 @@ runLockBoardContract(t, 'kerong (simulated bus)', async () => {
     wiring,
     setDoor: (door, open) => fake.setDoor(door, open),
     energised: () => fake.energised(),
+    silence: (board, silent) => fake.setSilent(board, silent),
     invalidLock: board0(16),
     pulseMs: PULSE_MS,
     teardown: async () => {

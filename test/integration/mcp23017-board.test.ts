@@ -9,6 +9,9 @@ import { runLockBoardContract } from '../contract/lock-board-contract.js';
 import { createFakeClock } from '../fakes/fake-clock.js';
 import { FakeI2CBus } from '../fakes/fake-i2c-bus.js';
 
+/** A guard every board passes right after init: the board answered within the last minute. */
+const FRESH = { answeredWithinMs: 60_000 };
+
 // Register numbers written out from the datasheet (IOCON.BANK=0), independent of the driver.
 const IODIRA = 0x00, IODIRB = 0x01, GPPUA = 0x0c, GPPUB = 0x0d, GPIOA = 0x12, OLATA = 0x14, OLATB = 0x15;
 
@@ -79,7 +82,7 @@ t.test('pulse writes OLAT with only that bit from its own copy, then 0; never re
   // Doors open: GPIOA reads 0x0f. A read-modify-write would carry those bits into OLAT.
   t.equal(await bus.readByte(0x20, GPIOA), 0x0f, 'doors read high');
   const before = bus.transfers.length;
-  const pulse = board.pulse({ board: 0x20, channel: 5 }, 30);
+  const pulse = board.pulse({ board: 0x20, channel: 5 }, 30, FRESH);
   await settle();
   t.same(bus.energised(), [{ board: 0x20, channel: 5 }], 'GPA5 on');
   await clock.fake.tickAsync(29);
@@ -97,7 +100,7 @@ t.test('a pulse on chip 0x21 pin 12 writes OLATB of 0x21', async (t) => {
   const { bus, clock, board } = setup();
   await board.init();
   const before = bus.writes.length;
-  const pulse = board.pulse({ board: 0x21, channel: 12 }, 10);
+  const pulse = board.pulse({ board: 0x21, channel: 12 }, 10, FRESH);
   await clock.fake.tickAsync(10);
   await pulse;
   t.same(bus.writes.slice(before), [
@@ -109,7 +112,7 @@ t.test('a pulse on chip 0x21 pin 12 writes OLATB of 0x21', async (t) => {
 t.test('bus error mid-pulse: output off, chip re-initialised, BUS_ERROR naming chip, pin, command', async (t) => {
   const { bus, clock, board } = setup();
   await board.init();
-  const pulse = board.pulse({ board: 0x20, channel: 5 }, 30);
+  const pulse = board.pulse({ board: 0x20, channel: 5 }, 30, FRESH);
   const outcome = pulse.then(() => null, (error: unknown) => error);
   await settle();
   t.same(bus.energised(), [{ board: 0x20, channel: 5 }], 'on');
@@ -136,7 +139,7 @@ t.test('a failed switch-on still writes the output off and does not wait out the
   bus.failRegister(0x21, OLATB, 1);
   const before = bus.writes.length;
   // The fake clock never moves: the promise can only settle if the driver skips the sleep.
-  await t.rejects(board.pulse({ board: 0x21, channel: 12 }, 1000), { code: 'BUS_ERROR', message: /chip 0x21.*pin 12 \(GPB4\)/ });
+  await t.rejects(board.pulse({ board: 0x21, channel: 12 }, 1000, FRESH), { code: 'BUS_ERROR', message: /chip 0x21.*pin 12 \(GPB4\)/ });
   t.same(bus.writes.slice(before, before + 1), [{ addr: 0x21, reg: OLATB, value: 0 }], 'off written first');
   t.same(bus.energised(), []);
 });
@@ -144,7 +147,7 @@ t.test('a failed switch-on still writes the output off and does not wait out the
 t.test('chip gone mid-pulse: BUS_ERROR; every later command re-initialises it first', async (t) => {
   const { bus, clock, board } = setup();
   await board.init();
-  const pulse = board.pulse({ board: 0x20, channel: 4 }, 20);
+  const pulse = board.pulse({ board: 0x20, channel: 4 }, 20, FRESH);
   const outcome = pulse.then(() => null, (error: unknown) => error);
   await settle();
   bus.setAbsent(0x20);
@@ -226,7 +229,7 @@ t.test('init with a chip absent: other chips still switched off, then BUS_ERROR;
 t.test('allOff never rejects; close switches off, closes the bus, then refuses', async (t) => {
   const { bus, clock, board } = setup();
   await board.init();
-  const pulse = board.pulse({ board: 0x21, channel: 4 }, 50);
+  const pulse = board.pulse({ board: 0x21, channel: 4 }, 50, FRESH);
   await settle();
   bus.setAbsent(0x20);
   await board.allOff();
@@ -249,7 +252,7 @@ t.test('allOff never rejects; close switches off, closes the bus, then refuses',
 t.test('close during a pulse: every OLAT off, the pulse rejects CLOSED without touching the bus', async (t) => {
   const { bus, clock, board } = setup();
   await board.init();
-  const outcome = board.pulse({ board: 0x20, channel: 6 }, 40).then(() => null, (error: unknown) => error);
+  const outcome = board.pulse({ board: 0x20, channel: 6 }, 40, FRESH).then(() => null, (error: unknown) => error);
   await settle();
   await board.close();
   t.same(bus.energised(), []);
@@ -291,6 +294,7 @@ runLockBoardContract(t, 'MCP23017 on the fake bus', async () => {
     wiring: defaultWiring,
     setDoor: (door, open) => bus.setInput(door.board, door.channel, open ? 1 : 0),
     energised: () => bus.energised(),
+    silence: (chip, silent) => bus.setAbsent(chip, silent),
     invalidLock: { board: 0x20, channel: 0 }, // a door pin
     pulseMs: 30,
     teardown: () => board.close(),

@@ -7,6 +7,11 @@
  * - The board times each unlock pulse itself, so `pulse()` sends the unlock and then waits
  *   `boardPulseMs + pulseSettleMs`; there is no "off" command, and the one "unlock all"
  *   command is never sent (protocol.ts cannot even encode it).
+ * - Never blind: an unlock is written only if, at the moment it reaches the front of the
+ *   queue, the board answered a status query within the guard's window and no query to it has
+ *   failed since. An unlock queued behind queries that the board stopped answering is dropped
+ *   (BOARD_OFFLINE), never sent late; one whose guard signal is aborted while it waits is
+ *   dropped at once (PULSE_CANCELLED).
  * - Doors are read from the lock's feedback bit: a lock that does not read locked is a door
  *   that is open. The bit's polarity is configuration (`lockedBit`).
  * - A query that gets no valid reply is retried `retries` times with a growing pause, then
@@ -14,8 +19,9 @@
  */
 import { Backoff } from '../../../kiosk/lib/backoff.js';
 import { sleep, type Clock } from '../../../kiosk/lib/clock.js';
+import { BoardAnswers } from '../../board-answers.js';
 import { HardwareError, isHardwareError } from '../../errors.js';
-import type { BoardInputs, BoardWiring, ChannelRef, LockBoard } from '../../lock-board.js';
+import type { BoardInputs, BoardWiring, ChannelRef, LockBoard, PulseGuard, PulseTiming } from '../../lock-board.js';
 import { RequestWaiter } from '../../request-waiter.js';
 import type { Logger } from 'pino';
 import {
@@ -39,7 +45,11 @@ export interface KerongBoardOptions {
   lockedBit: 0 | 1;
   /** How long to wait for a status reply, per attempt. */
   replyTimeoutMs: number;
-  /** How long the board keeps a lock energised after an unlock command. */
+  /**
+   * How long the board keeps a lock energised after an unlock command: its firmware's setting,
+   * measured on the bench (README, "Calibrating a Kerong board"). The lock bank rests each
+   * lock three times this long.
+   */
   boardPulseMs: number;
   /** Extra attempts after a query got no valid reply. Default 2. */
   retries?: number;
@@ -48,6 +58,8 @@ export interface KerongBoardOptions {
   /** Added to boardPulseMs for transmission and the board's reaction time. Default 50. */
   pulseSettleMs?: number;
 }
+
+export const DEFAULT_PULSE_SETTLE_MS = 50;
 
 export interface KerongBoardDeps {
   transport: SerialTransport;
@@ -88,6 +100,7 @@ export class KerongBoard implements LockBoard {
   readonly #pulseSettleMs: number;
   readonly #parser: KerongFrameParser;
   readonly #replies: RequestWaiter<Frame>;
+  readonly #answers: BoardAnswers;
 
   #state: State = 'uninitialised';
   /** Tail of the command queue; never rejects. */
@@ -116,7 +129,8 @@ export class KerongBoard implements LockBoard {
     this.#boardPulseMs = options.boardPulseMs;
     this.#retries = options.retries ?? 2;
     this.#retryDelayMs = options.retryDelayMs ?? 50;
-    this.#pulseSettleMs = options.pulseSettleMs ?? 50;
+    this.#pulseSettleMs = options.pulseSettleMs ?? DEFAULT_PULSE_SETTLE_MS;
+    this.#answers = new BoardAnswers(clock);
     this.#parser = new KerongFrameParser({ onReject: this.#onBadFrame });
     this.#replies = new RequestWaiter<Frame>(clock);
     transport.events.on('data', this.#onData);
@@ -142,18 +156,23 @@ export class KerongBoard implements LockBoard {
     this.#log.info({ boards: this.#boards, path: this.#transport.path }, 'Kerong bus ready');
   }
 
-  async pulse(lock: ChannelRef, ms: number): Promise<void> {
+  async pulse(lock: ChannelRef, ms: number, guard: PulseGuard): Promise<void> {
     const describe = describeCommand(lock.board, lock.channel, 'unlock', CMD_UNLOCK);
     this.#assertReady(describe);
     if (!this.#wiring.locks.some((ref) => ref.board === lock.board && ref.channel === lock.channel)) {
       throw new HardwareError('INVALID_CHANNEL', `${describe}: not a wired lock`);
     }
     const generation = this.#generation;
-    await this.#enqueue(async () => {
+    /** Set once the unlock is on its way: from then on an abort no longer stops it. */
+    let sending = false;
+    const job = this.#enqueue(async () => {
       this.#assertNotClosed(describe);
       if (generation !== this.#generation) {
-        throw new HardwareError('BUS_ERROR', `${describe}: cancelled by allOff/init before it was sent`);
+        throw new HardwareError('PULSE_CANCELLED', `${describe}: cancelled by allOff/init before it was sent`);
       }
+      // Checked here, at the front of the queue, so nothing can slip in between.
+      this.#answers.checkGuard(lock.board, guard, describe);
+      sending = true;
       if (ms !== this.#boardPulseMs) {
         const fields = { board: lock.board, channel: lock.channel, askedMs: ms, boardPulseMs: this.#boardPulseMs };
         this.#log.debug(fields, 'the board times its own pulse; the requested length is not used');
@@ -168,11 +187,29 @@ export class KerongBoard implements LockBoard {
         await this.#transport.write(frame);
         this.#pulseEndsAt = this.#clock.now() + pulseTotalMs;
       } catch (error) {
-        throw inContext(describe, error);
+        const failure = inContext(describe, error);
+        this.#answers.failedAll(this.#boards, failure.message);
+        throw failure;
       }
       this.#log.info({ board: lock.board, channel: lock.channel, frame: toHex(frame) }, 'unlock sent');
       await this.#waitForPulseEnd();
     });
+    const signal = guard.signal;
+    if (!signal) return job;
+    // An abort while the unlock still waits in the queue drops it now, not when its turn comes.
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (!sending) reject(new HardwareError('PULSE_CANCELLED', `${describe}: cancelled before it was sent`));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) onAbort();
+      job.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  /** The board applies its own pulse, whatever was asked. */
+  effectivePulse(_lock: ChannelRef, _requestedMs: number): PulseTiming {
+    return { onMs: this.#boardPulseMs, totalMs: this.#boardPulseMs + this.#pulseSettleMs };
   }
 
   async readInputs(board: number): Promise<BoardInputs> {
@@ -233,20 +270,26 @@ export class KerongBoard implements LockBoard {
     const describe = describeCommand(board, undefined, 'query', CMD_QUERY_BOARD);
     const backoff = new Backoff({ initialMs: this.#retryDelayMs, maxMs: this.#retryDelayMs * 4 });
     const badBefore = this.#parser.badChecksums;
+    const fail = (error: HardwareError): HardwareError => {
+      if (error.code !== 'CLOSED') this.#answers.failed(board, error.message);
+      return error;
+    };
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#queryOnce(board, describe);
+        const frame = await this.#queryOnce(board, describe);
+        this.#answers.answered(board);
+        return frame;
       } catch (error) {
         const retryable = isHardwareError(error) && (error.code === 'BOARD_TIMEOUT' || error.code === 'BAD_FRAME');
-        if (!retryable) throw inContext(describe, error);
+        if (!retryable) throw fail(inContext(describe, error));
         const corrupt = this.#parser.badChecksums - badBefore;
         if (attempt >= this.#retries) {
           const tried = `in ${attempt + 1} attempts of ${this.#replyTimeoutMs} ms`;
           if (corrupt > 0) {
             const message = `${describe}: ${corrupt} replies failed their checksum, no valid reply ${tried}`;
-            throw new HardwareError('BAD_FRAME', message, { cause: error });
+            throw fail(new HardwareError('BAD_FRAME', message, { cause: error }));
           }
-          throw new HardwareError('BOARD_TIMEOUT', `${describe}: no reply ${tried}`, { cause: error });
+          throw fail(new HardwareError('BOARD_TIMEOUT', `${describe}: no reply ${tried}`, { cause: error }));
         }
         this.#log.warn({ board, attempt: attempt + 1, corrupt }, 'no valid status reply, retrying');
         await sleep(this.#clock, backoff.next());
@@ -294,6 +337,7 @@ export class KerongBoard implements LockBoard {
   readonly #onFault = (error: Error): void => {
     this.#log.error({ err: error, path: this.#transport.path }, 'serial port fault');
     const message = `serial port ${this.#transport.path}: ${error.message}`;
+    this.#answers.failedAll(this.#boards, message);
     this.#replies.rejectAll(new HardwareError('BUS_ERROR', message, { cause: error }));
   };
 }
