@@ -9,7 +9,15 @@ import type { OpenOutcome } from '../../controller/lock-bank.js';
 import type { JourneyStore, JourneyTx, LockPort } from './ports.js';
 import type { Reservation } from './types.js';
 
-export type ActuationResult = { ok: true; compartment: number } | { ok: false; error: 'NO_COMPARTMENT' | 'OPEN_FAILED'; compartment: number | null };
+/**
+ * OPEN_REFUSED: nothing was pulsed (the lock board was not answering), so the compartment is
+ * as it was and stays in service. `anotherMayOpen`: only a lock that jammed while its board
+ * answered says nothing about the others; after a board that did not answer, another
+ * compartment would meet the same board.
+ */
+export type ActuationResult =
+  | { ok: true; compartment: number }
+  | { ok: false; error: 'NO_COMPARTMENT' | 'OPEN_FAILED' | 'OPEN_REFUSED'; compartment: number | null; anotherMayOpen: boolean };
 
 export interface ActuatorOptions {
   store: JourneyStore;
@@ -42,7 +50,7 @@ export class Actuator {
     if (compartment === null) {
       this.#log.warn({ reservation: reservation.id }, 'no free compartment');
       await this.#store.transaction((tx) => tx.event('locker.full', { reservationId: reservation.id }));
-      return { ok: false, error: 'NO_COMPARTMENT', compartment: null };
+      return { ok: false, error: 'NO_COMPARTMENT', compartment: null, anotherMayOpen: false };
     }
     return this.#pulseAndRecord(compartment, reservation, 'dropoff', actor);
   }
@@ -50,7 +58,7 @@ export class Actuator {
   /** Pickup: open the compartment that holds the reservation's key. */
   async openReservedFor(reservation: Reservation, sessionId: string, actor: string): Promise<ActuationResult> {
     const compartment = reservation.compartmentId;
-    if (compartment === null) return { ok: false, error: 'NO_COMPARTMENT', compartment: null };
+    if (compartment === null) return { ok: false, error: 'NO_COMPARTMENT', compartment: null, anotherMayOpen: false };
     await this.#store.transaction((tx) => this.#intent(tx, compartment, reservation.id, 'pickup', sessionId, actor));
     return this.#pulseAndRecord(compartment, reservation, 'pickup', actor);
   }
@@ -153,6 +161,7 @@ export class Actuator {
 
   async #pulseAndRecord(compartment: number, reservation: Reservation, purpose: 'dropoff' | 'pickup', actor: string): Promise<ActuationResult> {
     const outcome: OpenOutcome = await this.#locks.open(compartment);
+    const refused = !outcome.ok && outcome.pulses === 0;
     await this.#store.transaction(async (tx) => {
       await tx.audit({
         compartmentId: compartment,
@@ -169,14 +178,27 @@ export class Actuator {
         return;
       }
       await tx.clearInflight(compartment);
+      if (refused) {
+        // Nothing was pulsed: the content is exactly as before. A drop-off's compartment goes
+        // back to free; a pickup's keeps its key for its reservation, untouched.
+        if (purpose === 'dropoff') await tx.setCompartment(compartment, 'free', null, null);
+        await tx.event('compartment.open-refused', { compartment, reservationId: reservation.id, error: outcome.error, reason: outcome.detail.slice(0, 500) });
+        await tx.timeline(reservation.id, 'open-refused', { compartment, error: outcome.error });
+        return;
+      }
       await tx.event(outcome.error === 'JAMMED' ? 'compartment.jammed' : 'compartment.open-failed', { compartment, reservationId: reservation.id, error: outcome.error });
-      // A drop-off compartment that did not open is empty but suspect; a pickup one still
-      // holds the key: either way nobody else is given it until someone has looked.
+      // Pulsed and not seen open: a drop-off compartment is empty but suspect; a pickup one
+      // still holds the key: either way nobody else is given it until someone has looked.
       await this.#quarantine(tx, compartment, purpose === 'pickup' ? reservation.id : null, `open failed: ${outcome.error}`);
       await tx.timeline(reservation.id, 'open-failed', { compartment, error: outcome.error });
     });
-    if (!outcome.ok) this.#log.error({ compartment, error: outcome.error }, 'compartment did not open');
-    return outcome.ok ? { ok: true, compartment } : { ok: false, error: 'OPEN_FAILED', compartment };
+    if (outcome.ok) return { ok: true, compartment };
+    if (refused) {
+      this.#log.warn({ compartment, error: outcome.error }, 'open refused before any pulse: compartment left in service');
+      return { ok: false, error: 'OPEN_REFUSED', compartment, anotherMayOpen: false };
+    }
+    this.#log.error({ compartment, error: outcome.error, pulses: outcome.pulses }, 'compartment did not open');
+    return { ok: false, error: 'OPEN_FAILED', compartment, anotherMayOpen: outcome.error === 'JAMMED' };
   }
 
   async #intent(tx: JourneyTx, compartment: number, reservationId: string, journey: 'dropoff' | 'pickup', sessionId: string, actor: string): Promise<void> {

@@ -358,7 +358,9 @@ export class Journeys {
         this.#move('opened');
         return;
       }
-      if (result.error === 'NO_COMPARTMENT' || s.journey === 'pickup') break;
+      // Another compartment only after a lock that jammed with its board answering: after a
+      // board that did not answer (before or after the pulse), the next would meet the same.
+      if (!result.anotherMayOpen || s.journey === 'pickup') break;
     }
     s.compartment = null;
     this.#move('openFailed');

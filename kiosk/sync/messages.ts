@@ -79,6 +79,7 @@ export type EventType =
   | 'compartment.left-open'
   | 'compartment.jammed'
   | 'compartment.open-failed'
+  | 'compartment.open-refused'
   | 'compartment.quarantined'
   | 'locker.full'
   | 'lockout.locker'

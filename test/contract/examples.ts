@@ -133,6 +133,12 @@ export const eventExamples: { readonly [E in EventType]: EventMessage } = frozen
   'key.retrieved': event(135, 'key.retrieved', { reservationId: 'r-2025-0412', compartment: 1, requestId: 'mreq-2025-0031' }),
   'board.offline': event(132, 'board.offline', { board: 1, reason: 'no reply within 1000 ms' }, AT_UNSYNCHRONISED),
   'board.online': event(133, 'board.online', { board: 1 }, AT_UNSYNCHRONISED),
+  'compartment.open-refused': event(134, 'compartment.open-refused', {
+    compartment: 2,
+    reservationId: 'r-2025-0424',
+    error: 'BOARD_OFFLINE',
+    reason: 'board 0 did not answer within 500 ms',
+  }),
 });
 
 /** An event type v1 does not have: accepted with any object payload (versioning rule). */
