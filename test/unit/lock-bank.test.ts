@@ -1,5 +1,6 @@
 import t from 'tap';
-import { PULSE_HARD_CAP_MS, type OpenOutcome } from '../../controller/lock-bank.js';
+import { LockBank, PULSE_HARD_CAP_MS, type OpenOutcome } from '../../controller/lock-bank.js';
+import { createSilentLogger } from '../../kiosk/logging.js';
 import { createSimBank, simWiring } from '../fakes/sim-bank.js';
 
 /** Let a promise settle while advancing the fake clock in small steps (bounded). */
@@ -238,4 +239,17 @@ t.test('a door closed before a board outage and open after it was forced', async
   t.equal(bank.doorState(4), 'open');
   t.same(forced, [4], 'reported as forced, not merely found open');
   await bank.stop();
+});
+
+t.test('the rest follows the pulse the board applies; a shorter rest, or a board pulse above the cap, is refused', async (t) => {
+  t.throws(() => createSimBank({ pulseMs: 400, restMs: 1000 }), { name: 'RangeError', message: /rest of 1000 ms is below three times the 400 ms pulse/ });
+  t.same(createSimBank({ pulseMs: 400, restMs: 5000 }).bank.pulseOf(1), { onMs: 400, restMs: 5000 }, 'a longer rest is kept');
+  t.same(createSimBank({ pulseMs: 400 }).bank.pulseOf(1), { onMs: 400, restMs: 1200 }, 'default: three times the pulse');
+  // A board that times its own pulse (as a Kerong does) decides what the lock gets.
+  const { sim, clock } = createSimBank();
+  const ownPulse = (onMs: number) => Object.assign(Object.create(sim) as typeof sim, { effectivePulse: () => ({ onMs, totalMs: onMs + 50 }) });
+  const logger = createSilentLogger();
+  const options = { compartments: simWiring(), pulseMs: 300, doorConfirmTimeoutMs: 2000, doorLeftOpenAlarmMs: 60_000, pollIntervalMs: 500, clock, logger };
+  t.same(new LockBank({ ...options, board: ownPulse(700) }).pulseOf(3), { onMs: 700, restMs: 2100 }, 'rest from the board pulse, not from pulseMs');
+  t.throws(() => new LockBank({ ...options, board: ownPulse(PULSE_HARD_CAP_MS + 1) }), { name: 'RangeError', message: /pulses its lock for 1501 ms, above the 1500 ms cap/ });
 });
