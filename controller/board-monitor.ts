@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../kiosk/lib/clock.js';
 import { describeError, isHardwareError } from './errors.js';
 import type { LockBoard } from './lock-board.js';
-import type { CompartmentWiring, DoorOpenCause, DoorState, LockBankEvents } from './lock-bank.js';
+import type { CompartmentWiring, DoorOpenCause, DoorState, LockBankEvents } from './lock-bank-types.js';
 
 export interface BoardMonitorOptions {
   board: LockBoard;
