@@ -219,6 +219,7 @@ export class LockBank {
     const boards = [...new Set([lock.board, ...(door ? [door.board] : [])])];
 
     const silent = await this.#freshRead(boards, deadline);
+    if (this.#state !== 'running') return stopped(id, 0);
     if (silent) return offline(id, 0, silent);
     if (door && this.doorState(id) === 'open') return { ok: true, compartment: id, pulses: 0, confirmed: true, alreadyOpen: true };
 
@@ -234,12 +235,14 @@ export class LockBank {
         }
         if (!(await this.#rest(id))) return stopped(id, pulses);
         const gone = await this.#freshRead(boards, deadline);
+        if (this.#state !== 'running') return stopped(id, pulses);
         if (gone) return offline(id, pulses, gone);
         if (door && this.doorState(id) === 'open') return { ok: true, compartment: id, pulses, confirmed: true, alreadyOpen: false };
       }
+      if (this.#state !== 'running') return stopped(id, pulses);
       const windowEnd = Math.min(this.#clock.now() + confirmMs, deadline);
       const result = await this.#pulse(wiring, timing, windowEnd);
-      if (result.sent === false) return offline(id, pulses, result.message);
+      if (result.sent === false) return this.#state === 'running' ? offline(id, pulses, result.message) : stopped(id, pulses);
       pulses += 1;
       if (result.sent === 'failed') {
         failure = { ok: false, compartment: id, pulses, error: 'BOARD_ERROR', detail: result.message, ...(result.code ? { hardwareCode: result.code } : {}) };
@@ -285,7 +288,8 @@ export class LockBank {
     this.#logger.info({ compartment: wiring.id, ms: timing.onMs }, 'pulse');
     let result: PulseResult;
     try {
-      if (sendWithinMs <= 0) withdraw.abort();
+      // stop() may have begun while this open waited for its read: then nothing goes out.
+      if (sendWithinMs <= 0 || this.#stopping.signal.aborted) withdraw.abort();
       await this.#options.board.pulse(wiring.lock, this.pulseMs, { answeredWithinMs: this.#options.pollIntervalMs, signal: withdraw.signal });
       result = { sent: true };
     } catch (error) {

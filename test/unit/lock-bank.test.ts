@@ -253,3 +253,24 @@ t.test('the rest follows the pulse the board applies; a shorter rest, or a board
   t.same(new LockBank({ ...options, board: ownPulse(700) }).pulseOf(3), { onMs: 700, restMs: 2100 }, 'rest from the board pulse, not from pulseMs');
   t.throws(() => new LockBank({ ...options, board: ownPulse(PULSE_HARD_CAP_MS + 1) }), { name: 'RangeError', message: /pulses its lock for 1501 ms, above the 1500 ms cap/ });
 });
+
+t.test('stop while an open waits for its board: nothing is pulsed after stop began', async (t) => {
+  const { bank, board, sim, clock } = createSimBank();
+  await settle(clock, bank.start());
+  // Hold the next read of the board until we let it go: the open waits for it.
+  let release: () => void = () => undefined;
+  const read = board.readInputs.bind(board);
+  board.readInputs = async (id) => {
+    await new Promise<void>((resolve) => (release = resolve));
+    return read(id);
+  };
+  const pending = bank.open(4);
+  await clock.fake.tickAsync(10);
+  const stopping = bank.stop();
+  release(); // the board answers, but the bank is already stopping
+  await clock.fake.tickAsync(1000);
+  await stopping;
+  t.match(await pending, { ok: false, error: 'STOPPED', pulses: 0 });
+  t.equal(sim.pulseCount, 0, 'no pulse after stop began');
+  t.same(board.pulses, [], 'none was even asked');
+});
