@@ -5,12 +5,13 @@
  */
 import t, { type Test } from 'tap';
 import { SerialPortMock } from 'serialport';
-import { createSystemClock } from '../../kiosk/lib/clock.js';
+import { createSystemClock, sleep, type Clock } from '../../kiosk/lib/clock.js';
 import { KerongBoard, type KerongBoardOptions } from '../../controller/drivers/kerong/kerong-board.js';
 import { createSerialPortTransport, type SerialTransport } from '../../controller/drivers/kerong/serial-transport.js';
 import type { BoardWiring, ChannelRef } from '../../controller/lock-board.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
 import { runLockBoardContract } from '../contract/lock-board-contract.js';
+import { createFakeClock } from '../fakes/fake-clock.js';
 import { FakeKerongBus, type FakeKerongOptions } from '../fakes/fake-kerong-board.js';
 
 /** A guard every board passes right after init: the board answered within the last minute. */
@@ -39,16 +40,36 @@ interface Rig {
   transport: SerialTransport;
   /** Writes since the rig was built, hex, one per write. */
   writes: () => string[];
+  clock: Clock;
+  /**
+   * Await `promise`. On a fake-clock rig, fake time runs meanwhile (1 ms steps, bounded), so
+   * timeouts and pulses take no real time and cannot be stretched by a busy machine.
+   */
+  run: <T>(promise: Promise<T>) => Promise<T>;
+}
+
+/** Await `promise` while the fake clock advances in 1 ms steps (at most a minute of fake time). */
+async function drive<T>(clock: ReturnType<typeof createFakeClock>, promise: Promise<T>): Promise<T> {
+  let done = false;
+  const settled = promise.finally(() => {
+    done = true;
+  });
+  settled.catch(() => undefined);
+  for (let step = 0; !done && step < 60_000; step += 1) await clock.fake.tickAsync(1);
+  if (!done) throw new Error('did not settle within 60 s of fake time');
+  return settled;
 }
 
 function makeRig(
   t: Test,
-  setup: { options?: Partial<KerongBoardOptions>; fake?: Partial<FakeKerongOptions>; wiring?: BoardWiring } = {},
+  setup: { options?: Partial<KerongBoardOptions>; fake?: Partial<FakeKerongOptions>; wiring?: BoardWiring; fakeClock?: boolean } = {},
 ): Rig {
   const path = `/dev/fake-kerong-${++ports}`;
   SerialPortMock.binding.createPort(path, { echo: false, record: true });
   const port = new SerialPortMock({ path, baudRate: 19200, autoOpen: false });
-  const fake = new FakeKerongBus({ boards: [0, 1], lockedBit: 1, boardPulseMs: PULSE_MS, ...setup.fake });
+  const fakeClock = setup.fakeClock ? createFakeClock(0) : null;
+  const clock: Clock = fakeClock ?? createSystemClock();
+  const fake = new FakeKerongBus({ boards: [0, 1], lockedBit: 1, boardPulseMs: PULSE_MS, clock, ...setup.fake });
   fake.attach(port);
   const transport = createSerialPortTransport({ port });
   const board = new KerongBoard({
@@ -62,20 +83,21 @@ function makeRig(
       pulseSettleMs: 5,
       ...setup.options,
     },
-    clock: createSystemClock(),
+    clock,
     logger: createSilentLogger(),
   });
+  const run = <T>(promise: Promise<T>): Promise<T> => (fakeClock ? drive(fakeClock, promise) : promise);
   t.teardown(async () => {
-    await board.close();
+    await run(board.close());
     fake.dispose();
     SerialPortMock.binding.reset();
   });
-  return { board, fake, port, transport, writes: () => [...fake.writes] };
+  return { board, fake, port, transport, writes: () => [...fake.writes], clock, run };
 }
 
 /** Init, then forget the init queries so a test sees only its own writes. */
 async function ready(rig: Rig): Promise<() => string[]> {
-  await rig.board.init();
+  await rig.run(rig.board.init());
   const before = rig.fake.writes.length;
   return () => rig.fake.writes.slice(before);
 }
@@ -149,10 +171,10 @@ t.test('lock-bit polarity', async (t) => {
 });
 
 t.test('no reply: BOARD_TIMEOUT after the retries, naming board and command', async (t) => {
-  const rig = makeRig(t, { options: { replyTimeoutMs: SHORT_TIMEOUT_MS } });
+  const rig = makeRig(t, { fakeClock: true, options: { replyTimeoutMs: SHORT_TIMEOUT_MS } });
   const wire = await ready(rig);
   rig.fake.setSilent(0);
-  await t.rejects(rig.board.readInputs(0), {
+  await t.rejects(rig.run(rig.board.readInputs(0)), {
     code: 'BOARD_TIMEOUT',
     message: /^board 0 channels 0-15 command query \(0x30\): no reply in 3 attempts of 100 ms/,
   });
@@ -160,22 +182,22 @@ t.test('no reply: BOARD_TIMEOUT after the retries, naming board and command', as
 });
 
 t.test('no reply with retries 0: one query only', async (t) => {
-  const rig = makeRig(t, { options: { retries: 0, replyTimeoutMs: SHORT_TIMEOUT_MS } });
+  const rig = makeRig(t, { fakeClock: true, options: { retries: 0, replyTimeoutMs: SHORT_TIMEOUT_MS } });
   const wire = await ready(rig);
   rig.fake.setSilent(1);
-  await t.rejects(rig.board.readInputs(1), { code: 'BOARD_TIMEOUT', message: /board 1/ });
+  await t.rejects(rig.run(rig.board.readInputs(1)), { code: 'BOARD_TIMEOUT', message: /board 1/ });
   t.same(wire(), [QUERY_1]);
 });
 
 t.test('init rejects naming a board that does not answer, and can be retried', async (t) => {
-  const rig = makeRig(t, { options: { replyTimeoutMs: SHORT_TIMEOUT_MS } });
+  const rig = makeRig(t, { fakeClock: true, options: { replyTimeoutMs: SHORT_TIMEOUT_MS } });
   rig.fake.setSilent(1);
-  await t.rejects(rig.board.init(), { code: 'BOARD_TIMEOUT', message: /^board 1 / });
+  await t.rejects(rig.run(rig.board.init()), { code: 'BOARD_TIMEOUT', message: /^board 1 / });
   t.same(rig.writes(), [QUERY_0, QUERY_1, QUERY_1, QUERY_1]);
-  await t.rejects(rig.board.pulse(board0(0), PULSE_MS, FRESH), { code: 'NOT_INITIALISED' }, 'not usable after a failed init');
+  await t.rejects(rig.run(rig.board.pulse(board0(0), PULSE_MS, FRESH)), { code: 'NOT_INITIALISED' }, 'not usable after a failed init');
   rig.fake.setSilent(1, false);
-  await rig.board.init();
-  await rig.board.pulse(board0(0), PULSE_MS, FRESH);
+  await rig.run(rig.board.init());
+  await rig.run(rig.board.pulse(board0(0), PULSE_MS, FRESH));
   t.equal(rig.writes().at(-1), '02 00 31 03 36', 'usable after a good init');
 });
 
@@ -190,13 +212,13 @@ t.test('bad checksums: retried, then BAD_FRAME', async (t) => {
     t.same(wire(), [QUERY_0, QUERY_0, QUERY_0]);
   });
   t.test('every reply corrupt', async (t) => {
-    const rig = makeRig(t);
+    const rig = makeRig(t, { fakeClock: true });
     const wire = await ready(rig);
     rig.fake.corruptNextReplies(3);
-    const started = performance.now();
+    const started = rig.clock.now();
     const message = /^board 0 .*3 replies failed their checksum/;
-    await t.rejects(rig.board.readInputs(0), { code: 'BAD_FRAME', message });
-    t.ok(performance.now() - started < REPLY_TIMEOUT_MS, 'each corrupt reply is retried at once, not after a timeout');
+    await t.rejects(rig.run(rig.board.readInputs(0)), { code: 'BAD_FRAME', message });
+    t.ok(rig.clock.now() - started < REPLY_TIMEOUT_MS, 'each corrupt reply is retried at once, not after a timeout');
     t.same(wire(), [QUERY_0, QUERY_0, QUERY_0]);
   });
 });
@@ -225,32 +247,32 @@ t.test('a reply split across reads is reassembled', async (t) => {
 
 t.test('slow replies', async (t) => {
   t.test('within the reply timeout: one query', async (t) => {
-    const rig = makeRig(t);
+    const rig = makeRig(t, { fakeClock: true });
     const wire = await ready(rig);
     rig.fake.setReplyDelay(30);
-    await rig.board.readInputs(0);
+    await rig.run(rig.board.readInputs(0));
     t.same(wire(), [QUERY_0]);
   });
   t.test('slower than every attempt: BOARD_TIMEOUT', async (t) => {
-    const rig = makeRig(t, { options: { retries: 1, replyTimeoutMs: SHORT_TIMEOUT_MS } });
+    const rig = makeRig(t, { fakeClock: true, options: { retries: 1, replyTimeoutMs: SHORT_TIMEOUT_MS } });
     const wire = await ready(rig);
     rig.fake.setReplyDelay(1000);
-    await t.rejects(rig.board.readInputs(0), { code: 'BOARD_TIMEOUT' });
+    await t.rejects(rig.run(rig.board.readInputs(0)), { code: 'BOARD_TIMEOUT' });
     t.same(wire(), [QUERY_0, QUERY_0]);
   });
 });
 
 t.test('jammed lock: the pulse resolves but the door stays shut', async (t) => {
-  const rig = makeRig(t);
+  const rig = makeRig(t, { fakeClock: true });
   const wire = await ready(rig);
   rig.fake.jam(board0(4));
   const pulse = rig.board.pulse(board0(4), PULSE_MS, FRESH);
-  await new Promise((resolve) => setTimeout(resolve, PULSE_MS / 3));
+  await rig.run(sleep(rig.clock, PULSE_MS / 3));
   t.same(rig.fake.energised(), [board0(4)], 'the coil is energised');
-  await pulse;
-  t.equal((await rig.board.readInputs(0)).doorOpen.get(4), false, 'door still reads closed');
-  await rig.board.pulse(board0(5), PULSE_MS, FRESH);
-  t.equal((await rig.board.readInputs(0)).doorOpen.get(5), true, 'a free lock next to it opens');
+  await rig.run(pulse);
+  t.equal((await rig.run(rig.board.readInputs(0))).doorOpen.get(4), false, 'door still reads closed');
+  await rig.run(rig.board.pulse(board0(5), PULSE_MS, FRESH));
+  t.equal((await rig.run(rig.board.readInputs(0))).doorOpen.get(5), true, 'a free lock next to it opens');
   t.same(wire(), ['02 04 31 03 3A', QUERY_0, '02 05 31 03 3B', QUERY_0]);
 });
 
@@ -286,47 +308,47 @@ t.test('one command at a time: a query waits for a running pulse', async (t) => 
 });
 
 t.test('allOff drops queued pulses and waits out the running one', async (t) => {
-  const rig = makeRig(t);
+  const rig = makeRig(t, { fakeClock: true });
   const wire = await ready(rig);
   const running = rig.board.pulse(board0(0), PULSE_MS, FRESH);
   const queued = t.rejects(rig.board.pulse(board0(1), PULSE_MS, FRESH), {
     code: 'PULSE_CANCELLED',
     message: /^board 0 channel 1 command unlock \(0x31\): cancelled/,
   });
-  await new Promise((resolve) => setTimeout(resolve, PULSE_MS / 4));
-  await rig.board.allOff();
+  await rig.run(sleep(rig.clock, PULSE_MS / 4));
+  await rig.run(rig.board.allOff());
   t.same(rig.fake.energised(), [], 'nothing energised when allOff resolves');
-  await running;
+  await rig.run(running);
   await queued;
   t.same(wire(), ['02 00 31 03 36'], 'the queued unlock never reached the wire');
-  await rig.board.pulse(board0(1), PULSE_MS, FRESH);
+  await rig.run(rig.board.pulse(board0(1), PULSE_MS, FRESH));
   t.equal(wire().at(-1), '02 01 31 03 37', 'pulses work again after allOff');
 });
 
 t.test('never blind: a board whose last query failed gets no unlock until it answers again', async (t) => {
-  const rig = makeRig(t, { options: { replyTimeoutMs: SHORT_TIMEOUT_MS, retries: 0 } });
+  const rig = makeRig(t, { fakeClock: true, options: { replyTimeoutMs: SHORT_TIMEOUT_MS, retries: 0 } });
   const wire = await ready(rig);
   rig.fake.setSilent(0);
-  await t.rejects(rig.board.readInputs(0), { code: 'BOARD_TIMEOUT' });
-  await t.rejects(rig.board.pulse(board0(3), PULSE_MS, FRESH), {
+  await t.rejects(rig.run(rig.board.readInputs(0)), { code: 'BOARD_TIMEOUT' });
+  await t.rejects(rig.run(rig.board.pulse(board0(3), PULSE_MS, FRESH)), {
     code: 'BOARD_OFFLINE',
     message: /^board 0 channel 3 command unlock \(0x31\): refused, the last exchange with board 0 failed/,
   });
   t.same(wire(), [QUERY_0], 'no unlock on the wire');
   t.same(rig.fake.unlocks, [], 'the board (whose receiver still works) got nothing');
   rig.fake.setSilent(0, false);
-  await rig.board.readInputs(0);
-  await rig.board.pulse(board0(3), PULSE_MS, FRESH);
+  await rig.run(rig.board.readInputs(0));
+  await rig.run(rig.board.pulse(board0(3), PULSE_MS, FRESH));
   t.same(wire(), [QUERY_0, QUERY_0, '02 03 31 03 39'], 'sent once the board answered again');
   rig.fake.setSilent(1);
-  await t.rejects(rig.board.readInputs(1), { code: 'BOARD_TIMEOUT' });
-  await t.rejects(rig.board.pulse(BOARD_1_LOCK_2, PULSE_MS, FRESH), { code: 'BOARD_OFFLINE' }, 'board 1 is refused');
-  await rig.board.pulse(board0(4), PULSE_MS, FRESH);
+  await t.rejects(rig.run(rig.board.readInputs(1)), { code: 'BOARD_TIMEOUT' });
+  await t.rejects(rig.run(rig.board.pulse(BOARD_1_LOCK_2, PULSE_MS, FRESH)), { code: 'BOARD_OFFLINE' }, 'board 1 is refused');
+  await rig.run(rig.board.pulse(board0(4), PULSE_MS, FRESH));
   t.equal(wire().at(-1), '02 04 31 03 3A', 'board 0 on the same bus is not');
 });
 
 t.test('never late: an unlock queued behind a query the board stops answering is dropped, not sent after it', async (t) => {
-  const rig = makeRig(t, { options: { replyTimeoutMs: SHORT_TIMEOUT_MS } });
+  const rig = makeRig(t, { fakeClock: true, options: { replyTimeoutMs: SHORT_TIMEOUT_MS } });
   const wire = await ready(rig);
   rig.fake.setSilent(0);
   const query = rig.board.readInputs(0).then(
@@ -337,25 +359,25 @@ t.test('never late: an unlock queued behind a query the board stops answering is
     () => 'sent',
     (error: { code?: string }) => error.code,
   );
-  t.equal(await query, 'BOARD_TIMEOUT');
-  t.equal(await unlock, 'BOARD_OFFLINE');
+  t.equal(await rig.run(query), 'BOARD_TIMEOUT');
+  t.equal(await rig.run(unlock), 'BOARD_OFFLINE');
   t.same(wire(), [QUERY_0, QUERY_0, QUERY_0], 'three queries, no unlock after them');
   t.same(rig.fake.unlocks, []);
 });
 
 t.test('an unlock whose board last answered longer ago than the guard allows is refused', async (t) => {
-  const rig = makeRig(t);
+  const rig = makeRig(t, { fakeClock: true });
   const wire = await ready(rig);
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  await t.rejects(rig.board.pulse(board0(5), PULSE_MS, { answeredWithinMs: 5 }), { code: 'BOARD_OFFLINE', message: /last answered \d+ ms ago \(limit 5 ms\)/ });
+  await rig.run(sleep(rig.clock, 20));
+  await t.rejects(rig.run(rig.board.pulse(board0(5), PULSE_MS, { answeredWithinMs: 5 })), { code: 'BOARD_OFFLINE', message: /last answered \d+ ms ago \(limit 5 ms\)/ });
   t.same(wire(), [], 'nothing on the wire');
-  await rig.board.readInputs(0);
-  await rig.board.pulse(board0(5), PULSE_MS, { answeredWithinMs: 1000 });
+  await rig.run(rig.board.readInputs(0));
+  await rig.run(rig.board.pulse(board0(5), PULSE_MS, { answeredWithinMs: 1000 }));
   t.same(wire(), [QUERY_0, '02 05 31 03 3B']);
 });
 
 t.test('an unlock withdrawn while it waits in the queue is dropped at once; one already sent runs to its end', async (t) => {
-  const rig = makeRig(t, { options: { replyTimeoutMs: SHORT_TIMEOUT_MS } });
+  const rig = makeRig(t, { fakeClock: true, options: { replyTimeoutMs: SHORT_TIMEOUT_MS } });
   const wire = await ready(rig);
   rig.fake.setReplyDelay(SHORT_TIMEOUT_MS / 2); // a slow board: the query ahead holds the queue
   const order: string[] = [];
@@ -365,14 +387,14 @@ t.test('an unlock withdrawn while it waits in the queue is dropped at once; one 
     order.push(`unlock ${error.code}`);
   });
   withdraw.abort();
-  await Promise.all([query, unlock]);
+  await rig.run(Promise.all([query, unlock]));
   t.same(order, ['unlock PULSE_CANCELLED', 'query answered'], 'the unlock was dropped before the query ahead of it ended');
   t.same(wire(), [QUERY_0], 'and never written');
   const sent = new AbortController();
   const running = rig.board.pulse(board0(6), PULSE_MS, { answeredWithinMs: 60_000, signal: sent.signal });
-  await new Promise((resolve) => setTimeout(resolve, PULSE_MS / 4));
+  await rig.run(sleep(rig.clock, PULSE_MS / 4));
   sent.abort();
-  await running;
+  await rig.run(running);
   t.same(wire(), [QUERY_0, '02 06 31 03 3C'], 'an abort after sending changes nothing');
 });
 
@@ -396,42 +418,42 @@ t.test('refuses what it does not have', async (t) => {
 });
 
 t.test('close rejects a pending query with CLOSED and releases the port', async (t) => {
-  const rig = makeRig(t);
-  await rig.board.init();
+  const rig = makeRig(t, { fakeClock: true });
+  await rig.run(rig.board.init());
   rig.fake.setSilent(0);
-  const pending = rig.board.readInputs(0);
-  const queued = rig.board.readInputs(0);
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  const closing = performance.now();
-  await rig.board.close();
-  t.ok(performance.now() - closing < REPLY_TIMEOUT_MS, 'without waiting for the timeout');
-  await t.rejects(pending, { code: 'CLOSED', message: /^board 0 / });
-  await t.rejects(queued, { code: 'CLOSED' });
+  const pending = t.rejects(rig.board.readInputs(0), { code: 'CLOSED', message: /^board 0 / });
+  const queued = t.rejects(rig.board.readInputs(0), { code: 'CLOSED' });
+  await rig.run(sleep(rig.clock, 10));
+  const closing = rig.clock.now();
+  await rig.run(rig.board.close());
+  t.ok(rig.clock.now() - closing < REPLY_TIMEOUT_MS, 'without waiting for the timeout');
+  await pending;
+  await queued;
   t.notOk(rig.port.isOpen, 'port closed');
-  await t.rejects(rig.board.readInputs(0), { code: 'CLOSED' });
-  await t.rejects(rig.board.init(), { code: 'CLOSED' });
-  await rig.board.close();
+  await t.rejects(rig.run(rig.board.readInputs(0)), { code: 'CLOSED' });
+  await t.rejects(rig.run(rig.board.init()), { code: 'CLOSED' });
+  await rig.run(rig.board.close());
   t.pass('close twice is harmless');
 });
 
 t.test('close during init: init rejects CLOSED at once, and the driver stays closed', async (t) => {
-  const rig = makeRig(t);
+  const rig = makeRig(t, { fakeClock: true });
   rig.fake.setSilent(1);
   const init = t.rejects(rig.board.init(), { code: 'CLOSED', message: /^board 1 / });
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  await rig.board.close();
+  await rig.run(sleep(rig.clock, 10));
+  await rig.run(rig.board.close());
   await init;
-  await t.rejects(rig.board.pulse(board0(0), PULSE_MS, FRESH), { code: 'CLOSED' });
+  await t.rejects(rig.run(rig.board.pulse(board0(0), PULSE_MS, FRESH)), { code: 'CLOSED' });
 });
 
 t.test('a port fault fails the waiting command with BUS_ERROR', async (t) => {
-  const rig = makeRig(t);
-  await rig.board.init();
+  const rig = makeRig(t, { fakeClock: true });
+  await rig.run(rig.board.init());
   rig.fake.setSilent(0);
-  const pending = rig.board.readInputs(0);
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  const pending = t.rejects(rig.board.readInputs(0), { code: 'BUS_ERROR', message: /^board 0 .*adapter unplugged/ });
+  await rig.run(sleep(rig.clock, 10));
   rig.port.emit('error', new Error('adapter unplugged'));
-  await t.rejects(pending, { code: 'BUS_ERROR', message: /^board 0 .*adapter unplugged/ });
+  await pending;
 });
 
 t.test('a failing write is a BUS_ERROR naming the command, without waiting for a timeout', async (t) => {
@@ -447,12 +469,12 @@ t.test('a failing write is a BUS_ERROR naming the command, without waiting for a
     t.notOk(rig.port.isOpen, 'serialport closed the port after the failed write');
   });
   t.test('query', async (t) => {
-    const rig = makeRig(t);
-    await rig.board.init();
+    const rig = makeRig(t, { fakeClock: true });
+    await rig.run(rig.board.init());
     rig.fake.failWrites();
-    const started = performance.now();
-    await t.rejects(rig.board.readInputs(1), { code: 'BUS_ERROR', message: /^board 1 .*write failed/ });
-    t.ok(performance.now() - started < REPLY_TIMEOUT_MS, 'no retries on a dead port, no reply timeout');
+    const started = rig.clock.now();
+    await t.rejects(rig.run(rig.board.readInputs(1)), { code: 'BUS_ERROR', message: /^board 1 .*write failed/ });
+    t.ok(rig.clock.now() - started < REPLY_TIMEOUT_MS, 'no retries on a dead port, no reply timeout');
   });
 });
 
