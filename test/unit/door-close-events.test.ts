@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import t from 'tap';
 import { LockBank } from '../../controller/lock-bank.js';
-import type { BoardInputs, LockBoard, LockBoardEvents } from '../../controller/lock-board.js';
+import type { BoardInputs, ChannelRef, LockBoard, LockBoardEvents, PulseTiming } from '../../controller/lock-board.js';
 import { Actuator } from '../../kiosk/core/actuator.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
 import { createJourneyStore } from '../../kiosk/store/journey-store.js';
@@ -30,6 +30,9 @@ class OutOfOrderBoard implements LockBoard {
 
   async init(): Promise<void> {}
   async pulse(): Promise<void> {}
+  effectivePulse(_lock: ChannelRef, requestedMs: number): PulseTiming {
+    return { onMs: requestedMs, totalMs: requestedMs };
+  }
   async allOff(): Promise<void> {}
   async close(): Promise<void> {}
 
