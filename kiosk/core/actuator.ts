@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { OpenOutcome } from '../../controller/lock-bank.js';
+import { DomainError } from '../errors.js';
 import type { JourneyStore, JourneyTx, LockPort } from './ports.js';
 import type { Reservation } from './types.js';
 
@@ -31,6 +32,11 @@ export class Actuator {
   readonly #locks: LockPort;
   readonly #now: () => Date;
   readonly #log: Logger;
+  /**
+   * Steps that read a compartment and then change it (a forced door, a journey finishing)
+   * run one at a time, so neither decides on a state the other has just changed.
+   */
+  #serial: Promise<unknown> = Promise.resolve();
 
   constructor(options: ActuatorOptions) {
     this.#store = options.store;
@@ -41,30 +47,38 @@ export class Actuator {
 
   /** Drop-off: allocate a free compartment, hold it for the reservation, open it. */
   async openNewFor(reservation: Reservation, sessionId: string, actor: string): Promise<ActuationResult> {
-    const compartment = await this.#store.transaction(async (tx) => {
+    const allocated = await this.#store.transaction(async (tx) => {
       const id = await tx.allocateCompartment(reservation.id);
       if (id === null) return null;
-      await this.#intent(tx, id, reservation.id, 'dropoff', sessionId, actor);
-      return id;
+      return { compartment: id, intentId: await this.#intent(tx, id, reservation.id, 'dropoff', sessionId, actor) };
     });
-    if (compartment === null) {
+    if (allocated === null) {
       this.#log.warn({ reservation: reservation.id }, 'no free compartment');
       await this.#store.transaction((tx) => tx.event('locker.full', { reservationId: reservation.id }));
       return { ok: false, error: 'NO_COMPARTMENT', compartment: null, anotherMayOpen: false };
     }
-    return this.#pulseAndRecord(compartment, reservation, 'dropoff', actor);
+    return this.#pulseAndRecord(allocated.compartment, reservation, 'dropoff', actor, allocated.intentId);
   }
 
   /** Pickup: open the compartment that holds the reservation's key. */
   async openReservedFor(reservation: Reservation, sessionId: string, actor: string): Promise<ActuationResult> {
     const compartment = reservation.compartmentId;
     if (compartment === null) return { ok: false, error: 'NO_COMPARTMENT', compartment: null, anotherMayOpen: false };
-    await this.#store.transaction((tx) => this.#intent(tx, compartment, reservation.id, 'pickup', sessionId, actor));
-    return this.#pulseAndRecord(compartment, reservation, 'pickup', actor);
+    const intentId = await this.#store.transaction((tx) => this.#intent(tx, compartment, reservation.id, 'pickup', sessionId, actor));
+    return this.#pulseAndRecord(compartment, reservation, 'pickup', actor, intentId);
   }
 
-  /** Drop-off finished: the key is in, the door is closed. */
+  /**
+   * Drop-off finished: the key is in, the door is closed. Refused (SERVER, nothing written)
+   * when the compartment is no longer held for this drop-off: a door forced meanwhile put it
+   * in quarantine, and only a person may decide what is in it now.
+   */
   async deposited(compartment: number, reservationId: string, extra: { addedPhone: string | null; remark: string | null }): Promise<void> {
+    await this.#serially(() => this.#deposited(compartment, reservationId, extra));
+  }
+
+  async #deposited(compartment: number, reservationId: string, extra: { addedPhone: string | null; remark: string | null }): Promise<void> {
+    await this.#requireHeld(compartment, reservationId, 'reserved');
     // Read before the transaction: the store's connection is held while one is open.
     const reservation = await this.#store.reservation(reservationId);
     await this.#store.transaction(async (tx) => {
@@ -83,8 +97,15 @@ export class Actuator {
     });
   }
 
-  /** Pickup finished: the key is out, the door is closed, the compartment is free again. */
+  /** Pickup finished: the key is out, the door is closed, the compartment is free again. Refused like deposited(). */
   async collected(compartment: number, reservationId: string): Promise<void> {
+    await this.#serially(async () => {
+      await this.#requireHeld(compartment, reservationId, 'occupied');
+      await this.#collected(compartment, reservationId);
+    });
+  }
+
+  async #collected(compartment: number, reservationId: string): Promise<void> {
     await this.#store.transaction(async (tx) => {
       await tx.updateReservation(reservationId, { status: 'collected', compartmentId: null });
       await tx.setCompartment(compartment, 'free', null, null);
@@ -94,12 +115,20 @@ export class Actuator {
     });
   }
 
-  /** A session ended after its door opened but before it finished: content uncertain. */
+  /**
+   * A session ended after its door opened but before it finished: content uncertain. A
+   * compartment a forced door already quarantined stays as it is (one quarantine, one event).
+   */
   async abandonedAfterOpen(compartment: number, reservationId: string, journey: 'dropoff' | 'pickup', reason: string): Promise<void> {
-    await this.#store.transaction(async (tx) => {
-      await this.#quarantine(tx, compartment, journey === 'pickup' ? reservationId : null, `${journey} ${reason} after the door opened`);
-      if (journey === 'dropoff') await tx.updateReservation(reservationId, { compartmentId: null });
-      await tx.timeline(reservationId, 'abandoned-after-open', { compartment, reason });
+    await this.#serially(async () => {
+      const current = await this.#store.compartment(compartment);
+      const alreadyOut = current?.state === 'quarantined' || current?.state === 'disabled';
+      await this.#store.transaction(async (tx) => {
+        if (alreadyOut) await tx.clearInflight(compartment);
+        else await this.#quarantine(tx, compartment, journey === 'pickup' ? reservationId : null, `${journey} ${reason} after the door opened`, reservationId);
+        if (journey === 'dropoff') await tx.updateReservation(reservationId, { compartmentId: null });
+        await tx.timeline(reservationId, 'abandoned-after-open', { compartment, reason });
+      });
     });
     this.#log.warn({ compartment, journey, reason }, 'compartment quarantined: session ended after opening');
   }
@@ -108,13 +137,17 @@ export class Actuator {
   async recover(): Promise<number> {
     const inflight = await this.#store.inflight();
     for (const entry of inflight) {
+      // The intent that put this journey in flight (written in the same transaction as its
+      // row): its journey's last outcome is this one, whether or not the pulse had its own.
+      const intentId = await this.#store.latestIntentId(entry.compartmentId);
       await this.#store.transaction(async (tx) => {
-        await this.#quarantine(tx, entry.compartmentId, entry.journey === 'pickup' ? entry.reservationId : null, `${entry.journey} interrupted by a restart`);
+        await this.#quarantine(tx, entry.compartmentId, entry.journey === 'pickup' ? entry.reservationId : null, `${entry.journey} interrupted by a restart`, entry.reservationId);
         if (entry.journey === 'dropoff') await tx.updateReservation(entry.reservationId, { compartmentId: null });
         await tx.audit({
           compartmentId: entry.compartmentId,
           action: 'open',
           phase: 'outcome',
+          intentId,
           actor: 'system',
           reservationId: entry.reservationId,
           result: 'INTERRUPTED',
@@ -127,14 +160,23 @@ export class Actuator {
     return inflight.length;
   }
 
-  /** A door opened without a command. */
+  /**
+   * A door opened without a command: the compartment is quarantined. A compartment held for a
+   * drop-off in progress holds no key of record yet, so the reservation's claim does not stay
+   * on it: the drop-off is still booked, a retry gets another compartment, and this one never
+   * names the reservation again (the audit trail and the timeline keep who it was held for).
+   */
   async forced(compartment: number): Promise<void> {
-    const current = await this.#store.compartment(compartment);
-    await this.#store.transaction(async (tx) => {
-      await tx.event('compartment.forced', { compartment });
-      if (current && current.state !== 'quarantined' && current.state !== 'disabled') {
-        await this.#quarantine(tx, compartment, current.reservationId, 'door opened without a command');
-      }
+    await this.#serially(async () => {
+      const current = await this.#store.compartment(compartment);
+      const holder = current?.reservationId ? await this.#store.reservation(current.reservationId) : null;
+      const dropoffInProgress = current?.state === 'reserved' && holder?.kind === 'dropoff';
+      await this.#store.transaction(async (tx) => {
+        await tx.event('compartment.forced', { compartment });
+        if (!current || current.state === 'quarantined' || current.state === 'disabled') return;
+        await this.#quarantine(tx, compartment, dropoffInProgress ? null : current.reservationId, 'door opened without a command', current.reservationId);
+        if (dropoffInProgress && holder) await tx.timeline(holder.id, 'forced-during-dropoff', { compartment });
+      });
     });
   }
 
@@ -159,7 +201,7 @@ export class Actuator {
     await this.#store.transaction((tx) => tx.event('compartment.left-open', { compartment, openForS: Math.round(openForMs / 1000) }));
   }
 
-  async #pulseAndRecord(compartment: number, reservation: Reservation, purpose: 'dropoff' | 'pickup', actor: string): Promise<ActuationResult> {
+  async #pulseAndRecord(compartment: number, reservation: Reservation, purpose: 'dropoff' | 'pickup', actor: string, intentId: number): Promise<ActuationResult> {
     const outcome: OpenOutcome = await this.#locks.open(compartment);
     const refused = !outcome.ok && outcome.pulses === 0;
     await this.#store.transaction(async (tx) => {
@@ -167,6 +209,7 @@ export class Actuator {
         compartmentId: compartment,
         action: 'open',
         phase: 'outcome',
+        intentId,
         actor,
         reservationId: reservation.id,
         result: outcome.ok ? 'opened' : outcome.error,
@@ -201,15 +244,34 @@ export class Actuator {
     return { ok: false, error: 'OPEN_FAILED', compartment, anotherMayOpen: outcome.error === 'JAMMED' };
   }
 
-  async #intent(tx: JourneyTx, compartment: number, reservationId: string, journey: 'dropoff' | 'pickup', sessionId: string, actor: string): Promise<void> {
+  /** Returns the intent's audit id, which the outcome names. */
+  async #intent(tx: JourneyTx, compartment: number, reservationId: string, journey: 'dropoff' | 'pickup', sessionId: string, actor: string): Promise<number> {
     await tx.setInflight({ compartmentId: compartment, reservationId, journey, sessionId, at: this.#now().toISOString() });
-    await tx.audit({ compartmentId: compartment, action: 'open', phase: 'intent', actor, reservationId, result: null, detail: { purpose: journey } });
+    return tx.audit({ compartmentId: compartment, action: 'open', phase: 'intent', actor, reservationId, result: null, detail: { purpose: journey } });
   }
 
-  async #quarantine(tx: JourneyTx, compartment: number, reservationId: string | null, reason: string): Promise<void> {
-    await tx.setCompartment(compartment, 'quarantined', reservationId, reason);
+  /**
+   * `claim`: the reservation whose key may be inside (stays on the compartment); `heldFor`:
+   * whom it was held for, for the audit trail only (defaults to the claim).
+   */
+  async #quarantine(tx: JourneyTx, compartment: number, claim: string | null, reason: string, heldFor: string | null = claim): Promise<void> {
+    await tx.setCompartment(compartment, 'quarantined', claim, reason);
     await tx.clearInflight(compartment);
-    await tx.audit({ compartmentId: compartment, action: 'quarantine', phase: 'outcome', actor: 'system', reservationId, result: 'quarantined', detail: { reason } });
+    await tx.audit({ compartmentId: compartment, action: 'quarantine', phase: 'outcome', actor: 'system', reservationId: heldFor, result: 'quarantined', detail: { reason } });
     await tx.event('compartment.quarantined', { compartment, reason });
+  }
+
+  /** The journey may finish only while its compartment is still held for it. */
+  async #requireHeld(compartment: number, reservationId: string, state: 'reserved' | 'occupied'): Promise<void> {
+    const current = await this.#store.compartment(compartment);
+    if (current?.state === state && current.reservationId === reservationId) return;
+    this.#log.warn({ compartment, state: current?.state ?? null }, 'journey cannot finish: its compartment is no longer held for it');
+    throw new DomainError('SERVER', `compartment ${compartment} is ${current?.state ?? 'unknown'}: the journey cannot finish there; call for help`);
+  }
+
+  #serially<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(step, step);
+    this.#serial = run.catch(() => undefined);
+    return run;
   }
 }

@@ -25,7 +25,10 @@ export interface AuditEntry {
   reservationId: string | null;
   result: string | null; // outcome: 'opened', 'JAMMED', ...
   detail: Record<string, unknown>;
+  /** An outcome names the intent it closes (the id `audit()` returned for it). */
+  intentId?: number | null;
 }
+
 
 /** Writes that must land together. */
 export interface JourneyTx {
@@ -36,7 +39,8 @@ export interface JourneyTx {
   allocateCompartment(reservationId: string): Promise<number | null>;
   /** Append an event for the back office (the outbox); returns its sequence number. */
   event(type: string, payload: Record<string, unknown>): Promise<number>;
-  audit(entry: AuditEntry): Promise<void>;
+  /** Append to the audit trail; returns the entry's id (an outcome passes its intent's as `intentId`). */
+  audit(entry: AuditEntry): Promise<number>;
   timeline(reservationId: string, event: string, detail?: Record<string, unknown>): Promise<void>;
   setInflight(entry: Inflight): Promise<void>;
   clearInflight(compartmentId: number): Promise<void>;
@@ -54,6 +58,8 @@ export interface JourneyStore {
   compartments(): Promise<Compartment[]>;
   compartment(id: number): Promise<Compartment | null>;
   inflight(): Promise<Inflight[]>;
+  /** The audit id of the newest intent to open this compartment (what an in-flight journey's outcome names), or null. */
+  latestIntentId(compartmentId: number): Promise<number | null>;
 }
 
 /** The part of the lock bank the core uses. */

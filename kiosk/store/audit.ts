@@ -91,3 +91,12 @@ export async function listOpenIntents(q: Queryable): Promise<AuditEntry[]> {
   );
   return rows.map(toEntry);
 }
+
+/** The newest intent of `action` on this compartment, or null: what an outcome written later names. */
+export async function latestIntentId(q: Queryable, compartmentId: number, action: string): Promise<number | null> {
+  const row = await q.get<{ id: number }>(
+    "SELECT id FROM audit_log WHERE compartment_id = ? AND action = ? AND phase = 'intent' ORDER BY id DESC LIMIT 1",
+    [compartmentId, action],
+  );
+  return row?.id ?? null;
+}

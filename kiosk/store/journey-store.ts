@@ -59,9 +59,7 @@ export function createJourneyStore(db: Db, stamps: StoreStamps, hooks: JourneySt
       appended.lastSeq = seq;
       return seq;
     },
-    async audit(entry) {
-      await audit.append(tx, { ...entry, at: stamps.wallClock().toISOString(), bootId: stamps.bootId });
-    },
+    audit: (entry) => audit.append(tx, { ...entry, at: stamps.wallClock().toISOString(), bootId: stamps.bootId }),
     async timeline(reservationId, event, detail = {}) {
       await timeline.append(tx, reservationId, event, detail, stamps.wallClock());
     },
@@ -90,5 +88,6 @@ export function createJourneyStore(db: Db, stamps: StoreStamps, hooks: JourneySt
     compartments: () => compartments.list(db),
     compartment: (id) => compartments.get(db, id),
     inflight: () => inflight.list(db),
+    latestIntentId: (compartmentId) => audit.latestIntentId(db, compartmentId, 'open'),
   };
 }
