@@ -60,11 +60,24 @@ export class Actuator {
     return this.#pulseAndRecord(allocated.compartment, reservation, 'dropoff', actor, allocated.intentId);
   }
 
-  /** Pickup: open the compartment that holds the reservation's key. */
+  /**
+   * Pickup: open the compartment that holds the reservation's key. Only while it holds it as
+   * `occupied`: a quarantined (or disabled) compartment is opened by a person who has looked,
+   * never by a PIN, so the open is refused before any intent or pulse.
+   */
   async openReservedFor(reservation: Reservation, sessionId: string, actor: string): Promise<ActuationResult> {
     const compartment = reservation.compartmentId;
     if (compartment === null) return { ok: false, error: 'NO_COMPARTMENT', compartment: null, anotherMayOpen: false };
-    const intentId = await this.#store.transaction((tx) => this.#intent(tx, compartment, reservation.id, 'pickup', sessionId, actor));
+    const intentId = await this.#serially(async () => {
+      const current = await this.#store.compartment(compartment);
+      if (current?.state !== 'occupied' || current.reservationId !== reservation.id) {
+        this.#log.warn({ compartment, state: current?.state ?? null }, 'pickup refused: the compartment does not hold the key as occupied');
+        await this.#store.transaction((tx) => tx.timeline(reservation.id, 'pickup-refused', { compartment, state: current?.state ?? null }));
+        return null;
+      }
+      return this.#store.transaction((tx) => this.#intent(tx, compartment, reservation.id, 'pickup', sessionId, actor));
+    });
+    if (intentId === null) return { ok: false, error: 'OPEN_FAILED', compartment, anotherMayOpen: false };
     return this.#pulseAndRecord(compartment, reservation, 'pickup', actor, intentId);
   }
 

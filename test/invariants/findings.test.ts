@@ -123,3 +123,24 @@ t.test('a forced door and a journey finishing at the same moment: one decides af
   t.match(await locker.store.reservation('r-1'), { status: 'deposited', compartmentId: 1 });
   await assertInvariants(t, locker);
 });
+
+// Found by the crash run SEED=3 (lane 0, generation 1, life 14): a pickup abandoned after its
+// door opened left its compartment quarantined, the customer typed the PIN again, and the
+// quarantined compartment was pulsed open for them; the kill then left a pickup in flight on a
+// quarantined compartment (inflight-agrees).
+t.test('found by the kills: a PIN never opens a quarantined compartment, even for its own pickup', async (t) => {
+  const locker = await bootLocker(t.testdir());
+  t.teardown(() => locker.stop());
+  await addReadyPickup(locker, 'p-1', 16);
+  t.ok((await locker.actuator.openReservedFor((await locker.store.reservation('p-1'))!, 's-1', 'customer:s-1')).ok);
+  await locker.actuator.abandonedAfterOpen(16, 'p-1', 'pickup', 'abandoned');
+  await closeDoor(locker, 16);
+  const pulses = locker.sim.pulseCount;
+
+  const again = await locker.actuator.openReservedFor((await locker.store.reservation('p-1'))!, 's-2', 'customer:s-2');
+  t.match(again, { ok: false, error: 'OPEN_FAILED', compartment: 16 }, 'refused');
+  t.equal(locker.sim.pulseCount, pulses, 'no pulse');
+  t.same(await locker.store.inflight(), [], 'nothing in flight');
+  t.equal((await audit.list(locker.db, { limit: 100 })).filter((row) => row.phase === 'intent').length, 1, 'no intent written');
+  await assertInvariants(t, locker);
+});
