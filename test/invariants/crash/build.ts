@@ -1,0 +1,40 @@
+/**
+ * The locker as production runs it: `tsc -p tsconfig.build.json` to JavaScript (type checking
+ * is `npm run typecheck`'s job, so `--noCheck` here: the same files, emitted faster), then
+ * `node <out>/kiosk/main.js`. The screens' files and the protocol schemas are found beside the
+ * build (ui/, docs/ linked in), node_modules through a link too, so the build may live anywhere.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { mkdir, symlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
+
+/** Builds into `outDir`; returns the path of the entry point to run with node. */
+export async function buildLocker(outDir: string): Promise<string> {
+  await mkdir(outDir, { recursive: true });
+  const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  await promisify(execFile)(process.execPath, [tsc, '-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', outDir, '--noCheck', '--sourceMap', 'false'], {
+    cwd: REPO_ROOT,
+  });
+  for (const name of ['ui', 'docs', 'node_modules']) {
+    const link = join(outDir, name);
+    if (!existsSync(link)) await symlink(join(REPO_ROOT, name), link);
+  }
+  const main = join(outDir, 'kiosk', 'main.js');
+  if (!existsSync(main)) throw new Error(`the build did not produce ${main}`);
+  return main;
+}
+
+/**
+ * Where crash runs keep the lockers' data: /dev/shm (memory) when there is one. A SIGKILL
+ * leaves the kernel's page cache whole, so what a killed process committed survives there as
+ * on a disk; what memory saves is the fsync of every commit (`synchronous=FULL`), which guards
+ * against power loss, a fault these tests cannot play anyway. About 15 times faster per commit.
+ */
+export function crashDataRoot(): string {
+  return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+}
