@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { OpenOutcome } from '../../controller/lock-bank.js';
 import { DomainError } from '../errors.js';
 import type { JourneyStore, JourneyTx, LockPort } from './ports.js';
-import type { Reservation } from './types.js';
+import type { Compartment, Reservation } from './types.js';
 
 /**
  * OPEN_REFUSED: nothing was pulsed (the lock board was not answering), so the compartment is
@@ -32,11 +32,6 @@ export class Actuator {
   readonly #locks: LockPort;
   readonly #now: () => Date;
   readonly #log: Logger;
-  /**
-   * Steps that read a compartment and then change it (a forced door, a journey finishing)
-   * run one at a time, so neither decides on a state the other has just changed.
-   */
-  #serial: Promise<unknown> = Promise.resolve();
 
   constructor(options: ActuatorOptions) {
     this.#store = options.store;
@@ -45,9 +40,15 @@ export class Actuator {
     this.#log = options.logger;
   }
 
-  /** Drop-off: allocate a free compartment, hold it for the reservation, open it. */
+  /**
+   * Drop-off: allocate a free compartment, hold it for the reservation, open it. The
+   * reservation is read again inside the allocating transaction: one the back office cancelled
+   * a moment ago gets no compartment (refused before any intent or pulse).
+   */
   async openNewFor(reservation: Reservation, sessionId: string, actor: string): Promise<ActuationResult> {
     const allocated = await this.#store.transaction(async (tx) => {
+      const current = await tx.reservation(reservation.id);
+      if (current?.kind !== 'dropoff' || current.status !== 'booked') return { refused: current?.status ?? 'unknown' } as const;
       const id = await tx.allocateCompartment(reservation.id);
       if (id === null) return null;
       return { compartment: id, intentId: await this.#intent(tx, id, reservation.id, 'dropoff', sessionId, actor) };
@@ -57,28 +58,36 @@ export class Actuator {
       await this.#store.transaction((tx) => tx.event('locker.full', { reservationId: reservation.id }));
       return { ok: false, error: 'NO_COMPARTMENT', compartment: null, anotherMayOpen: false };
     }
+    if ('refused' in allocated) {
+      this.#log.warn({ reservation: reservation.id, status: allocated.refused }, 'drop-off refused: the reservation is no longer booked');
+      return { ok: false, error: 'OPEN_FAILED', compartment: null, anotherMayOpen: false };
+    }
     return this.#pulseAndRecord(allocated.compartment, reservation, 'dropoff', actor, allocated.intentId);
   }
 
   /**
-   * Pickup: open the compartment that holds the reservation's key. Only while it holds it as
-   * `occupied`: a quarantined (or disabled) compartment is opened by a person who has looked,
-   * never by a PIN, so the open is refused before any intent or pulse.
+   * Pickup: open the compartment that holds the reservation's key. Decided inside the intent's
+   * transaction on what is true now: the reservation still `ready` (and paid, when payment is
+   * required: a refund a moment ago closes the way), its compartment holding it as `occupied`
+   * (a quarantined or disabled one is opened by a person who has looked, never by a PIN).
+   * Otherwise refused before any intent or pulse.
    */
   async openReservedFor(reservation: Reservation, sessionId: string, actor: string): Promise<ActuationResult> {
     const compartment = reservation.compartmentId;
     if (compartment === null) return { ok: false, error: 'NO_COMPARTMENT', compartment: null, anotherMayOpen: false };
-    const intentId = await this.#serially(async () => {
-      const current = await this.#store.compartment(compartment);
-      if (current?.state !== 'occupied' || current.reservationId !== reservation.id) {
-        this.#log.warn({ compartment, state: current?.state ?? null }, 'pickup refused: the compartment does not hold the key as occupied');
-        await this.#store.transaction((tx) => tx.timeline(reservation.id, 'pickup-refused', { compartment, state: current?.state ?? null }));
-        return null;
+    const decided = await this.#store.transaction(async (tx) => {
+      const refusal = pickupRefusal(await tx.reservation(reservation.id), await tx.compartment(compartment));
+      if (refusal !== null) {
+        await tx.timeline(reservation.id, 'pickup-refused', { compartment, why: refusal });
+        return { refused: refusal } as const;
       }
-      return this.#store.transaction((tx) => this.#intent(tx, compartment, reservation.id, 'pickup', sessionId, actor));
+      return { intentId: await this.#intent(tx, compartment, reservation.id, 'pickup', sessionId, actor) };
     });
-    if (intentId === null) return { ok: false, error: 'OPEN_FAILED', compartment, anotherMayOpen: false };
-    return this.#pulseAndRecord(compartment, reservation, 'pickup', actor, intentId);
+    if ('refused' in decided) {
+      this.#log.warn({ compartment, why: decided.refused }, 'pickup refused before the door opened');
+      return { ok: false, error: 'OPEN_FAILED', compartment, anotherMayOpen: false };
+    }
+    return this.#pulseAndRecord(compartment, reservation, 'pickup', actor, decided.intentId);
   }
 
   /**
@@ -87,14 +96,9 @@ export class Actuator {
    * in quarantine, and only a person may decide what is in it now.
    */
   async deposited(compartment: number, reservationId: string, extra: { addedPhone: string | null; remark: string | null }): Promise<void> {
-    await this.#serially(() => this.#deposited(compartment, reservationId, extra));
-  }
-
-  async #deposited(compartment: number, reservationId: string, extra: { addedPhone: string | null; remark: string | null }): Promise<void> {
-    await this.#requireHeld(compartment, reservationId, 'reserved');
-    // Read before the transaction: the store's connection is held while one is open.
-    const reservation = await this.#store.reservation(reservationId);
     await this.#store.transaction(async (tx) => {
+      await this.#requireHeld(tx, compartment, reservationId, 'reserved');
+      const reservation = await tx.reservation(reservationId);
       const phones = extra.addedPhone ? [extra.addedPhone] : [];
       await tx.updateReservation(reservationId, { status: 'deposited', compartmentId: compartment, remark: extra.remark, phones });
       await tx.setCompartment(compartment, 'occupied', reservationId, null);
@@ -112,14 +116,8 @@ export class Actuator {
 
   /** Pickup finished: the key is out, the door is closed, the compartment is free again. Refused like deposited(). */
   async collected(compartment: number, reservationId: string): Promise<void> {
-    await this.#serially(async () => {
-      await this.#requireHeld(compartment, reservationId, 'occupied');
-      await this.#collected(compartment, reservationId);
-    });
-  }
-
-  async #collected(compartment: number, reservationId: string): Promise<void> {
     await this.#store.transaction(async (tx) => {
+      await this.#requireHeld(tx, compartment, reservationId, 'occupied');
       await tx.updateReservation(reservationId, { status: 'collected', compartmentId: null });
       await tx.setCompartment(compartment, 'free', null, null);
       await tx.clearInflight(compartment);
@@ -133,15 +131,12 @@ export class Actuator {
    * compartment a forced door already quarantined stays as it is (one quarantine, one event).
    */
   async abandonedAfterOpen(compartment: number, reservationId: string, journey: 'dropoff' | 'pickup', reason: string): Promise<void> {
-    await this.#serially(async () => {
-      const current = await this.#store.compartment(compartment);
-      const alreadyOut = current?.state === 'quarantined' || current?.state === 'disabled';
-      await this.#store.transaction(async (tx) => {
-        if (alreadyOut) await tx.clearInflight(compartment);
-        else await this.#quarantine(tx, compartment, journey === 'pickup' ? reservationId : null, `${journey} ${reason} after the door opened`, reservationId);
-        if (journey === 'dropoff') await tx.updateReservation(reservationId, { compartmentId: null });
-        await tx.timeline(reservationId, 'abandoned-after-open', { compartment, reason });
-      });
+    await this.#store.transaction(async (tx) => {
+      const current = await tx.compartment(compartment);
+      if (current?.state === 'quarantined' || current?.state === 'disabled') await tx.clearInflight(compartment);
+      else await this.#quarantine(tx, compartment, journey === 'pickup' ? reservationId : null, `${journey} ${reason} after the door opened`, reservationId);
+      if (journey === 'dropoff') await tx.updateReservation(reservationId, { compartmentId: null });
+      await tx.timeline(reservationId, 'abandoned-after-open', { compartment, reason });
     });
     this.#log.warn({ compartment, journey, reason }, 'compartment quarantined: session ended after opening');
   }
@@ -180,16 +175,14 @@ export class Actuator {
    * names the reservation again (the audit trail and the timeline keep who it was held for).
    */
   async forced(compartment: number): Promise<void> {
-    await this.#serially(async () => {
-      const current = await this.#store.compartment(compartment);
-      const holder = current?.reservationId ? await this.#store.reservation(current.reservationId) : null;
-      const dropoffInProgress = current?.state === 'reserved' && holder?.kind === 'dropoff';
-      await this.#store.transaction(async (tx) => {
-        await tx.event('compartment.forced', { compartment });
-        if (!current || current.state === 'quarantined' || current.state === 'disabled') return;
-        await this.#quarantine(tx, compartment, dropoffInProgress ? null : current.reservationId, 'door opened without a command', current.reservationId);
-        if (dropoffInProgress && holder) await tx.timeline(holder.id, 'forced-during-dropoff', { compartment });
-      });
+    await this.#store.transaction(async (tx) => {
+      await tx.event('compartment.forced', { compartment });
+      const current = await tx.compartment(compartment);
+      if (!current || current.state === 'quarantined' || current.state === 'disabled') return;
+      const holder = current.reservationId ? await tx.reservation(current.reservationId) : null;
+      const dropoffInProgress = current.state === 'reserved' && holder?.kind === 'dropoff';
+      await this.#quarantine(tx, compartment, dropoffInProgress ? null : current.reservationId, 'door opened without a command', current.reservationId);
+      if (dropoffInProgress && holder) await tx.timeline(holder.id, 'forced-during-dropoff', { compartment });
     });
   }
 
@@ -274,17 +267,19 @@ export class Actuator {
     await tx.event('compartment.quarantined', { compartment, reason });
   }
 
-  /** The journey may finish only while its compartment is still held for it. */
-  async #requireHeld(compartment: number, reservationId: string, state: 'reserved' | 'occupied'): Promise<void> {
-    const current = await this.#store.compartment(compartment);
+  /** The journey may finish only while its compartment is still held for it (throwing rolls the transaction back). */
+  async #requireHeld(tx: JourneyTx, compartment: number, reservationId: string, state: 'reserved' | 'occupied'): Promise<void> {
+    const current = await tx.compartment(compartment);
     if (current?.state === state && current.reservationId === reservationId) return;
     this.#log.warn({ compartment, state: current?.state ?? null }, 'journey cannot finish: its compartment is no longer held for it');
     throw new DomainError('SERVER', `compartment ${compartment} is ${current?.state ?? 'unknown'}: the journey cannot finish there; call for help`);
   }
+}
 
-  #serially<T>(step: () => Promise<T>): Promise<T> {
-    const run = this.#serial.then(step, step);
-    this.#serial = run.catch(() => undefined);
-    return run;
-  }
+/** Why a pickup may not open now, or null when it may. */
+function pickupRefusal(reservation: Reservation | null, compartment: Compartment | null): string | null {
+  if (!reservation || reservation.kind !== 'pickup' || reservation.status !== 'ready') return `reservation ${reservation?.status ?? 'unknown'}`;
+  if (reservation.paymentRequired && reservation.paymentStatus !== 'paid') return `payment ${reservation.paymentStatus}`;
+  if (compartment?.state !== 'occupied' || compartment.reservationId !== reservation.id) return `compartment ${compartment?.state ?? 'unknown'}`;
+  return null;
 }

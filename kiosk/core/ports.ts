@@ -30,8 +30,11 @@ export interface AuditEntry {
 }
 
 
-/** Writes that must land together. */
+/** Writes that must land together, and the reads they are decided on. */
 export interface JourneyTx {
+  /** Reads inside the transaction: nothing can change what they saw before it commits. */
+  reservation(id: string): Promise<Reservation | null>;
+  compartment(id: number): Promise<Compartment | null>;
   /** `phones` in the patch are added to those on file (never replace them). */
   updateReservation(id: string, patch: Partial<Omit<Reservation, 'id'>>): Promise<void>;
   setCompartment(id: number, state: CompartmentState, reservationId: string | null, reason?: string | null): Promise<void>;

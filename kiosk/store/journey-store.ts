@@ -26,6 +26,8 @@ export interface JourneyStoreHooks {
 
 export function createJourneyStore(db: Db, stamps: StoreStamps, hooks: JourneyStoreHooks = {}): JourneyStore {
   const txPort = (tx: Tx, appended: { lastSeq: number }): JourneyTx => ({
+    reservation: (id) => reservations.getById(tx, id),
+    compartment: (id) => compartments.get(tx, id),
     async updateReservation(id, patch) {
       const now = stamps.wallClock();
       const { phones, ...rest } = patch;

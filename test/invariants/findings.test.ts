@@ -4,7 +4,10 @@
  * written after the last committed transaction, as with SIGKILL); the next boot recovers.
  */
 import t, { type Test } from 'tap';
-import { audit, outbox } from '../../kiosk/store/repositories.js';
+import { LockoutService } from '../../kiosk/core/lockout.js';
+import { createSilentLogger } from '../../kiosk/logging.js';
+import { audit, outbox, reservations } from '../../kiosk/store/repositories.js';
+import { CommandProcessor } from '../../kiosk/sync/commands.js';
 import { checkInvariants, describeViolations } from './check.js';
 import { addReadyPickup, addReservation, bootLocker, closeDoor, type BootedLocker } from './store-fixture.js';
 
@@ -142,5 +145,32 @@ t.test('found by the kills: a PIN never opens a quarantined compartment, even fo
   t.equal(locker.sim.pulseCount, pulses, 'no pulse');
   t.same(await locker.store.inflight(), [], 'nothing in flight');
   t.equal((await audit.list(locker.db, { limit: 100 })).filter((row) => row.phase === 'intent').length, 1, 'no intent written');
+  await assertInvariants(t, locker);
+});
+
+// The actuator decided on the caller's copy of the reservation: a back-office command that
+// committed between the journey's read and the actuation (a cancel, a refund) was not seen,
+// so a compartment was held, and its door opened, for a cancelled or unpaid reservation.
+t.test('a reservation cancelled, or a payment refunded, just before the door opens: nothing is held, nothing pulsed', async (t) => {
+  const locker = await bootLocker(t.testdir());
+  t.teardown(() => locker.stop());
+  const commands = new CommandProcessor({ db: locker.db, lockouts: new LockoutService(locker.db), logger: createSilentLogger() });
+  await addReservation(locker, { id: 'r-1' });
+  await addReadyPickup(locker, 'p-1', 16);
+  await locker.db.transaction((tx) => reservations.update(tx, 'p-1', { paymentStatus: 'paid', paymentAmount: 100, paymentCurrency: 'NOK', paymentVersion: 1 }, new Date()));
+  await locker.db.run("UPDATE reservations SET payment_required = 1 WHERE id = 'p-1'");
+  const dropoff = (await locker.store.reservation('r-1'))!;
+  const pickup = (await locker.store.reservation('p-1'))!;
+
+  const cancelled = await commands.apply({ v: 1, type: 'command', id: 'c-1', name: 'reservation.cancel', args: { reservationId: 'r-1', version: 2 } });
+  t.match(cancelled, { ok: true });
+  const refunded = await commands.apply({ v: 1, type: 'command', id: 'c-2', name: 'payment.status', args: { reservationId: 'p-1', status: 'refunded', amount: 100, currency: 'NOK', version: 2 } });
+  t.match(refunded, { ok: true });
+
+  t.match(await locker.actuator.openNewFor(dropoff, 's-1', 'customer:s-1'), { ok: false }, 'the cancelled drop-off is refused');
+  t.match(await locker.actuator.openReservedFor(pickup, 's-2', 'customer:s-2'), { ok: false }, 'the refunded pickup is refused');
+  t.equal(locker.sim.pulseCount, 0, 'no pulse');
+  t.same((await locker.store.compartments()).filter((c) => c.state === 'reserved'), [], 'no compartment held');
+  t.same(await locker.store.inflight(), []);
   await assertInvariants(t, locker);
 });
