@@ -204,8 +204,8 @@ async function runLife(lane: Lane, generation: Generation, options: CampaignOpti
   for (const v of generation.backOffice.violations.slice(before)) fail(`${v.rule}: ${v.detail}`);
   if (generation.backOffice.violations.length === before) report.otherChecksPassed += 1;
   const pulses = proc.count('pulse');
-  const commanded = visitor?.opensCommanded ?? 0;
-  if (pulses > 2 * commanded) fail(`${pulses} pulses in a life where ${commanded} openings were commanded`);
+  const budget = visitor?.pulseBudget ?? 0;
+  if (pulses > budget) fail(`${pulses} pulses in a life whose commanded openings allow ${budget}`);
   else report.otherChecksPassed += 1;
 }
 
@@ -235,11 +235,12 @@ async function work(proc: LockerProcess, server: string, generation: Generation,
   const customers = random.fork(2);
   const killAt = random.next(); // where in a journey the kill lands, as a fraction of its length
   let view: StoreView | null = null;
+  let walking: string | null = null;
   const commands = (async () => {
     // Bounded: a life lasts about a journey; a command every 50-250 ms keeps a few in flight.
     for (let sent = 0; sent < 200 && !controller.signal.aborted; sent += 1) {
       await pause(staff.int(50, 250), controller.signal);
-      await generation.randomCommand(view, staff);
+      await generation.randomCommand(view, staff, walking);
     }
   })().catch(ignoreKilled);
 
@@ -254,6 +255,7 @@ async function work(proc: LockerProcess, server: string, generation: Generation,
         continue;
       }
       const began = performance.now();
+      walking = ticket.reservationId;
       const result = await walk(visitor, ticket, customers);
       report.journeys[result] = (report.journeys[result] ?? 0) + 1;
       if (result === 'finished' && round === 0 && uncut > 0) timing.record(performance.now() - began);

@@ -20,8 +20,12 @@ export class Killed extends Error {}
 
 export class Visitor {
   step: Step = 'idle';
-  /** Openings this visitor commanded (confirm at details, a PIN at pickup). */
-  opensCommanded = 0;
+  /**
+   * Pulses this visitor's commands may cause at most: a pickup's PIN opens one compartment
+   * (a pulse and one retry), a drop-off's confirm may try two (journeys' second try after a
+   * failed open), each with one retry.
+   */
+  pulseBudget = 0;
 
   constructor(
     readonly server: string,
@@ -80,7 +84,7 @@ export async function walk(visitor: Visitor, ticket: DropoffTicket, random: Rand
     await visitor.act({ type: 'pin', pin: wrongPin(ticket.pin) });
   }
   visitor.step = ticket.kind === 'pickup' ? 'open' : 'pin';
-  if (ticket.kind === 'pickup') visitor.opensCommanded += 1;
+  if (ticket.kind === 'pickup') visitor.pulseBudget += 2;
   reply = await visitor.act({ type: 'pin', pin: ticket.pin });
   if (reply.status !== 200 || !reply.view) return leave(visitor, 'refused');
   if (ticket.kind === 'dropoff') {
@@ -88,7 +92,7 @@ export async function walk(visitor: Visitor, ticket: DropoffTicket, random: Rand
     reply = await visitor.act({ type: 'details', phone: random.chance(0.3) ? '+4798765432' : null, remark: random.chance(0.5) ? 'spare key in the glovebox' : null });
     if (reply.status !== 200) return leave(visitor, 'refused');
     visitor.step = 'open';
-    visitor.opensCommanded += 1;
+    visitor.pulseBudget += 4;
     reply = await visitor.act({ type: 'confirm' });
     if (reply.status !== 200 || !reply.view) return leave(visitor, 'refused');
   }

@@ -85,7 +85,7 @@ export class Generation {
   }
 
   /** One back-office command, chosen at random, as staff and the dealer system would send. */
-  async randomCommand(view: StoreView | null, r: Random): Promise<void> {
+  async randomCommand(view: StoreView | null, r: Random, walking: string | null = null): Promise<void> {
     const ids = [...this.bookings.keys()];
     const roll = r.next();
     if (roll < 0.25 && this.#dropoffCount() < MAX_DROPOFFS) {
@@ -101,13 +101,14 @@ export class Generation {
       // journey ends politely; after, the locker refuses (CONFLICT).
       const booked = view?.reservations.filter((res) => res.kind === 'dropoff' && res.status === 'booked') ?? [];
       if (booked.length === 0) return;
-      const booking = this.bookings.get(r.pick(booked).id);
+      const target = walking?.startsWith('d-') && r.chance(0.5) ? walking : r.pick(booked).id;
+      const booking = this.bookings.get(target);
       if (!booking) return;
       booking.version += 1;
       this.backOffice.issue('reservation.cancel', { reservationId: booking.wire.id, version: booking.version });
     } else if (roll < 0.7) {
       const pickup = this.bookings.get(r.pick(PICKUP_COMPARTMENTS.map((c) => `p-${c}`)));
-      if (pickup?.wire.paymentRequired) this.#pay(pickup, r.chance(0.8) ? 'paid' : 'pending');
+      if (pickup?.wire.paymentRequired) this.#pay(pickup, r.pick(['paid', 'paid', 'paid', 'pending', 'refunded'] as const));
     } else if (roll < 0.85) {
       const booking = this.bookings.get(r.pick(ids));
       if (booking) this.backOffice.issue('reservation.reset', { reservationId: booking.wire.id, code: booking.wire.code });
@@ -174,7 +175,7 @@ export class Generation {
     this.backOffice.issue('reservation.upsert', { reservation: booking.wire, version: booking.version });
   }
 
-  #pay(booking: Booking, status: 'paid' | 'pending'): void {
+  #pay(booking: Booking, status: 'paid' | 'pending' | 'refunded'): void {
     booking.paymentVersion += 1;
     this.backOffice.issue('payment.status', { reservationId: booking.wire.id, status, amount: 125000, currency: 'NOK', version: booking.paymentVersion });
   }
