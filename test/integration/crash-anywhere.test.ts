@@ -16,7 +16,7 @@ import { seedFrom } from '../invariants/crash/random.js';
 import { runStorm } from '../invariants/crash/storm.js';
 import { replayForcedDropoff, replayQuarantinedPickup } from '../invariants/crash/replays.js';
 
-t.setTimeout(20 * 60_000);
+t.setTimeout(30 * 60_000);
 
 const SEED = seedFrom(process.env);
 const KILLS = Number(process.env.CRASH_KILLS ?? 200);

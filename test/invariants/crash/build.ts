@@ -19,6 +19,7 @@ export async function buildLocker(outDir: string): Promise<string> {
   const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   await promisify(execFile)(process.execPath, [tsc, '-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', outDir, '--noCheck', '--sourceMap', 'false'], {
     cwd: REPO_ROOT,
+    env: plainEnv(),
   });
   for (const name of ['ui', 'docs', 'node_modules']) {
     const link = join(outDir, name);
@@ -37,4 +38,13 @@ export async function buildLocker(outDir: string): Promise<string> {
  */
 export function crashDataRoot(): string {
   return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+}
+
+/**
+ * The environment without the test runner's hooks: under tap, NODE_OPTIONS loads its process
+ * tracker into every child and collects V8 coverage there, which would slow every locker start
+ * several times over (and measure nothing: the build is not the code under coverage).
+ */
+export function plainEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'NODE_OPTIONS' && key !== 'NODE_V8_COVERAGE' && !key.startsWith('_TAPJS_') && !key.startsWith('TAP')));
 }

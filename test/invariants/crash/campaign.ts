@@ -49,6 +49,9 @@ export interface CampaignReport {
   otherChecksPassed: number;
   commands: number;
   events: number;
+  /** Mean time from spawn to "running", and mean whole life (spawn to exit after the kill). */
+  meanStartMs: number;
+  meanLifeMs: number;
   ms: number;
   violations: string[];
 }
@@ -82,6 +85,8 @@ const timing = {
     if (this.finished.length > 15) this.finished.shift();
   },
 };
+const sums = { start: 0, starts: 0, life: 0 };
+
 /** A start slower than this is a failure (a hang), whatever the machine's load. */
 const READY_TIMEOUT_MS = 60_000;
 /** Journeys walked to the end before the kill is armed, in a generation's first life. */
@@ -105,6 +110,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     otherChecksPassed: 0,
     commands: 0,
     events: 0,
+    meanStartMs: 0,
+    meanLifeMs: 0,
     ms: 0,
     violations: [],
   };
@@ -119,6 +126,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
   }));
   await Promise.all(lanes.map((lane) => runLane(lane, options, report)));
   report.ms = Math.round(performance.now() - started);
+  report.meanStartMs = Math.round(sums.start / Math.max(1, sums.starts));
+  report.meanLifeMs = Math.round(sums.life / Math.max(1, report.lives));
   return report;
 }
 
@@ -173,7 +182,10 @@ async function runLife(lane: Lane, generation: Generation, options: CampaignOpti
 
   let visitor: Visitor | null = null;
   if (info) {
-    timing.startMs = 0.8 * timing.startMs + 0.2 * ((proc.readyAt ?? 0) - proc.startedAt);
+    const startMs = (proc.readyAt ?? 0) - proc.startedAt;
+    timing.startMs = 0.8 * timing.startMs + 0.2 * startMs;
+    sums.start += startMs;
+    sums.starts += 1;
     await checkDatabase(generation.dbPath, true, 'after restart', report, fail);
     const pulsedAtBoot = info.startup.filter((line) => line.msg === 'pulse').length;
     const energised = (await new Visitor(info.server, new AbortController().signal).simState().catch(() => null))?.compartments.filter((c) => c.energised) ?? [];
@@ -191,6 +203,7 @@ async function runLife(lane: Lane, generation: Generation, options: CampaignOpti
   }
   await proc.kill();
   const exit = await proc.exited;
+  sums.life += performance.now() - proc.startedAt;
   if (exit.signal !== 'SIGKILL') fail(`the locker exited on its own (code ${exit.code}, signal ${exit.signal}): ${proc.stderr.slice(0, 2000)}`);
 
   // The file as the kill left it (none yet if the first start was killed before creating it).

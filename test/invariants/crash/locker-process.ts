@@ -4,6 +4,7 @@
  * server listens), ended by SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { plainEnv } from './build.js';
 
 export interface LogLine {
   msg?: string;
@@ -33,7 +34,7 @@ export class LockerProcess {
   constructor(main: string, configPath: string) {
     // CRASH_NODE_OPTIONS: extra node flags for the locker (e.g. --cpu-prof to see where a life goes).
     const extra = process.env.CRASH_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
-    this.#child = spawn(process.execPath, [...extra, main, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = spawn(process.execPath, [...extra, main, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: plainEnv() });
     this.exited = new Promise((resolve) => this.#child.once('exit', (code, signal) => resolve({ code, signal })));
     let partial = '';
     let settle: (info: ReadyInfo | null) => void = () => undefined;
