@@ -177,7 +177,10 @@ async function runLife(lane: Lane, generation: Generation, options: CampaignOpti
   const duringStartup = generation.lives === 2 || random.chance(options.startupKillShare ?? 0.1);
   const startupKillAt = duringStartup ? random.between(0, timing.startMs) : null;
   const startupTimer = startupKillAt === null ? null : setTimeout(() => void proc.kill(), startupKillAt);
-  const info = await Promise.race([proc.ready, pause(READY_TIMEOUT_MS, new AbortController().signal).then(() => null)]);
+  let hangTimer: NodeJS.Timeout | undefined;
+  const hang = new Promise<null>((resolve) => (hangTimer = setTimeout(() => resolve(null), READY_TIMEOUT_MS)));
+  const info = await Promise.race([proc.ready, hang]);
+  clearTimeout(hangTimer);
   if (startupTimer) clearTimeout(startupTimer);
 
   let visitor: Visitor | null = null;
