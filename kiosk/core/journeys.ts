@@ -12,12 +12,13 @@ import type { Country, Language } from '../config/schema.js';
 import { DomainError, describeError, isDomainError } from '../errors.js';
 import { cleanText } from './actions.js';
 import { Actuator } from './actuator.js';
-import { Identify } from './identify.js';
+import { Identify, type IdentifyThrottles } from './identify.js';
 import { normalisePhone } from './normalise.js';
+import type { UnitPinHashing } from './pin.js';
 import type { JourneyStore, LockPort, PinGuard } from './ports.js';
 import { paymentSummary, reservationSummary, topViewOf } from './render.js';
 import { newSession, type Session } from './session.js';
-import { nextStep, progressOf, type SessionEvent } from './session-machine.js';
+import { mayChooseJourney, nextStep, progressOf, type SessionEvent } from './session-machine.js';
 import { SessionTimers } from './session-timers.js';
 import type { IdentifyMode, JourneyKind, SessionAction, SessionStep, SessionView, TopView } from './session-view.js';
 import type { Reservation } from './types.js';
@@ -26,6 +27,10 @@ export interface JourneyOptions {
   store: JourneyStore;
   locks: LockPort;
   pins: PinGuard;
+  /** The unit's PIN salt and cost (core/pin.ts); null or absent: legacy hashes only. */
+  pinHashing?: UnitPinHashing | null;
+  /** Lookup and PIN-delivery throttles (defaults in identify.ts). */
+  throttles?: IdentifyThrottles;
   actuator: Actuator;
   clock: Clock;
   /** Wall time (for dates, lockouts and records); injectable for tests. */
@@ -52,7 +57,7 @@ const MAX_COMPARTMENT_TRIES = 2;
 
 export class Journeys {
   readonly events = new EventEmitter<JourneyEvents>();
-  readonly #o: Required<Omit<JourneyOptions, 'linkState'>> & Pick<JourneyOptions, 'linkState'>;
+  readonly #o: Required<Omit<JourneyOptions, 'linkState' | 'pinHashing' | 'throttles'>> & Pick<JourneyOptions, 'linkState'>;
   readonly #log: Logger;
   #lang: Language;
   #session: Session | null = null;
@@ -133,6 +138,10 @@ export class Journeys {
       helpOpen: this.#helpOpen,
       helpCall: this.#helpCall,
       link: this.#o.linkState?.() ?? 'offline',
+      offer: {
+        callHelp: this.#error !== null || step === 'locked-out' || step === 'failed',
+        switchJourney: s?.switchOffer ? (s.journey === 'pickup' ? 'dropoff' : 'pickup') : null,
+      },
     };
   }
 
@@ -162,8 +171,9 @@ export class Journeys {
   }
 
   async #apply(action: SessionAction): Promise<void> {
-    // Any touch keeps the session alive.
+    // Any touch keeps the session alive; anything asked anew withdraws a journey switch on offer.
     if (this.#session) this.#armIdle();
+    if (this.#session && !['activity', 'help', 'language', 'callHelp', 'switchJourney'].includes(action.type)) this.#session.switchOffer = null;
     switch (action.type) {
       case 'activity':
         return;
@@ -195,6 +205,8 @@ export class Journeys {
         return this.#back();
       case 'pin':
         return this.#enterPin(action.pin);
+      case 'switchJourney':
+        return this.#switchJourney();
       case 'lookup':
         return this.#lookup(action.by, action.value);
       case 'sendPin':
@@ -208,7 +220,7 @@ export class Journeys {
 
   // --- steps -----------------------------------------------------------------------------
 
-  #start(journey: JourneyKind): void {
+  #start(journey: JourneyKind | null): void {
     if (this.#session) throw new DomainError('BAD_ACTION', 'a session is already running');
     this.#session = newSession(journey);
     this.#reservation = null;
@@ -239,27 +251,56 @@ export class Journeys {
 
   async #enterPin(pin: string): Promise<void> {
     const s = this.#requireStep('identify');
-    const verdict = await this.#identify.checkPin(s, pin);
-    if ('lockedForMs' in verdict) return this.#lockOut(verdict.lockedForMs);
+    let verdict;
+    try {
+      verdict = await this.#identify.checkPin(s, pin);
+    } catch (error) {
+      // Two bookings share this PIN: the plate decides (the keyboard comes up with the message).
+      if (isDomainError(error) && error.code === 'PIN_AMBIGUOUS') s.identifyMode = 'plate';
+      throw error;
+    }
+    if (verdict.kind === 'locked') return this.#lockOut(verdict.lockedForMs);
+    if (verdict.kind === 'otherJourney') {
+      s.switchOffer = verdict.reservation.id;
+      throw new DomainError('PIN_OTHER_JOURNEY', `this PIN is for ${verdict.reservation.kind}`, { journey: verdict.reservation.kind });
+    }
     await this.#identified(s, verdict.reservation);
   }
 
+  /** "This PIN is for picking up": the customer takes the offer; the PIN is not asked again. */
+  async #switchJourney(): Promise<void> {
+    const s = this.#requireStep('identify');
+    const offered = s.switchOffer;
+    if (offered === null) throw new DomainError('BAD_ACTION', 'no other journey is on offer');
+    s.switchOffer = null;
+    const reservation = await this.#identify.confirmSwitch(offered);
+    await this.#identified(s, reservation);
+  }
+
   async #identified(s: Session, reservation: Reservation): Promise<void> {
+    // The PIN decides the journey ("I have a PIN", or a switch the customer accepted).
+    if (s.journey !== reservation.kind) {
+      if (!mayChooseJourney(s.step)) throw new DomainError('BAD_ACTION', `the journey cannot change at ${s.step}`);
+      s.journey = reservation.kind;
+    }
     s.reservationId = reservation.id;
     this.#reservation = reservation;
-    await this.#o.store.transaction((tx) => tx.timeline(reservation.id, 'identified', { session: s.id }));
-    this.#log.info({ session: s.id, reservation: reservation.id }, 'customer identified');
+    this.#log.info({ session: s.id, reservation: reservation.id, journey: s.journey }, 'customer identified');
+    const opensNow = s.journey === 'pickup' && !(reservation.paymentRequired && reservation.paymentStatus !== 'paid');
+    // A pickup that opens now writes nothing before the door's intent (one commit before the
+    // pulse); its "identified" line follows the pulse.
+    if (!opensNow) await this.#o.store.transaction((tx) => tx.timeline(reservation.id, 'identified', { session: s.id }));
     if (s.journey === 'dropoff') {
       this.#move('identified');
       return;
     }
-    if (reservation.paymentRequired && reservation.paymentStatus !== 'paid') {
+    if (!opensNow) {
       this.#move('paymentNeeded');
       return;
     }
     this.#move('identified');
     s.compartment = reservation.compartmentId;
-    await this.#openFor(s, reservation);
+    await this.#openFor(s, reservation, { identifiedNow: true });
   }
 
   #lockOut(ms: number): void {
@@ -341,10 +382,11 @@ export class Journeys {
   }
 
   /** Open the compartment for this journey: allocate (drop-off) or the reserved one (pickup). */
-  async #openFor(s: Session, reservation: Reservation): Promise<void> {
+  async #openFor(s: Session, reservation: Reservation, options: { identifiedNow?: boolean } = {}): Promise<void> {
     this.#changed(); // show "opening" while the lock works
     const actor = `customer:${s.id}`;
-    for (let attempt = 1; attempt <= MAX_COMPARTMENT_TRIES; attempt += 1) {
+    let opened = false;
+    for (let attempt = 1; attempt <= MAX_COMPARTMENT_TRIES && !opened; attempt += 1) {
       const result =
         s.journey === 'dropoff'
           ? await this.#o.actuator.openNewFor(reservation, s.id, actor)
@@ -352,10 +394,22 @@ export class Journeys {
       if (result.ok) {
         s.compartment = result.compartment;
         s.doorOpened = true;
-        this.#move('opened');
-        return;
+        opened = true;
+      } else if (result.error === 'NO_COMPARTMENT' || s.journey === 'pickup') {
+        break;
       }
-      if (result.error === 'NO_COMPARTMENT' || s.journey === 'pickup') break;
+    }
+    // After the pulse: a door opened for this customer is the only thing that ends a PIN streak.
+    if (opened || options.identifiedNow) {
+      const now = this.#o.wallClock();
+      await this.#o.store.transaction(async (tx) => {
+        if (options.identifiedNow) await tx.timeline(reservation.id, 'identified', { session: s.id });
+        if (opened) await this.#o.pins.doorOpened(tx, reservation.id, now);
+      });
+    }
+    if (opened) {
+      this.#move('opened');
+      return;
     }
     s.compartment = null;
     this.#move('openFailed');
@@ -417,7 +471,7 @@ export class Journeys {
     this.#helpOpen = false;
     this.#error = null;
     if (!s) return;
-    if (s.compartment !== null && s.doorOpened && s.reservationId) {
+    if (s.compartment !== null && s.doorOpened && s.reservationId && s.journey) {
       await this.#o.actuator.abandonedAfterOpen(s.compartment, s.reservationId, s.journey, reason);
     }
     if (s.reservationId && reason !== 'finished') {

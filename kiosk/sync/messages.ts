@@ -42,6 +42,19 @@ export interface HelloMessage {
   };
   /** The outbox: the lowest sequence number not yet acknowledged, and the next to be used. */
   outbox: { firstUnacked: number | null; nextSeq: number };
+  /**
+   * How to hash every PIN for this unit (docs/protocol.md, "PINs"): `scrypt(pin, salt, 32,
+   * {N, r, p})`, sent as `scrypt$N$r$p$<salt>$<hash>`. Absent from lockers before this field.
+   */
+  pinHashing?: PinHashingWire;
+}
+
+export interface PinHashingWire {
+  /** 16 bytes, base64. */
+  salt: string;
+  N: number;
+  r: number;
+  p: number;
 }
 
 export type EventType =
@@ -57,6 +70,8 @@ export type EventType =
   | 'locker.full'
   | 'lockout.locker'
   | 'lockout.reservation'
+  | 'lockout.ended'
+  | 'pin.ambiguous'
   | 'help.requested'
   | 'pin.delivery-requested'
   | 'board.offline'
@@ -136,7 +151,8 @@ export type CommandName =
   | 'reservation.reset'
   | 'payment.status'
   | 'help.update'
-  | 'mechanic.request';
+  | 'mechanic.request'
+  | 'lockout.lift';
 
 export interface CommandArgs {
   'reservation.upsert': { reservation: ReservationWire; version: number };
@@ -147,6 +163,8 @@ export interface CommandArgs {
   'help.update': { callId: string; state: 'taken' | 'closed'; by: string | null };
   /** A mechanic's tablet asks for a key (retrieve) or a compartment (deposit): for the mechanic issue. */
   'mechanic.request': { requestId: string; reservationId: string; purpose: 'retrieve' | 'deposit'; tabletId: string };
+  /** Staff end a PIN lockout: the whole locker's back-off, or one reservation's lock (reservationId; null for the locker). */
+  'lockout.lift': { scope: 'locker' | 'reservation'; reservationId: string | null };
 }
 
 export type CommandMessage = {

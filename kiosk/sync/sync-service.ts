@@ -12,8 +12,10 @@
 import { EventEmitter } from 'node:events';
 import { createSystemClock, type Clock } from '../lib/clock.js';
 import type { LockoutService } from '../core/lockout.js';
+import type { UnitPinHashing } from '../core/pin.js';
 import type { Logger } from '../logging.js';
 import type { Db } from '../store/db.js';
+import * as pinHashingSettings from '../store/pin-hashing.js';
 import { compartments, outbox } from '../store/repositories.js';
 import { ClockStatus } from './clock-status.js';
 import * as store from './command-store.js';
@@ -53,6 +55,8 @@ export interface SyncServiceOptions {
   /** The lock bank's view of a door. */
   doorState: (compartmentId: number) => DoorStateWire;
   lockouts: LockoutService;
+  /** The unit's PIN salt and cost, published in the hello; default: read from the database. */
+  pinHashing?: UnitPinHashing | null;
   /** The screens' help-call banner (Journeys); optional so the service can run without screens. */
   help?: HelpCallPort;
   logger: Logger;
@@ -139,6 +143,8 @@ export class SyncService {
       lockouts: options.lockouts,
       logger: this.#log,
       wallClock: this.#wall,
+      stamps: { wallClock: this.#wall, monoClock: this.#mono, bootId: options.bootId },
+      ...(options.pinHashing !== undefined ? { pinHashing: options.pinHashing } : {}),
       ...(options.help ? { help: options.help } : {}),
     });
     this.commands.events.on('reservationChanged', (id, change) => this.events.emit('reservationChanged', id, change));
@@ -246,7 +252,12 @@ export class SyncService {
   async buildHello(): Promise<HelloMessage> {
     const db = this.#o.db;
     const wall = this.#wall();
-    const [rows, oldest, nextSeq] = await Promise.all([compartments.list(db), outbox.oldestPending(db), store.nextOutboxSeq(db)]);
+    const [rows, oldest, nextSeq, storedHashing] = await Promise.all([
+      compartments.list(db),
+      outbox.oldestPending(db),
+      store.nextOutboxSeq(db),
+      this.#o.pinHashing === undefined ? pinHashingSettings.get(db) : Promise.resolve(this.#o.pinHashing),
+    ]);
     const since = new Date(wall.getTime() - HELLO_RECENT_DAYS * DAY_MS).toISOString().slice(0, 10);
     let versions = await store.appliedVersions(db, since, HELLO_MAX_RESERVATIONS);
     const build = (): HelloMessage => ({
@@ -262,6 +273,7 @@ export class SyncService {
         payments: Object.fromEntries(versions.filter((r) => r.paymentVersion > 0).map((r) => [r.id, r.paymentVersion])),
       },
       outbox: { firstUnacked: oldest?.seq ?? null, nextSeq },
+      ...(storedHashing ? { pinHashing: { salt: storedHashing.salt, N: storedHashing.N, r: storedHashing.r, p: storedHashing.p } } : {}),
     });
     let hello = build();
     // Bounded: each round drops a quarter of the list (the oldest appointments).
@@ -335,6 +347,8 @@ export class SyncService {
         // Unsent results are not lost: the back office sends the command again after a
         // reconnect, and its stored result is sent then.
         for (const result of results) this.#link.send(result);
+        // Commands may have written events (a lockout lifted): send them now, not at the next poll.
+        this.#sender.onEventsCommitted();
       }
     })()
       .catch((error: unknown) => this.#log.error({ err: String(error) }, 'command worker failed'))

@@ -22,8 +22,8 @@ async function setup(t: Test) {
   let failures = 0;
   const pins: PinGuard = {
     lockedFor: async () => null,
-    recordFailure: async () => ({ lockerLockedForMs: ++failures >= 5 ? 30_000 : null, reservationLocked: false, attemptsLeft: null }),
-    recordSuccess: async () => undefined,
+    recordFailure: async () => ({ lockerLockedForMs: ++failures >= 5 ? 30_000 : null, reservationLocked: false, attemptsLeft: Math.max(0, 5 - failures) }),
+    doorOpened: async () => undefined,
   };
   const logger = createSilentLogger();
   const journeys = new Journeys({

@@ -13,8 +13,9 @@
  * - result -> stored against its command.
  * - The back office pings too; a connection with no pong by the next ping is terminated.
  *
- * One connection per unit: a newer one replaces the older. Frames of one connection are
- * handled one after another, so acks and commands leave in a well-defined order.
+ * One connection per unit: a newer one (a fresh token: each `jti` connects once) replaces
+ * the older, which is closed with 4000. Frames of one connection are handled one after
+ * another, so acks and commands leave in a well-defined order.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -175,6 +176,10 @@ export class LockerProtocolServer {
         currentDate: this.#now(),
       });
       if ((payload.exp ?? 0) - (payload.iat ?? 0) > MAX_TOKEN_AGE_S) return this.#refused('token valid for too long', unit.unitId);
+      // Single use: a token seen once (a replay, by whoever copied it) never connects again,
+      // so it cannot push the real unit's connection off either.
+      if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 200) return this.#refused('token without a usable jti', unit.unitId);
+      if (!(await this.#service.useTokenId(unit.unitId, payload.jti, new Date((payload.exp ?? 0) * 1000)))) return this.#refused('token replayed', unit.unitId);
       return unit.unitId;
     } catch (error) {
       return this.#refused((error as { code?: string }).code ?? 'token invalid', unit.unitId);

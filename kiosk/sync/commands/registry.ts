@@ -8,6 +8,7 @@
 import type { CommandName } from '../messages.js';
 import type { CommandHandler } from './context.js';
 import { helpCommands } from './help.js';
+import { lockoutCommands } from './pins.js';
 import { mechanicCommands } from './mechanic.js';
 import { paymentCommands } from './payments.js';
 import { reservationCommands } from './reservations.js';
@@ -17,6 +18,7 @@ export const COMMAND_HANDLERS: { readonly [N in CommandName]: CommandHandler<N> 
   ...paymentCommands,
   ...helpCommands,
   ...mechanicCommands,
+  ...lockoutCommands,
 };
 
 export function handlerFor(name: string): CommandHandler<CommandName> | undefined {
