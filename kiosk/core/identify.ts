@@ -127,7 +127,7 @@ export class Identify {
     this.#o.logger.info({ session: s.id, boundToLookup: bound !== null, reason: unusable?.code ?? 'PIN_WRONG' }, 'PIN refused');
     if (result.lockerLockedForMs !== null) return { kind: 'locked', lockedForMs: result.lockerLockedForMs };
     const warn = result.attemptsLeft <= ATTEMPTS_WARNING_FROM ? { attemptsLeft: result.attemptsLeft } : {};
-    if (unusable) throw new DomainError(unusable.code, unusable.message, unusable.code === 'PIN_WRONG' ? warn : {});
+    if (unusable) throw new DomainError(unusable.code, unusable.message, warn);
     if (result.reservationLocked) throw new DomainError('RESERVATION_LOCKED', 'this reservation is locked');
     throw new DomainError('PIN_WRONG', 'wrong PIN', warn);
   }
