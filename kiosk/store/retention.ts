@@ -109,6 +109,8 @@ export interface RetentionOptions {
 export interface RunningRetention {
   /** One sweep now (also what the schedule runs); null when the clock is not trusted. */
   sweepNow(): Promise<SweepResult | null>;
+  /** Resolves when the scheduled sweep running now (if any) has finished (tests, shutdown). */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -142,6 +144,9 @@ export function startRetention(options: RetentionOptions): RunningRetention {
 
   return {
     sweepNow,
+    settled: async () => {
+      await running;
+    },
     stop: async () => {
       stopped = true;
       if (timer !== null) clock.clearTimeout(timer);

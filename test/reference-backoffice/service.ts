@@ -54,6 +54,8 @@ export interface ServiceOptions {
   pinCost?: ScryptCost;
   /** The protocol schemas: every command is checked before it is stored, so the locker never gets one it must refuse. */
   validator?: ProtocolValidator;
+  /** Draws a PIN (tests pass a scripted one); default core/pin.ts generatePin. */
+  pinGenerator?: () => string;
 }
 
 /** What GET /api/state returns. PINs are in it (demo staff page only); it is never logged. */
@@ -75,6 +77,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   readonly #now: () => Date;
   readonly #pinCost: ScryptCost | undefined;
   readonly #validator: ProtocolValidator | undefined;
+  readonly #drawPin: () => string;
 
   constructor(options: ServiceOptions) {
     super();
@@ -85,6 +88,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     this.#now = options.now ?? (() => new Date());
     this.#pinCost = options.pinCost;
     this.#validator = options.validator;
+    this.#drawPin = options.pinGenerator ?? (() => generatePin());
   }
 
   today(): string {
@@ -600,7 +604,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     }
     // Bounded: with even 10,000 active reservations, 1 in 100 PINs is taken.
     for (let attempt = 0; attempt < 1000; attempt += 1) {
-      const pin = generatePin();
+      const pin = this.#drawPin();
       if (!(await reservations.activePinTaken(tx, unitId, pin, exceptId))) return pin;
     }
     throw new BackOfficeError('CONFLICT', 'no free PIN could be found for this locker');

@@ -51,6 +51,8 @@ export interface ReferenceBackOfficeOptions {
   pinCost?: ScryptCost;
   /** Host names, besides loopback and `host`, that requests may name. */
   allowedHosts?: readonly string[];
+  /** Tests script the PINs drawn. */
+  pinGenerator?: () => string;
   now?: () => Date;
   uiDir?: string;
 }
@@ -85,6 +87,7 @@ export async function startReferenceBackOffice(options: ReferenceBackOfficeOptio
     ...(options.defaultCountry ? { defaultCountry: options.defaultCountry } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.pinCost ? { pinCost: options.pinCost } : {}),
+    ...(options.pinGenerator ? { pinGenerator: options.pinGenerator } : {}),
   });
   await service.markAllOffline();
 
