@@ -45,6 +45,8 @@ export interface Locker {
   store: JourneyStore;
   hardware: Hardware;
   journeys: Journeys;
+  /** PIN lockouts: what the journeys and staff (lockout.lift) go through. */
+  lockouts: LockoutService;
   server: RunningServer;
   /** The back-office link; null while the unit is unprovisioned (no `backOffice.url`). */
   sync: SyncService | null;
@@ -186,6 +188,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       store,
       hardware,
       journeys,
+      lockouts,
       server,
       sync: link,
       urls: {

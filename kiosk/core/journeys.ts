@@ -230,18 +230,18 @@ export class Journeys {
     this.#armIdle();
   }
 
-  #setIdentifyMode(mode: IdentifyMode): void {
+  async #setIdentifyMode(mode: IdentifyMode): Promise<void> {
     const s = this.#requireSession();
-    if (s.step === 'locked-out') throw new DomainError('LOCKED_OUT', 'wait until the lockout ends', { retryAfterS: s.retryAfterS ?? 0 });
+    if (s.step === 'locked-out') await this.#leaveLockout(s);
     if (s.step !== 'identify') {
       this.#move('retryIdentify');
     }
     s.identifyMode = mode;
   }
 
-  #back(): void {
+  async #back(): Promise<void> {
     const s = this.#requireSession();
-    if (s.step === 'locked-out') throw new DomainError('LOCKED_OUT', 'wait until the lockout ends', { retryAfterS: s.retryAfterS ?? 0 });
+    if (s.step === 'locked-out') return this.#leaveLockout(s);
     if (s.step === 'identify' && s.identifyMode !== 'pin') {
       s.identifyMode = 'pin';
       return;
@@ -301,6 +301,13 @@ export class Journeys {
     this.#move('identified');
     s.compartment = reservation.compartmentId;
     await this.#openFor(s, reservation, { identifiedNow: true });
+  }
+
+  /** "Try again" on the lockout screen: allowed as soon as the lockout is over (its time, or staff lifted it). */
+  async #leaveLockout(s: Session): Promise<void> {
+    const left = await this.#o.pins.lockedFor(this.#o.wallClock());
+    if (left !== null) throw new DomainError('LOCKED_OUT', 'wait until the lockout ends', { retryAfterS: Math.ceil(left / 1000) });
+    this.#move('retryIdentify');
   }
 
   #lockOut(ms: number): void {
