@@ -40,6 +40,27 @@ const ERROR_KEYS = {
   BAD_ACTION: k('error.BAD_ACTION'),
   SERVER: k('error.SERVER'),
   OFFLINE: k('error.OFFLINE'),
+  RESERVATION_CANCELLED: k('error.RESERVATION_CANCELLED'),
+  PIN_AMBIGUOUS: k('error.PIN_AMBIGUOUS'),
+  PIN_OTHER_JOURNEY: k('error.PIN_OTHER_JOURNEY'),
+  LOOKUP_THROTTLED: k('error.LOOKUP_THROTTLED'),
+  PIN_ALREADY_SENT: k('error.PIN_ALREADY_SENT'),
+};
+
+/** What the customer can do about an error (SessionView.error), after its message. */
+const NEXT_KEYS = {
+  ALREADY_USED: k('next.ALREADY_USED'),
+  RESERVATION_CANCELLED: k('next.RESERVATION_CANCELLED'),
+  NOT_READY: k('next.NOT_READY'),
+  RESERVATION_LOCKED: k('next.RESERVATION_LOCKED'),
+  LOOKUP_THROTTLED: k('next.LOOKUP_THROTTLED'),
+  PIN_ALREADY_SENT: k('next.PIN_ALREADY_SENT'),
+};
+
+/** "This PIN is for picking up": the journey the PIN belongs to, and the button that switches to it. */
+const OTHER_JOURNEY = {
+  pickup: { text: k('otherJourney.pickup'), button: k('otherJourney.switchPickup') },
+  dropoff: { text: k('otherJourney.dropoff'), button: k('otherJourney.switchDropoff') },
 };
 
 const HELP_KEYS = {
@@ -147,7 +168,7 @@ function noteChanges(prev, view) {
 }
 
 function sameError(a, b) {
-  return !!a && !!b && a.code === b.code && a.attemptsLeft === b.attemptsLeft && a.retryAfterS === b.retryAfterS;
+  return !!a && !!b && a.code === b.code && a.attemptsLeft === b.attemptsLeft && a.retryAfterS === b.retryAfterS && a.journey === b.journey;
 }
 
 function showError(error) {
@@ -294,18 +315,30 @@ function renderHelpCallBanner(v) {
 
 function errorText(error) {
   if (!error) return '';
-  const parts = [t(ERROR_KEYS[error.code] ?? ERROR_KEYS.SERVER)];
+  const other = error.code === 'PIN_OTHER_JOURNEY' ? OTHER_JOURNEY[error.journey] : null;
+  const parts = [t(other ? other.text : (ERROR_KEYS[error.code] ?? ERROR_KEYS.SERVER))];
   if (typeof error.attemptsLeft === 'number') {
     const count = error.attemptsLeft;
     parts.push(plural(count) === 'one' ? t('error.attemptsLeftOne', { count }) : t('error.attemptsLeftOther', { count }));
   }
+  if (NEXT_KEYS[error.code]) parts.push(t(NEXT_KEYS[error.code]));
   return parts.join(' ');
 }
 
-/** The error line next to an input; keeps its height when empty so nothing jumps. */
+/**
+ * The error line next to an input (it keeps its height when empty so nothing jumps), and what
+ * the view offers with it: the other journey's button, and Call for help on every error.
+ */
 function errorLine() {
   const text = errorText(state.error);
-  return h('p', { class: `error${text ? '' : ' empty'}`, role: 'alert' }, text);
+  const offer = state.error ? state.view?.offer : null;
+  const other = offer?.switchJourney ? OTHER_JOURNEY[offer.switchJourney] : null;
+  const offers = [
+    other && button(t(other.button), () => void submit({ type: 'switchJourney' }), 'primary', { 'data-offer': 'switch' }),
+    offer?.callHelp && state.view?.helpCall === 'none' && button(t('common.callHelp'), () => void send({ type: 'callHelp' }), 'secondary', { 'data-offer': 'call-help' }),
+  ].filter(Boolean);
+  const line = h('p', { class: `error${text ? '' : ' empty'}`, role: 'alert' }, text);
+  return offers.length > 0 ? [line, h('div', { class: 'actions error-offers' }, offers)] : line;
 }
 
 // --- steps -----------------------------------------------------------------------------------
@@ -320,6 +353,9 @@ function renderWelcome(v) {
     h('div', { class: 'choices' },
       choice('dropoff', t('welcome.dropoff'), t('welcome.dropoffHint')),
       choice('pickup', t('welcome.pickup'), t('welcome.pickupHint'))),
+    // "I have a PIN": the locker works out from the PIN whether it is a drop-off or a pickup.
+    h('button', { type: 'button', class: 'btn secondary wide have-pin', onclick: () => void submit({ type: 'start', journey: null }) },
+      t('welcome.havePin'), h('span', { class: 'choice-hint' }, t('welcome.havePinHint'))),
     h('ol', { class: 'how' },
       h('li', {}, t('welcome.step1')), h('li', {}, t('welcome.step2')), h('li', {}, t('welcome.step3'))),
     errorLine());
@@ -582,12 +618,15 @@ function lockSecondsLeft() {
 
 function renderLockedOut() {
   const left = lockSecondsLeft();
+  const v = state.view;
   return h('section', { class: 'step center locked' },
     h('h1', {}, t('lockedOut.title')),
     h('p', { class: 'lead' }, t('lockedOut.text')),
     left > 0
       ? [h('p', { class: 'hint' }, t('lockedOut.wait')), h('p', { class: 'countdown', 'data-countdown': 'lock' }, formatCountdown(left))]
-      : [h('p', { class: 'lead' }, t('lockedOut.ready')), button(t('lockedOut.tryAgain'), () => void submit({ type: 'back' }), 'primary')]);
+      : [h('p', { class: 'lead' }, t('lockedOut.ready')), button(t('lockedOut.tryAgain'), () => void submit({ type: 'back' }), 'primary')],
+    // Someone waiting after an attacker is never left alone with a countdown: staff can lift it.
+    v?.offer?.callHelp && v.helpCall === 'none' && h('div', { class: 'actions' }, button(t('common.callHelp'), () => void send({ type: 'callHelp' }), 'secondary', { 'data-offer': 'call-help' })));
 }
 
 function renderFailed(v) {
