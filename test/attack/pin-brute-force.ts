@@ -84,7 +84,10 @@ export async function runAttack(options: AttackOptions): Promise<AttackReport> {
     let pollMs = 5; // "Try again" is polled quickly at first, then once a second
     for (let round = 0; round < 100_000; round += 1) {
       if (current.step === 'identify' && current.identifyMode === 'pin') return true;
-      if (current.step === 'welcome') await post({ type: 'start', journey: null });
+      if (current.step === 'welcome') {
+        // "I have a PIN" where the locker has it; a locker before it knows drop-off only.
+        if ((await post({ type: 'start', journey: null })).status !== 200) await post({ type: 'start', journey: 'dropoff' });
+      }
       else if (current.step === 'locked-out') {
         const reply = await post({ type: 'back' });
         if (reply.view || reply.error?.code !== 'LOCKED_OUT') {

@@ -624,9 +624,12 @@ function renderLockedOut() {
     h('p', { class: 'lead' }, t('lockedOut.text')),
     left > 0
       ? [h('p', { class: 'hint' }, t('lockedOut.wait')), h('p', { class: 'countdown', 'data-countdown': 'lock' }, formatCountdown(left))]
-      : [h('p', { class: 'lead' }, t('lockedOut.ready')), button(t('lockedOut.tryAgain'), () => void submit({ type: 'back' }), 'primary')],
-    // Someone waiting after an attacker is never left alone with a countdown: staff can lift it.
-    v?.offer?.callHelp && v.helpCall === 'none' && h('div', { class: 'actions' }, button(t('common.callHelp'), () => void send({ type: 'callHelp' }), 'secondary', { 'data-offer': 'call-help' })));
+      : [h('p', { class: 'lead' }, t('lockedOut.ready'))],
+    // Someone waiting after an attacker is never left alone with a countdown: staff can lift the
+    // lockout, and "Try again" works as soon as they have (while it lasts, the time left shows).
+    h('div', { class: 'actions' },
+      v?.offer?.callHelp && v.helpCall === 'none' && button(t('common.callHelp'), () => void send({ type: 'callHelp' }), left > 0 ? 'primary' : 'secondary', { 'data-offer': 'call-help' }),
+      button(t('lockedOut.tryAgain'), () => void submit({ type: 'back' }), left > 0 ? 'secondary' : 'primary')));
 }
 
 function renderFailed(v) {
