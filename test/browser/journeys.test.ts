@@ -52,6 +52,7 @@ t.test('PIN drop-off, every step on screen, top screen shows the compartment', a
   await screenshot(page, 'dropoff-4-place-key');
   await screenshot(top, 'dropoff-4-top-screen');
   await tap(page, en['common.confirm'] as string);
+  await page.waitForFunction(`document.querySelector("main p.error")?.textContent.includes(${JSON.stringify(en['error.DOOR_OPEN'])})`);
   t.match(await errorText(page), en['error.DOOR_OPEN'] as string, 'Confirm with the door still open is refused on screen');
   locker.hardware.sim?.closeDoor(0);
   await until(() => locker.hardware.bank.doorState(1) === 'closed', 'door closed');
