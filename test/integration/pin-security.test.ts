@@ -204,3 +204,27 @@ t.test('finding 3: PIN delivery and lookups are throttled, and the screen says s
   t.match(locker.journeys.view().error, { code: 'LOOKUP_THROTTLED' });
   t.ok((locker.journeys.view().error?.retryAfterS ?? 0) > 0, 'with how long to wait');
 });
+
+t.test('finding 2: the fifth failure after a plate lookup locks the reservation and backs the locker off; both reach the back office, and staff lift both', async (t) => {
+  const locker = await withLocker(t);
+  const bo = locker.backOffice.service;
+  await ok(t, locker, { type: 'start', journey: 'dropoff' });
+  await ok(t, locker, { type: 'lookup', by: 'plate', value: 'EL 98765' });
+  await ok(t, locker, { type: 'back' });
+  let last: ActionReply | null = null;
+  for (let i = 0; i < 5; i += 1) last = await act(locker, { type: 'pin', pin: `55555${i}` });
+  t.equal(last?.view?.step, 'locked-out');
+  const types = (await recordedEvents(locker)).map((e) => e.type);
+  t.ok(types.includes('lockout.locker') && types.includes('lockout.reservation'), `both events were written: ${types.join(', ')}`);
+  await until(async () => (await bo.staffState()).reservations.find((r) => r.id === 'demo-dropoff-2')?.pinLocked === true, 'the back office to see the reservation locked', 5000);
+
+  // Staff lift both; the customer (now identified by staff) types the right PIN.
+  const unitId = locker.config.unitId;
+  const lift = (path: string) => fetch(`${locker.urls.backOffice}api/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  t.equal((await lift(`units/${unitId}/lift-lockout`)).status, 202);
+  t.equal((await lift('reservations/demo-dropoff-2/lift-lockout')).status, 202);
+  await until(async () => (await bo.staffState()).reservations.find((r) => r.id === 'demo-dropoff-2')?.pinLocked === false, 'the lift to come back as an event', 5000);
+  await ok(t, locker, { type: 'back' });
+  const view = await ok(t, locker, { type: 'pin', pin: '234567' });
+  t.match(view, { step: 'details', reservation: { driverName: 'Ola Hansen' } });
+});
