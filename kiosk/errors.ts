@@ -14,7 +14,12 @@ export type DomainErrorCode =
   | 'RESERVATION_LOCKED' // too many wrong PINs for this reservation
   | 'NOT_FOUND'
   | 'NOT_READY' // pickup: the key is not in the locker yet
-  | 'ALREADY_USED'
+  | 'ALREADY_USED' // the key was already dropped off or collected
+  | 'RESERVATION_CANCELLED'
+  | 'PIN_AMBIGUOUS' // the PIN matches more than one booking: the plate decides
+  | 'PIN_OTHER_JOURNEY' // a right PIN for the other journey: offered as a switch, not counted
+  | 'LOOKUP_THROTTLED' // too many plate/phone lookups at this locker just now
+  | 'PIN_ALREADY_SENT' // the PIN was sent for this booking a few minutes ago
   | 'PLATE_INVALID'
   | 'PHONE_INVALID'
   | 'REMARK_TOO_LONG'
@@ -35,6 +40,11 @@ const STATUS: Record<DomainErrorCode, number> = {
   NOT_FOUND: 404,
   NOT_READY: 409,
   ALREADY_USED: 409,
+  RESERVATION_CANCELLED: 409,
+  PIN_AMBIGUOUS: 409,
+  PIN_OTHER_JOURNEY: 409,
+  LOOKUP_THROTTLED: 429,
+  PIN_ALREADY_SENT: 429,
   PLATE_INVALID: 400,
   PHONE_INVALID: 400,
   REMARK_TOO_LONG: 400,
@@ -53,7 +63,7 @@ export class DomainError extends Error {
     readonly code: DomainErrorCode,
     message: string,
     /** Values a screen may show (tries left, seconds to wait). Never personal data. */
-    readonly params: { attemptsLeft?: number; retryAfterS?: number } = {},
+    readonly params: { attemptsLeft?: number; retryAfterS?: number; journey?: 'dropoff' | 'pickup' } = {},
   ) {
     super(message);
   }

@@ -12,7 +12,7 @@ import { createSystemClock, type Clock } from './lib/clock.js';
 import type { ResolvedConfig } from './config/load.js';
 import { Actuator } from './core/actuator.js';
 import { Journeys } from './core/journeys.js';
-import { LockoutService, createPinGuard } from './core/lockout.js';
+import { LockoutService } from './core/lockout.js';
 import type { JourneyStore } from './core/ports.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { softwareVersion } from './version.js';
@@ -20,6 +20,8 @@ import { moduleLogger } from './logging.js';
 import { startServer, type RunningServer } from './server/server.js';
 import { openDatabase, type Db } from './store/db.js';
 import { createJourneyStore } from './store/journey-store.js';
+import * as pinHashingStore from './store/pin-hashing.js';
+import { startRetention } from './store/retention.js';
 import { enrolmentRecord, loadOrCreateIdentity } from './sync/identity.js';
 import type { SyncService } from './sync/sync-service.js';
 import { createSync } from './sync/wiring.js';
@@ -43,6 +45,8 @@ export interface Locker {
   store: JourneyStore;
   hardware: Hardware;
   journeys: Journeys;
+  /** PIN lockouts: what the journeys and staff (lockout.lift) go through. */
+  lockouts: LockoutService;
   server: RunningServer;
   /** The back-office link; null while the unit is unprovisioned (no `backOffice.url`). */
   sync: SyncService | null;
@@ -82,10 +86,18 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
     hardware.bank.events.on('boardOnline', (board) => void actuator.board(true, board, null).catch(report('a board coming back')));
 
 
+    // PINs: the unit's salt (published in the hello) and the lockout every PIN goes through.
+    const pinHashing = await pinHashingStore.loadOrCreate(db);
+    const lockouts = new LockoutService({ store, policy: config.security.lockout, clock, wallClock, logger: moduleLogger(logger, 'kiosk:lockout') });
+    await lockouts.resume();
+    cleanup.unshift(async () => lockouts.stop());
+
     const journeys = new Journeys({
       store,
       locks: hardware.bank,
-      pins: createPinGuard(db, new LockoutService(db)),
+      pins: lockouts,
+      pinHashing,
+      throttles: { lookupsPerMinute: config.security.lookupsPerMinute, pinDeliveryIntervalMs: config.security.pinDeliveryIntervalMs },
       actuator,
       clock,
       wallClock,
@@ -125,6 +137,8 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
         monoClock,
         doorState: (id) => hardware.bank.doorState(id),
         help: journeys,
+        lockouts,
+        pinHashing,
         logger,
         clock,
         wallClock,
@@ -136,6 +150,17 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       cleanup.unshift(() => running.stop());
     }
     const link = sync;
+
+    // Personal data leaves N days after a reservation ended; acknowledged events soon after.
+    const retention = startRetention({
+      db,
+      clock,
+      wallClock,
+      settings: config.retention,
+      logger: moduleLogger(logger, 'kiosk:retention'),
+      ...(link ? { clockTrusted: () => link.clockStatus.synchronised } : {}),
+    });
+    cleanup.unshift(() => retention.stop());
 
     const server = await startServer(
       {
@@ -171,6 +196,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       store,
       hardware,
       journeys,
+      lockouts,
       server,
       sync: link,
       urls: {

@@ -32,6 +32,11 @@ const timeZone = z.string().refine(
   { message: 'not an IANA time zone such as "Europe/Oslo"' },
 );
 
+/** 127.0.0.0/8, ::1 and localhost: reachable only from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 export const LANGUAGES = ['nb', 'sv', 'fr', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
@@ -54,11 +59,62 @@ export const configSchema = z.strictObject({
     .default({ level: 'info' }),
   server: z
     .strictObject({
-      /** Loopback by default: the screens are on the same Pi. */
+      /** Loopback by default: the screens are on the same Pi. Anything else needs allowNonLoopback and screenSecret. */
       host: z.string().min(1).default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
+      /** Must be true to bind `host` to a non-loopback address: any LAN host could then reach the keypad. */
+      allowNonLoopback: z.boolean().default(false),
+      /**
+       * What the screens present when the server is reachable beyond loopback: open them as
+       * `http://<host>:<port>/bottom/?screenKey=<secret>` once (a cookie keeps it). At least 32
+       * characters; required with allowNonLoopback.
+       */
+      screenSecret: z.string().min(32, 'at least 32 characters').max(256).nullable().default(null),
+      /** Host names, besides loopback and `host`, that requests may name (a DNS name of the Pi). */
+      allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'a host name')).max(16).default([]),
     })
-    .default({ host: '127.0.0.1', port: 8080 }),
+    .default({ host: '127.0.0.1', port: 8080, allowNonLoopback: false, screenSecret: null, allowedHosts: [] })
+    .superRefine((server, context) => {
+      if (isLoopbackHost(server.host)) return;
+      if (!server.allowNonLoopback) {
+        context.addIssue({ code: 'custom', path: ['allowNonLoopback'], message: `must be true to serve the screens on the non-loopback address "${server.host}" (set it, and server.screenSecret)` });
+      } else if (server.screenSecret === null) {
+        context.addIssue({ code: 'custom', path: ['screenSecret'], message: `is required when the screens are served on the non-loopback address "${server.host}"` });
+      }
+    }),
+  security: z
+    .strictObject({
+      /** Plate/phone lookups per rolling minute at this locker. */
+      lookupsPerMinute: z.number().int().min(1).max(600).default(6),
+      /** One PIN delivery per reservation per this long. */
+      pinDeliveryIntervalMs: z.number().int().min(0).max(86_400_000).default(600_000),
+      /** PIN lockout (kiosk/core/lockout.ts). */
+      lockout: z
+        .strictObject({
+          reservationMaxFailures: z.number().int().min(1).max(100).default(5),
+          lockerFreeFailures: z.number().int().min(1).max(100).default(5),
+          lockerBaseBackoffMs: z.number().int().min(1).max(3_600_000).default(30_000),
+          /** What a customer after an attacker waits at most. */
+          lockerMaxBackoffMs: z.number().int().min(1).max(3_600_000).default(120_000),
+          lockerDecayMs: z.number().int().min(1000).max(86_400_000).default(600_000),
+        })
+        .default({ reservationMaxFailures: 5, lockerFreeFailures: 5, lockerBaseBackoffMs: 30_000, lockerMaxBackoffMs: 120_000, lockerDecayMs: 600_000 }),
+    })
+    .default({
+      lookupsPerMinute: 6,
+      pinDeliveryIntervalMs: 600_000,
+      lockout: { reservationMaxFailures: 5, lockerFreeFailures: 5, lockerBaseBackoffMs: 30_000, lockerMaxBackoffMs: 120_000, lockerDecayMs: 600_000 },
+    }),
+  retention: z
+    .strictObject({
+      /** Names, phones, e-mails, plates and remarks are removed this many days after a reservation ended. */
+      personalDataDays: z.number().int().min(1).max(365).default(7),
+      /** Events the back office acknowledged are deleted this many days later. */
+      ackedEventsDays: z.number().int().min(0).max(365).default(1),
+      /** How often the sweep runs. */
+      sweepIntervalMs: z.number().int().min(60_000).max(86_400_000).default(3_600_000),
+    })
+    .default({ personalDataDays: 7, ackedEventsDays: 1, sweepIntervalMs: 3_600_000 }),
   hardware: z
     .strictObject({
       kind: z.enum(['sim', 'kerong', 'mcp23017', 'gpio']).default('sim'),

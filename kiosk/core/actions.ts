@@ -48,8 +48,11 @@ export function parseAction(body: unknown): SessionAction {
   const record = body as Record<string, unknown>;
   const type = field(record, 'type');
   switch (type) {
-    case 'start':
-      return { type, journey: oneOf(record, 'journey', JOURNEYS) };
+    case 'start': {
+      // No journey ("I have a PIN"): the PIN decides.
+      const journey = field(record, 'journey');
+      return { type, journey: journey === undefined || journey === null ? null : oneOf(record, 'journey', JOURNEYS) };
+    }
     case 'language':
       return { type, lang: oneOf<Language>(record, 'lang', LANGUAGES) };
     case 'identifyMode':
@@ -66,6 +69,7 @@ export function parseAction(body: unknown): SessionAction {
       return { type, open };
     }
     case 'sendPin':
+    case 'switchJourney':
     case 'confirm':
     case 'back':
     case 'abandon':

@@ -12,12 +12,13 @@ import type { Country, Language } from '../config/schema.js';
 import { DomainError, describeError, isDomainError } from '../errors.js';
 import { cleanText } from './actions.js';
 import { Actuator } from './actuator.js';
-import { Identify } from './identify.js';
+import { Identify, type IdentifyThrottles } from './identify.js';
 import { normalisePhone } from './normalise.js';
+import type { UnitPinHashing } from './pin.js';
 import type { JourneyStore, LockPort, PinGuard } from './ports.js';
 import { paymentSummary, reservationSummary, topViewOf } from './render.js';
 import { newSession, type Session } from './session.js';
-import { nextStep, progressOf, type SessionEvent } from './session-machine.js';
+import { mayChooseJourney, nextStep, progressOf, type SessionEvent } from './session-machine.js';
 import { SessionTimers } from './session-timers.js';
 import type { IdentifyMode, JourneyKind, SessionAction, SessionStep, SessionView, TopView } from './session-view.js';
 import type { Reservation } from './types.js';
@@ -26,6 +27,10 @@ export interface JourneyOptions {
   store: JourneyStore;
   locks: LockPort;
   pins: PinGuard;
+  /** The unit's PIN salt and cost (core/pin.ts); null or absent: legacy hashes only. */
+  pinHashing?: UnitPinHashing | null;
+  /** Lookup and PIN-delivery throttles (defaults in identify.ts). */
+  throttles?: IdentifyThrottles;
   actuator: Actuator;
   clock: Clock;
   /** Wall time (for dates, lockouts and records); injectable for tests. */
@@ -54,7 +59,7 @@ const MAX_COMPARTMENT_TRIES = 2;
 
 export class Journeys {
   readonly events = new EventEmitter<JourneyEvents>();
-  readonly #o: Required<Omit<JourneyOptions, 'linkState' | 'outOfOrder'>> & Pick<JourneyOptions, 'linkState' | 'outOfOrder'>;
+  readonly #o: Required<Omit<JourneyOptions, 'linkState' | 'outOfOrder' | 'pinHashing' | 'throttles'>> & Pick<JourneyOptions, 'linkState' | 'outOfOrder'>;
   readonly #log: Logger;
   #lang: Language;
   #session: Session | null = null;
@@ -136,6 +141,10 @@ export class Journeys {
       helpCall: this.#helpCall,
       link: this.#o.linkState?.() ?? 'offline',
       outOfOrder: this.#o.outOfOrder?.() ?? false,
+      offer: {
+        callHelp: this.#error !== null || step === 'locked-out' || step === 'failed',
+        switchJourney: s?.switchOffer ? (s.journey === 'pickup' ? 'dropoff' : 'pickup') : null,
+      },
     };
   }
 
@@ -165,8 +174,9 @@ export class Journeys {
   }
 
   async #apply(action: SessionAction): Promise<void> {
-    // Any touch keeps the session alive.
+    // Any touch keeps the session alive; anything asked anew withdraws a journey switch on offer.
     if (this.#session) this.#armIdle();
+    if (this.#session && !['activity', 'help', 'language', 'callHelp', 'switchJourney'].includes(action.type)) this.#session.switchOffer = null;
     switch (action.type) {
       case 'activity':
         return;
@@ -198,6 +208,8 @@ export class Journeys {
         return this.#back();
       case 'pin':
         return this.#enterPin(action.pin);
+      case 'switchJourney':
+        return this.#switchJourney();
       case 'lookup':
         return this.#lookup(action.by, action.value);
       case 'sendPin':
@@ -211,7 +223,7 @@ export class Journeys {
 
   // --- steps -----------------------------------------------------------------------------
 
-  #start(journey: JourneyKind): void {
+  #start(journey: JourneyKind | null): void {
     if (this.#session) throw new DomainError('BAD_ACTION', 'a session is already running');
     this.#session = newSession(journey);
     this.#reservation = null;
@@ -221,18 +233,18 @@ export class Journeys {
     this.#armIdle();
   }
 
-  #setIdentifyMode(mode: IdentifyMode): void {
+  async #setIdentifyMode(mode: IdentifyMode): Promise<void> {
     const s = this.#requireSession();
-    if (s.step === 'locked-out') throw new DomainError('LOCKED_OUT', 'wait until the lockout ends', { retryAfterS: s.retryAfterS ?? 0 });
+    if (s.step === 'locked-out') await this.#leaveLockout(s);
     if (s.step !== 'identify') {
       this.#move('retryIdentify');
     }
     s.identifyMode = mode;
   }
 
-  #back(): void {
+  async #back(): Promise<void> {
     const s = this.#requireSession();
-    if (s.step === 'locked-out') throw new DomainError('LOCKED_OUT', 'wait until the lockout ends', { retryAfterS: s.retryAfterS ?? 0 });
+    if (s.step === 'locked-out') return this.#leaveLockout(s);
     if (s.step === 'identify' && s.identifyMode !== 'pin') {
       s.identifyMode = 'pin';
       return;
@@ -242,27 +254,63 @@ export class Journeys {
 
   async #enterPin(pin: string): Promise<void> {
     const s = this.#requireStep('identify');
-    const verdict = await this.#identify.checkPin(s, pin);
-    if ('lockedForMs' in verdict) return this.#lockOut(verdict.lockedForMs);
+    let verdict;
+    try {
+      verdict = await this.#identify.checkPin(s, pin);
+    } catch (error) {
+      // Two bookings share this PIN: the plate decides (the keyboard comes up with the message).
+      if (isDomainError(error) && error.code === 'PIN_AMBIGUOUS') s.identifyMode = 'plate';
+      throw error;
+    }
+    if (verdict.kind === 'locked') return this.#lockOut(verdict.lockedForMs);
+    if (verdict.kind === 'otherJourney') {
+      s.switchOffer = verdict.reservation.id;
+      throw new DomainError('PIN_OTHER_JOURNEY', `this PIN is for ${verdict.reservation.kind}`, { journey: verdict.reservation.kind });
+    }
     await this.#identified(s, verdict.reservation);
   }
 
+  /** "This PIN is for picking up": the customer takes the offer; the PIN is not asked again. */
+  async #switchJourney(): Promise<void> {
+    const s = this.#requireStep('identify');
+    const offered = s.switchOffer;
+    if (offered === null) throw new DomainError('BAD_ACTION', 'no other journey is on offer');
+    s.switchOffer = null;
+    const reservation = await this.#identify.confirmSwitch(offered);
+    await this.#identified(s, reservation);
+  }
+
   async #identified(s: Session, reservation: Reservation): Promise<void> {
+    // The PIN decides the journey ("I have a PIN", or a switch the customer accepted).
+    if (s.journey !== reservation.kind) {
+      if (!mayChooseJourney(s.step)) throw new DomainError('BAD_ACTION', `the journey cannot change at ${s.step}`);
+      s.journey = reservation.kind;
+    }
     s.reservationId = reservation.id;
     this.#reservation = reservation;
-    await this.#o.store.transaction((tx) => tx.timeline(reservation.id, 'identified', { session: s.id }));
-    this.#log.info({ session: s.id, reservation: reservation.id }, 'customer identified');
+    this.#log.info({ session: s.id, reservation: reservation.id, journey: s.journey }, 'customer identified');
+    const opensNow = s.journey === 'pickup' && !(reservation.paymentRequired && reservation.paymentStatus !== 'paid');
+    // A pickup that opens now writes nothing before the door's intent (one commit before the
+    // pulse); its "identified" line follows the pulse.
+    if (!opensNow) await this.#o.store.transaction((tx) => tx.timeline(reservation.id, 'identified', { session: s.id }));
     if (s.journey === 'dropoff') {
       this.#move('identified');
       return;
     }
-    if (reservation.paymentRequired && reservation.paymentStatus !== 'paid') {
+    if (!opensNow) {
       this.#move('paymentNeeded');
       return;
     }
     this.#move('identified');
     s.compartment = reservation.compartmentId;
-    await this.#openFor(s, reservation);
+    await this.#openFor(s, reservation, { identifiedNow: true });
+  }
+
+  /** "Try again" on the lockout screen: allowed as soon as the lockout is over (its time, or staff lifted it). */
+  async #leaveLockout(s: Session): Promise<void> {
+    const left = await this.#o.pins.lockedFor(this.#o.wallClock());
+    if (left !== null) throw new DomainError('LOCKED_OUT', 'wait until the lockout ends', { retryAfterS: Math.ceil(left / 1000) });
+    this.#move('retryIdentify');
   }
 
   #lockOut(ms: number): void {
@@ -344,10 +392,11 @@ export class Journeys {
   }
 
   /** Open the compartment for this journey: allocate (drop-off) or the reserved one (pickup). */
-  async #openFor(s: Session, reservation: Reservation): Promise<void> {
+  async #openFor(s: Session, reservation: Reservation, options: { identifiedNow?: boolean } = {}): Promise<void> {
     this.#changed(); // show "opening" while the lock works
     const actor = `customer:${s.id}`;
-    for (let attempt = 1; attempt <= MAX_COMPARTMENT_TRIES; attempt += 1) {
+    let opened = false;
+    for (let attempt = 1; attempt <= MAX_COMPARTMENT_TRIES && !opened; attempt += 1) {
       const result =
         s.journey === 'dropoff'
           ? await this.#o.actuator.openNewFor(reservation, s.id, actor)
@@ -355,12 +404,24 @@ export class Journeys {
       if (result.ok) {
         s.compartment = result.compartment;
         s.doorOpened = true;
-        this.#move('opened');
-        return;
+        opened = true;
+      } else if (!result.anotherMayOpen || s.journey === 'pickup') {
+        // Another compartment only after a lock that jammed with its board answering: after a
+        // board that did not answer (before or after the pulse), the next would meet the same.
+        break;
       }
-      // Another compartment only after a lock that jammed with its board answering: after a
-      // board that did not answer (before or after the pulse), the next would meet the same.
-      if (!result.anotherMayOpen || s.journey === 'pickup') break;
+    }
+    // After the pulse: a door opened for this customer is the only thing that ends a PIN streak.
+    if (opened || options.identifiedNow) {
+      const now = this.#o.wallClock();
+      await this.#o.store.transaction(async (tx) => {
+        if (options.identifiedNow) await tx.timeline(reservation.id, 'identified', { session: s.id });
+        if (opened) await this.#o.pins.doorOpened(tx, reservation.id, now);
+      });
+    }
+    if (opened) {
+      this.#move('opened');
+      return;
     }
     s.compartment = null;
     this.#move('openFailed');
@@ -423,7 +484,7 @@ export class Journeys {
     this.#helpOpen = false;
     this.#error = null;
     if (!s) return;
-    if (s.compartment !== null && s.doorOpened && s.reservationId) {
+    if (s.compartment !== null && s.doorOpened && s.reservationId && s.journey) {
       await this.#o.actuator.abandonedAfterOpen(s.compartment, s.reservationId, s.journey, reason);
     }
     if (s.reservationId && reason !== 'finished') {

@@ -4,6 +4,14 @@ import { randomBytes, randomInt, scrypt, timingSafeEqual } from 'node:crypto';
  * PINs are stored only as scrypt hashes in a self-describing string,
  * `scrypt$N$r$p$<salt base64>$<hash base64>`, so the cost can be raised later without
  * invalidating the hashes already issued. No function here puts a PIN in an error message.
+ *
+ * Two kinds of hash reach a locker (docs/protocol.md, "PINs"):
+ * - a unit hash: made with the salt and cost this locker publishes in its `hello`
+ *   (UnitPinHashing). Every reservation's unit hash of the same PIN is the same string, so the
+ *   hash part doubles as an index: a typed PIN costs one scrypt and one indexed lookup, however
+ *   many reservations the locker holds, and two reservations with one PIN are seen at once;
+ * - a legacy hash: salted per reservation (a back office that does not use the unit's salt,
+ *   or one made before it knew it). It still works, at one scrypt per candidate.
  */
 
 export interface ScryptCost {
@@ -13,23 +21,34 @@ export interface ScryptCost {
 }
 
 /**
- * 2^12: about 12 ms per hash here (x86, `npm run bench`), an estimated 40 ms on a Pi 4, 4 MiB
- * of memory. A bare PIN is checked against every candidate of the day, so this cost is paid
- * ~30 times per OK; with 2^14 that measured 690 ms here for 30 candidates. A 6-digit PIN is
- * not protected by scrypt against an offline search at any cost a Pi can afford: the lockout
- * is the real defence, the hash only keeps PINs out of plain sight. Old hashes carry their
- * own cost and still verify.
+ * 2^12: about 12 ms per hash here (x86, `npm run bench`), an estimated 40-60 ms on a Pi 4,
+ * 4 MiB of memory. A 6-digit PIN is not protected by scrypt against an offline search at any
+ * cost a Pi can afford (10^6 guesses): the lockout is the real defence, the hash only keeps
+ * PINs out of plain sight (docs/security.md). Old hashes carry their own cost and still verify.
  */
 export const PIN_HASH_COST: ScryptCost = { N: 2 ** 12, r: 8, p: 1 };
 
-export const PIN_LENGTH_DEFAULT = 6;
+/** A PIN is exactly this many ASCII digits (protocol v1). */
+export const PIN_LENGTH = 6;
+export const PIN_LENGTH_DEFAULT = PIN_LENGTH;
 const PIN_LENGTH_MIN = 4;
 const PIN_LENGTH_MAX = 8;
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 
-/** Costs a stored hash may name; anything outside is refused rather than run (memory, time). */
-const COST_LIMITS = { N: [2 ** 4, 2 ** 20], r: [1, 32], p: [1, 16] } as const;
+/**
+ * The scrypt costs a hash may name (docs/protocol.md): N a power of two from 2^10 to 2^15,
+ * r 1-8, p 1-2, so one check needs at most 32 MiB and about 16 times the default work. A back
+ * office that sends more (say N=2^20, r=32, p=16: 4 GiB per check) is refused at the door,
+ * never run.
+ */
+export const ACCEPTED_PIN_COST = { N: [2 ** 10, 2 ** 15], r: [1, 8], p: [1, 2] } as const;
+
+/** What a locker tells its back office in `hello`: hash every PIN for this unit with this salt and cost. */
+export interface UnitPinHashing extends ScryptCost {
+  /** 16 random bytes, base64; made once per unit (per database). Not a secret. */
+  salt: string;
+}
 
 export type PinErrorCode = 'PIN_MALFORMED' | 'PIN_HASH_MALFORMED';
 
@@ -50,31 +69,89 @@ function deriveKey(pin: string, salt: Buffer, keyLength: number, cost: ScryptCos
   });
 }
 
-function assertCost(cost: ScryptCost): void {
-  const powerOfTwo = (cost.N & (cost.N - 1)) === 0;
+/** Throws PIN_HASH_MALFORMED when a cost is outside ACCEPTED_PIN_COST. */
+export function assertAcceptedCost(cost: ScryptCost): void {
+  const powerOfTwo = Number.isInteger(cost.N) && cost.N > 0 && (cost.N & (cost.N - 1)) === 0;
   const within = (value: number, [min, max]: readonly [number, number]): boolean =>
     Number.isInteger(value) && value >= min && value <= max;
-  if (!powerOfTwo || !within(cost.N, COST_LIMITS.N) || !within(cost.r, COST_LIMITS.r) || !within(cost.p, COST_LIMITS.p)) {
-    throw new PinError('PIN_HASH_MALFORMED', `scrypt cost N=${cost.N} r=${cost.r} p=${cost.p} is outside the accepted range`);
+  const { N, r, p } = ACCEPTED_PIN_COST;
+  if (!powerOfTwo || !within(cost.N, N) || !within(cost.r, r) || !within(cost.p, p)) {
+    throw new PinError('PIN_HASH_MALFORMED', `scrypt cost N=${cost.N} r=${cost.r} p=${cost.p} is outside the accepted range (N 2^10-2^15, r 1-8, p 1-2)`);
   }
 }
 
-/** Tests pass a low `cost`; production uses the default. */
-export async function hashPin(pin: string, cost: ScryptCost = PIN_HASH_COST): Promise<string> {
+function assertPinShape(pin: string): void {
   if (!/^\d+$/.test(pin) || pin.length < PIN_LENGTH_MIN || pin.length > PIN_LENGTH_MAX) {
     throw new PinError('PIN_MALFORMED', `a PIN is ${PIN_LENGTH_MIN} to ${PIN_LENGTH_MAX} digits`);
   }
-  assertCost(cost);
-  const salt = randomBytes(SALT_BYTES);
-  const key = await deriveKey(pin, salt, KEY_BYTES, cost);
+}
+
+function encode(cost: ScryptCost, salt: Buffer, key: Buffer): string {
   return ['scrypt', cost.N, cost.r, cost.p, salt.toString('base64'), key.toString('base64')].join('$');
 }
 
-/** False for a wrong PIN; throws PIN_HASH_MALFORMED if `encoded` is not a hash from hashPin. */
+/** A legacy hash with a random salt of its own. Tests pass a low `cost`; production uses the default. */
+export async function hashPin(pin: string, cost: ScryptCost = PIN_HASH_COST): Promise<string> {
+  assertPinShape(pin);
+  assertAcceptedCost(cost);
+  const salt = randomBytes(SALT_BYTES);
+  return encode(cost, salt, await deriveKey(pin, salt, KEY_BYTES, cost));
+}
+
+/** A unit hash: the salt and cost the unit published. The same PIN gives the same string. */
+export async function hashPinForUnit(pin: string, unit: UnitPinHashing): Promise<string> {
+  assertPinShape(pin);
+  assertAcceptedCost(unit);
+  const salt = Buffer.from(unit.salt, 'base64');
+  return encode(unit, salt, await deriveKey(pin, salt, KEY_BYTES, unit));
+}
+
+/** The index of a typed PIN: the hash part its unit hash would have. One scrypt. */
+export async function pinIndex(pin: string, unit: UnitPinHashing): Promise<string> {
+  return (await deriveKey(pin, Buffer.from(unit.salt, 'base64'), KEY_BYTES, unit)).toString('base64');
+}
+
+/**
+ * The index of a stored hash: its hash part when it was made with this unit's salt and cost,
+ * null for a legacy hash. Throws PIN_HASH_MALFORMED for anything that is not a hash.
+ */
+export function indexOfHash(encoded: string, unit: UnitPinHashing | null): string | null {
+  const decoded = decodeHash(encoded);
+  if (!unit) return null;
+  const sameCost = decoded.cost.N === unit.N && decoded.cost.r === unit.r && decoded.cost.p === unit.p;
+  const sameSalt = decoded.salt.equals(Buffer.from(unit.salt, 'base64'));
+  return sameCost && sameSalt && decoded.key.length === KEY_BYTES ? decoded.key.toString('base64') : null;
+}
+
+/** A fresh salt for a unit, at the default cost. */
+export function newUnitPinHashing(cost: ScryptCost = PIN_HASH_COST): UnitPinHashing {
+  assertAcceptedCost(cost);
+  return { salt: randomBytes(SALT_BYTES).toString('base64'), ...cost };
+}
+
+/** Whether a value read back from storage (or a hello) is a usable UnitPinHashing. */
+export function isUnitPinHashing(value: unknown): value is UnitPinHashing {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  if (typeof v.salt !== 'string' || !/^[A-Za-z0-9+/]{22}==$/.test(v.salt)) return false;
+  try {
+    assertAcceptedCost({ N: Number(v.N), r: Number(v.r), p: Number(v.p) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** False for a wrong PIN; throws PIN_HASH_MALFORMED if `encoded` is not an acceptable hash. */
 export async function verifyPin(pin: string, encoded: string): Promise<boolean> {
   const { cost, salt, key } = decodeHash(encoded);
   const candidate = await deriveKey(pin, salt, key.length, cost);
   return timingSafeEqual(candidate, key);
+}
+
+/** Throws PIN_HASH_MALFORMED unless `encoded` is a well-formed hash at an accepted cost. */
+export function assertPinHash(encoded: string): void {
+  decodeHash(encoded);
 }
 
 function decodeHash(encoded: string): { cost: ScryptCost; salt: Buffer; key: Buffer } {
@@ -93,10 +170,12 @@ function decodeHash(encoded: string): { cost: ScryptCost; salt: Buffer; key: Buf
     throw new PinError('PIN_HASH_MALFORMED', 'stored PIN hash is not in the scrypt$N$r$p$salt$hash format');
   }
   const cost = { N: Number(n), r: Number(r), p: Number(p) };
-  assertCost(cost);
+  assertAcceptedCost(cost);
   const keyBytes = Buffer.from(key ?? '', 'base64');
   if (keyBytes.length < 16) throw new PinError('PIN_HASH_MALFORMED', 'stored PIN hash is too short');
-  return { cost, salt: Buffer.from(salt ?? '', 'base64'), key: keyBytes };
+  const saltBytes = Buffer.from(salt ?? '', 'base64');
+  if (saltBytes.length < 8) throw new PinError('PIN_HASH_MALFORMED', 'stored PIN hash has too short a salt');
+  return { cost, salt: saltBytes, key: keyBytes };
 }
 
 function assertPinLength(length: number): void {

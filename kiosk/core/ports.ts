@@ -5,7 +5,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { DoorState, LockBankEvents, OpenOutcome } from '../../controller/lock-bank.js';
-import type { Compartment, CompartmentState, Reservation } from './types.js';
+import type { Compartment, CompartmentState, LockoutScope, LockoutState, PinCandidate, Reservation } from './types.js';
 
 /** A compartment opened for a journey that has not finished yet. Survives a restart. */
 export interface Inflight {
@@ -47,6 +47,10 @@ export interface JourneyTx {
   timeline(reservationId: string, event: string, detail?: Record<string, unknown>): Promise<void>;
   setInflight(entry: Inflight): Promise<void>;
   clearInflight(compartmentId: number): Promise<void>;
+  /** PIN lockout counters (kiosk/core/lockout.ts decides; these only read and write them). */
+  lockout(scope: LockoutScope): Promise<LockoutState | null>;
+  setLockout(state: LockoutState): Promise<void>;
+  clearLockout(scope: LockoutScope): Promise<void>;
 }
 
 export interface JourneyStore {
@@ -54,8 +58,17 @@ export interface JourneyStore {
   reservation(id: string): Promise<Reservation | null>;
   /** Reservations of one kind whose appointment date is one of `dates` (YYYY-MM-DD). */
   reservationsOn(kind: Reservation['kind'], dates: readonly string[]): Promise<Reservation[]>;
-  /** Pickup reservations whose key is (or will be) in the locker. */
-  openPickups(): Promise<Reservation[]>;
+  /** Every reservation (any status) whose unit PIN hash has this index (pin.ts): one indexed lookup. */
+  pinCandidatesByIndex(index: string): Promise<PinCandidate[]>;
+  /** Legacy hashes (no index) a PIN could open now: drop-offs booked on `dropoffDates`, pickups whose key is in the locker. */
+  legacyPinCandidates(dropoffDates: readonly string[]): Promise<PinCandidate[]>;
+  /** These reservations (a plate lookup's matches) as PIN candidates. */
+  pinCandidatesByIds(ids: readonly string[]): Promise<PinCandidate[]>;
+  /** When `event` was last written to the reservation's timeline (ISO), or null. */
+  lastTimelineAt(reservationId: string, event: string): Promise<string | null>;
+  lockout(scope: LockoutScope): Promise<LockoutState | null>;
+  /** Ids of the reservations locked after too many wrong PINs. */
+  lockedReservations(): Promise<string[]>;
   findByPlate(plate: string, date: string): Promise<Reservation[]>;
   findByPhone(phone: string, date: string): Promise<Reservation[]>;
   compartments(): Promise<Compartment[]>;
@@ -72,11 +85,25 @@ export interface LockPort {
   readonly events: EventEmitter<LockBankEvents>;
 }
 
-/** PIN attempts and lockouts (kiosk/core/lockout.ts over the store). */
+/** What a wrong PIN led to (kiosk/core/lockout.ts). */
+export interface FailureResult {
+  /** Set when this failure started a locker-wide back-off: its length. */
+  lockerLockedForMs: number | null;
+  /** The named reservation is locked (now or before). */
+  reservationLocked: boolean;
+  /** Wrong PINs left before the next lockout of either kind (the smaller). */
+  attemptsLeft: number;
+}
+
+/**
+ * PIN attempts and lockouts, implemented by kiosk/core/lockout.ts over the store's ports.
+ * Writes happen inside the caller's transaction, with the events that tell the back office.
+ */
 export interface PinGuard {
-  /** null when PIN entry is allowed now; otherwise how long to wait. */
+  /** null when PIN entry is allowed now; otherwise how long to wait (ms). A read, no commit. */
   lockedFor(now: Date): Promise<number | null>;
-  /** Count a wrong PIN, locker-wide and for the reservation when known. */
-  recordFailure(reservationId: string | null, now: Date): Promise<{ lockerLockedForMs: number | null; reservationLocked: boolean; attemptsLeft: number | null }>;
-  recordSuccess(reservationId: string, now: Date): Promise<void>;
+  /** Count a wrong PIN (or a right one for a reservation that cannot be used), locker-wide and for `bound` when a plate lookup named it. */
+  recordFailure(tx: JourneyTx, bound: string | null, now: Date): Promise<FailureResult>;
+  /** A door opened for this customer: the locker-wide count and the reservation's end. */
+  doorOpened(tx: JourneyTx, reservationId: string, now: Date): Promise<void>;
 }

@@ -4,11 +4,16 @@
  * what happened (a PIN was right, a door opened) and asks this table whether the step change
  * is allowed; anything not in the table is refused, so a stray tap or a replayed request can
  * never skip a step (for example from `identify` straight to `opening`).
+ *
+ * A session may start without a journey ("I have a PIN"): it is undecided until the PIN (or a
+ * plate lookup and then the PIN) names a reservation, whose kind decides the journey. The
+ * journey may be chosen, or switched when the customer typed a PIN for the other one, only at
+ * `identify` (mayChooseJourney); nothing before identification depends on it.
  */
 import type { JourneyKind, SessionStep } from './session-view.js';
 
 export type SessionEvent =
-  | 'start' // welcome: the customer chose drop-off or pickup
+  | 'start' // welcome: the customer chose drop-off, pickup, or "I have a PIN" (undecided)
   | 'identified' // the PIN was accepted
   | 'lookedUp' // a plate/phone lookup answered (matched or not)
   | 'pinSent' // "Send" on the lookup result
@@ -42,6 +47,15 @@ const COMMON: Table = {
   failed: { end: 'welcome' },
 };
 
+/** Before the PIN decides: only the steps that identify the customer. */
+const UNDECIDED: Table = {
+  welcome: COMMON.welcome,
+  identify: { lookedUp: 'lookup-result', lockedOut: 'locked-out', end: 'welcome' },
+  'lookup-result': COMMON['lookup-result'],
+  'lookup-sent': COMMON['lookup-sent'],
+  'locked-out': COMMON['locked-out'],
+};
+
 const TABLES: Record<JourneyKind, Table> = {
   dropoff: {
     ...COMMON,
@@ -59,15 +73,22 @@ const TABLES: Record<JourneyKind, Table> = {
   },
 };
 
-/** The next step, or null when `event` is not allowed at `step` of this journey. */
+/** The next step, or null when `event` is not allowed at `step` of this journey (null: not decided yet). */
 export function nextStep(journey: JourneyKind | null, step: SessionStep, event: SessionEvent): SessionStep | null {
-  if (journey === null) return step === 'welcome' && event === 'start' ? 'identify' : null;
-  return TABLES[journey][step]?.[event] ?? null;
+  return (journey === null ? UNDECIDED : TABLES[journey])[step]?.[event] ?? null;
 }
 
-/** Every (step, event) pair a journey allows: for tests and documentation. */
-export function allowedTransitions(journey: JourneyKind): [SessionStep, SessionEvent, SessionStep][] {
-  return Object.entries(TABLES[journey]).flatMap(([step, events]) =>
+/**
+ * Whether the journey may be decided or switched at this step: only while the customer is
+ * identifying, before anything was opened, shown or paid for.
+ */
+export function mayChooseJourney(step: SessionStep): boolean {
+  return step === 'identify';
+}
+
+/** Every (step, event) pair a journey allows (null: undecided): for tests and documentation. */
+export function allowedTransitions(journey: JourneyKind | null): [SessionStep, SessionEvent, SessionStep][] {
+  return Object.entries(journey === null ? UNDECIDED : TABLES[journey]).flatMap(([step, events]) =>
     Object.entries(events ?? {}).map(([event, to]): [SessionStep, SessionEvent, SessionStep] => [step as SessionStep, event as SessionEvent, to as SessionStep]),
   );
 }

@@ -23,18 +23,32 @@ export type SessionStep =
 
 export type IdentifyMode = 'pin' | 'plate' | 'phone';
 
-/** An error to show on the current step; `code` maps to the catalogue key `error.<code>`. */
+/**
+ * An error to show on the current step; `code` maps to the catalogue key `error.<code>`, and
+ * where the customer can do something about it, to a next step `next.<code>` (ui/i18n).
+ * PIN codes: PIN_WRONG, PIN_FORMAT, ALREADY_USED (the key was already dropped off or
+ * collected), RESERVATION_CANCELLED, NOT_READY (the key is not in the locker yet),
+ * RESERVATION_LOCKED, LOCKED_OUT, PIN_AMBIGUOUS (the PIN matches more than one booking: the
+ * screen is on the plate keyboard, identifyMode 'plate'), PIN_OTHER_JOURNEY (see `journey`).
+ * Lookups: LOOKUP_THROTTLED, PIN_ALREADY_SENT (with retryAfterS).
+ */
 export interface ViewError {
   code: string;
-  /** Wrong PIN: tries left before this reservation locks (when known). */
+  /**
+   * Wrong PIN: tries left before the next lockout, this reservation's or the whole locker's
+   * (the smaller). Present only when 2 or fewer are left: the screen warns before the last two.
+   */
   attemptsLeft?: number;
-  /** Locked out: seconds until PIN entry is allowed again. */
+  /** Locked out, or a throttle: seconds until it may be asked again. */
   retryAfterS?: number;
+  /** PIN_OTHER_JOURNEY: the journey this PIN is for; `offer.switchJourney` says the same. */
+  journey?: JourneyKind;
 }
 
 export interface SessionView {
   /** Changes on every new customer session; null on the welcome screen. */
   sessionId: string | null;
+  /** null on the welcome screen, and while "I have a PIN" has not yet decided the journey. */
   journey: JourneyKind | null;
   step: SessionStep;
   lang: Language;
@@ -73,6 +87,13 @@ export interface SessionView {
   link: 'online' | 'offline';
   /** A lock board is not answering: nothing can be opened, the screens say "out of order". */
   outOfOrder: boolean;
+  /**
+   * What the screen offers beside the step: `callHelp` on every error, lockout and failure
+   * (the "Call for help" button in the body, not only in the corner); `switchJourney` when the
+   * customer typed a PIN for the other journey ("This PIN is for picking up" and a button that
+   * sends `switchJourney`), else null.
+   */
+  offer: { callHelp: boolean; switchJourney: JourneyKind | null };
 }
 
 /** The top screen follows the bottom screen's session. */
@@ -92,7 +113,10 @@ export interface TopView {
 
 /** What the bottom screen may ask. Everything else is refused with a 400. */
 export type SessionAction =
-  | { type: 'start'; journey: JourneyKind }
+  /** journey null (or absent): "I have a PIN": the PIN decides the journey. */
+  | { type: 'start'; journey: JourneyKind | null }
+  /** Accept `offer.switchJourney`: go on with the reservation whose PIN was typed. */
+  | { type: 'switchJourney' }
   | { type: 'language'; lang: Language }
   | { type: 'identifyMode'; mode: IdentifyMode }
   | { type: 'pin'; pin: string }

@@ -7,7 +7,8 @@ import type { IdentifyMode, JourneyKind, SessionStep } from './session-view.js';
 
 export interface Session {
   id: string;
-  journey: JourneyKind;
+  /** null until the PIN decides ("I have a PIN"). */
+  journey: JourneyKind | null;
   step: SessionStep;
   identifyMode: IdentifyMode;
   /** Reservations a plate/phone lookup matched: wrong PINs then count against them. */
@@ -20,9 +21,11 @@ export interface Session {
   addedPhone: string | null;
   remark: string | null;
   retryAfterS: number | null;
+  /** A reservation of the other journey whose PIN the customer typed: offered as a switch, not counted as wrong. */
+  switchOffer: string | null;
 }
 
-export function newSession(journey: JourneyKind): Session {
+export function newSession(journey: JourneyKind | null): Session {
   return {
     id: randomUUID(),
     journey,
@@ -36,5 +39,6 @@ export function newSession(journey: JourneyKind): Session {
     addedPhone: null,
     remark: null,
     retryAfterS: null,
+    switchOffer: null,
   };
 }

@@ -28,6 +28,8 @@ export interface Reservation {
   appointmentDate: string; // YYYY-MM-DD in the locker's time zone
   appointmentTime: string | null; // HH:MM
   pinHash: string; // scrypt hash, see pin.ts; never the PIN
+  /** The hash part when pinHash is a unit hash (pin.ts indexOfHash): typed PINs are looked up by it. Null: a legacy hash. */
+  pinIndex: string | null;
   status: ReservationStatus;
   compartmentId: number | null;
   remark: string | null;
@@ -108,8 +110,9 @@ export type LockoutScope = 'locker' | `reservation:${string}`;
 
 /**
  * PIN lockout counters, persisted so that a restart does not wipe them.
- * - locker: `failures` consecutive wrong PINs, `level` lockouts in the current streak,
- *   `lockedUntil` the end of the current back-off.
+ * - locker: `failures` wrong PINs in the current streak (decaying with time, see
+ *   core/lockout.ts), `level` back-offs in it, `lockedUntil` the end of the back-off the back
+ *   office was told of (null once it was told it ended).
  * - reservation: `failures` wrong PINs, `level` 1 once locked (until staff reset it),
  *   `lockedUntil` unused (null).
  */
@@ -118,4 +121,13 @@ export interface LockoutState {
   failures: number;
   level: number;
   lockedUntil: string | null; // ISO
+  /** When `failures` last changed (ISO): the locker-wide count decays from here. */
+  updatedAt: string | null;
+}
+
+/** A reservation a typed PIN may belong to, with what the locker knows about its key. */
+export interface PinCandidate {
+  reservation: Reservation;
+  /** Pickup: its compartment is occupied and names this reservation (the key is in this locker now). */
+  keyInLocker: boolean;
 }

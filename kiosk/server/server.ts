@@ -13,6 +13,7 @@ import { parseAction } from '../core/actions.js';
 import type { Journeys } from '../core/journeys.js';
 import type { JourneyStore } from '../core/ports.js';
 import { toHttpError } from '../errors.js';
+import { checkRequest, hostGuard, ownHostNames, type HostGuardOptions } from './host-guard.js';
 import { simRouter, simSnapshot } from './sim-routes.js';
 import { securityHeaders } from './security-headers.js';
 
@@ -25,6 +26,17 @@ export interface ServerOptions {
   health: () => Promise<Record<string, unknown>> | Record<string, unknown>;
   /** The simulator, when the locker runs on it: enables /sim and /api/sim. */
   sim?: { board: SimBoard; wiring: readonly CompartmentWiring[] };
+  /** Host names requests may name, and the screens' secret beyond loopback (host-guard.ts). Default: loopback, no secret. */
+  guard?: HostGuardOptions;
+}
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  /** Required by the config beyond loopback: what the screens present. */
+  screenSecret?: string | null;
+  /** Extra names requests may use for this server (a DNS name of the Pi). */
+  allowedHosts?: readonly string[];
 }
 
 export interface RunningServer {
@@ -44,6 +56,9 @@ export function createApp(options: ServerOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(securityHeaders());
+  // Before anything else: a request that names another host (DNS rebinding) or comes from
+  // another origin, or a screen without the secret, never reaches a route.
+  app.use(hostGuard(options.guard ?? { names: ownHostNames('127.0.0.1') }));
   app.use(express.json({ limit: '8kb' }));
 
   app.get('/', (_req, res) => res.redirect('/bottom/'));
@@ -79,10 +94,22 @@ export function createApp(options: ServerOptions): express.Express {
   return app;
 }
 
-export async function startServer(options: ServerOptions, listen: { host: string; port: number }): Promise<RunningServer> {
-  const app = createApp(options);
+export async function startServer(options: ServerOptions, listen: ListenOptions): Promise<RunningServer> {
+  const guard: HostGuardOptions = options.guard ?? { names: ownHostNames(listen.host, listen.allowedHosts ?? []), secret: listen.screenSecret ?? null };
+  const app = createApp({ ...options, guard });
   const http: Server = createServer(app);
-  const wss = new WebSocketServer({ server: http, path: '/ws', maxPayload: MAX_WS_MESSAGE });
+  const wss = new WebSocketServer({
+    server: http,
+    path: '/ws',
+    maxPayload: MAX_WS_MESSAGE,
+    // The same Host, Origin and secret checks as every request: a cross-origin page must not
+    // open the screens' live view.
+    verifyClient: (info, done) => {
+      const verdict = checkRequest(info.req, guard, 'upgrade');
+      if (verdict.ok) done(true);
+      else done(false, verdict.status, verdict.message);
+    },
+  });
   const clients = new Map<WebSocket, Screen>();
 
   const payloadFor = async (screen: Screen): Promise<string | null> => {

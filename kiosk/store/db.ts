@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { moduleLogger, type Logger } from '../logging.js';
@@ -72,19 +73,49 @@ const CONNECTION_PRAGMAS = `
   PRAGMA foreign_keys=ON;
 `;
 
+/** Directories never made private, however a data dir was configured (a mistake must not lock the system out). */
+const SHARED_DIRS = new Set(['/', '/var', '/var/lib', '/tmp', '/home', '/opt', '/srv', '/etc', '/usr']);
+
+/**
+ * The data dir 0700 and the database with its -wal and -shm 0600, whatever the umask: they
+ * hold names, phone numbers and PIN hashes. The file is created 0600 before SQLite opens it,
+ * and SQLite gives its -wal and -shm the database file's mode; all three are set again after.
+ */
+async function makePrivate(path: string, log: Logger): Promise<void> {
+  const dir = resolve(dirname(path));
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (SHARED_DIRS.has(dir) || dir === homedir()) {
+    log.warn({ dir }, 'the database is in a shared directory: give it a data dir of its own (it is not made private)');
+  } else {
+    await chmod(dir, 0o700);
+  }
+  await (await open(path, 'a', 0o600)).close();
+  await chmod(path, 0o600);
+}
+
+async function tightenSidecars(path: string): Promise<void> {
+  for (const file of [`${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    await chmod(file, 0o600).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+  }
+}
+
 /** Opens (creating if needed) the database at `path`, sets the pragmas and migrates it. */
 export async function openDatabase(path: string, logger: Logger, options: OpenOptions = {}): Promise<Db> {
   const log = moduleLogger(logger, 'kiosk:store');
   const inMemory = path === ':memory:';
-  if (!inMemory) await mkdir(dirname(path), { recursive: true });
+  if (!inMemory) await makePrivate(path, log);
   const db = new SqliteDb(await openConnection(path), path, log);
   try {
     await db.exec(CONNECTION_PRAGMAS);
+    if (!inMemory) await tightenSidecars(path);
     const mode = await db.get<{ journal_mode: string }>('PRAGMA journal_mode');
     if (!inMemory && mode?.journal_mode !== 'wal') {
       log.warn({ journalMode: mode?.journal_mode }, 'database is not in WAL mode; commits may be slower');
     }
     await migrate(db, { migrations: options.migrations ?? MIGRATIONS, logger: log });
+    if (!inMemory) await tightenSidecars(path);
   } catch (error) {
     await db.close().catch(() => undefined);
     throw error;
@@ -181,6 +212,7 @@ class SqliteDb implements Db {
       const temp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
       try {
         await rawBackup(this.#raw, temp);
+        await chmod(temp, 0o600); // a copy holds what the database holds
         await fsyncPath(temp, 'r+');
         await rename(temp, target);
         await fsyncPath(dir, 'r');

@@ -5,7 +5,7 @@
  */
 import type { Inflight, JourneyStore, JourneyTx } from '../core/ports.js';
 import type { Db, Tx } from './db.js';
-import { audit, compartments, inflight, outbox, reservations, timeline } from './repositories.js';
+import { audit, compartments, inflight, lockouts, outbox, reservations, timeline } from './repositories.js';
 
 export interface StoreStamps {
   wallClock: () => Date;
@@ -24,8 +24,16 @@ export interface JourneyStoreHooks {
   onEventsCommitted?: (lastSeq: number) => void;
 }
 
-export function createJourneyStore(db: Db, stamps: StoreStamps, hooks: JourneyStoreHooks = {}): JourneyStore {
-  const txPort = (tx: Tx, appended: { lastSeq: number }): JourneyTx => ({
+/**
+ * The core's JourneyTx over a transaction someone else opened (the sync's command batch), so
+ * core services (the lockout) write there with their events, stamped like the journey store's.
+ */
+export function journeyTxOf(tx: Tx, stamps: StoreStamps): JourneyTx {
+  return txPort(tx, stamps, { lastSeq: 0 });
+}
+
+function txPort(tx: Tx, stamps: StoreStamps, appended: { lastSeq: number }): JourneyTx {
+  return {
     reservation: (id) => reservations.getById(tx, id),
     compartment: (id) => compartments.get(tx, id),
     async updateReservation(id, patch) {
@@ -67,12 +75,17 @@ export function createJourneyStore(db: Db, stamps: StoreStamps, hooks: JourneySt
     },
     setInflight: (entry: Inflight) => inflight.set(tx, entry),
     clearInflight: (compartmentId) => inflight.clear(tx, compartmentId),
-  });
+    lockout: (scope) => lockouts.get(tx, scope),
+    setLockout: (state) => lockouts.set(tx, state),
+    clearLockout: (scope) => lockouts.clear(tx, scope),
+  };
+}
 
+export function createJourneyStore(db: Db, stamps: StoreStamps, hooks: JourneyStoreHooks = {}): JourneyStore {
   return {
     async transaction(fn) {
       const appended = { lastSeq: 0 };
-      const result = await db.transaction((tx) => fn(txPort(tx, appended)));
+      const result = await db.transaction((tx) => fn(txPort(tx, stamps, appended)));
       if (appended.lastSeq > 0) {
         try {
           hooks.onEventsCommitted?.(appended.lastSeq);
@@ -84,7 +97,12 @@ export function createJourneyStore(db: Db, stamps: StoreStamps, hooks: JourneySt
     },
     reservation: (id) => reservations.getById(db, id),
     reservationsOn: (kind, dates) => reservations.listByKindOnDates(db, kind, dates),
-    openPickups: () => reservations.listOpenPickups(db),
+    pinCandidatesByIndex: (index) => reservations.findByPinIndex(db, index),
+    legacyPinCandidates: (dates) => reservations.legacyPinCandidates(db, dates),
+    pinCandidatesByIds: (ids) => reservations.candidatesByIds(db, ids),
+    lastTimelineAt: (reservationId, event) => timeline.lastAt(db, reservationId, event),
+    lockout: (scope) => lockouts.get(db, scope),
+    lockedReservations: () => lockouts.lockedReservations(db),
     findByPlate: (plate, date) => reservations.findByPlate(db, plate, date),
     findByPhone: (phone, date) => reservations.findByPhone(db, phone, date),
     compartments: () => compartments.list(db),

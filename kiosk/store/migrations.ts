@@ -190,12 +190,28 @@ CREATE TABLE reservation_amount_due (
 ALTER TABLE help_calls ADD COLUMN received_at TEXT;
 `;
 
+/**
+ * PINs and personal data (issues 8 and 13):
+ * - `reservations.pin_index`: the hash part of a unit hash (core/pin.ts), so a typed PIN is
+ *   found with one scrypt and one indexed lookup; NULL for a legacy hash (salted per
+ *   reservation), which is checked the slow way;
+ * - `reservations.purged_at`: when the retention sweep removed the personal data;
+ * - `lockouts.updated_at`: when the count last changed, so the locker-wide count decays with time.
+ */
+const V6_PIN_INDEX_RETENTION = `
+ALTER TABLE reservations ADD COLUMN pin_index TEXT;
+ALTER TABLE reservations ADD COLUMN purged_at TEXT;
+CREATE INDEX reservations_pin_index ON reservations (pin_index) WHERE pin_index IS NOT NULL;
+ALTER TABLE lockouts ADD COLUMN updated_at TEXT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: V1_INITIAL },
   { version: 2, name: 'help calls; audit by reservation', up: V2_HELP_CALLS },
   { version: 3, name: 'in-flight journeys', up: V3_INFLIGHT },
   { version: 4, name: 'sync: applied commands, mechanic requests', up: V4_SYNC },
   { version: 5, name: 'sync: refused events, amount due, help calls received', up: V5_SYNC_CONTRACT },
+  { version: 6, name: 'PIN index, lockout decay, personal data retention', up: V6_PIN_INDEX_RETENTION },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,4 +1,4 @@
-import type { PaymentStatus, Reservation, ReservationKind, ReservationStatus } from '../core/types.js';
+import type { PaymentStatus, PinCandidate, Reservation, ReservationKind, ReservationStatus } from '../core/types.js';
 import type { Queryable, SqlValue, Tx } from './db.js';
 import { parseJsonStringArray } from './json-columns.js';
 
@@ -25,6 +25,7 @@ interface ReservationRow {
   appointment_date: string;
   appointment_time: string | null;
   pin_hash: string;
+  pin_index: string | null;
   status: ReservationStatus;
   compartment_id: number | null;
   remark: string | null;
@@ -54,6 +55,7 @@ function toReservation(row: ReservationRow): Reservation {
     appointmentDate: row.appointment_date,
     appointmentTime: row.appointment_time,
     pinHash: row.pin_hash,
+    pinIndex: row.pin_index,
     status: row.status,
     compartmentId: row.compartment_id,
     remark: row.remark,
@@ -73,7 +75,7 @@ function toReservation(row: ReservationRow): Reservation {
 /** Columns the back office owns: an upsert of a newer version overwrites exactly these. */
 const BOOKING_COLUMNS = [
   'code', 'kind', 'work_order', 'plate', 'plate_display', 'driver_name', 'phones', 'email',
-  'appointment_date', 'appointment_time', 'pin_hash', 'payment_required', 'payment_amount',
+  'appointment_date', 'appointment_time', 'pin_hash', 'pin_index', 'payment_required', 'payment_amount',
   'payment_currency', 'version', 'updated_at',
 ] as const;
 
@@ -99,6 +101,7 @@ function toParams(r: Reservation): Record<`$${Column}`, SqlValue> {
     $appointment_date: r.appointmentDate,
     $appointment_time: r.appointmentTime,
     $pin_hash: r.pinHash,
+    $pin_index: r.pinIndex,
     $status: r.status,
     $compartment_id: r.compartmentId,
     $remark: r.remark,
@@ -192,13 +195,47 @@ export async function listByKindOnDates(
   return rows.map(toReservation);
 }
 
-/** Pickups whose key is in the locker or expected there (booked or ready), any date. */
-export async function listOpenPickups(q: Queryable): Promise<Reservation[]> {
-  const rows = await q.all<ReservationRow>(
-    `SELECT * FROM reservations WHERE kind = 'pickup' AND status IN ('booked', 'ready')
-     ORDER BY appointment_date, appointment_time NULLS LAST, id`,
+/** A reservation row with what its compartment says: whether its key is in this locker now. */
+const WITH_KEY = `SELECT reservations.*,
+    (reservations.kind = 'pickup' AND compartments.state = 'occupied' AND compartments.reservation_id = reservations.id) AS key_in_locker
+  FROM reservations LEFT JOIN compartments ON compartments.id = reservations.compartment_id`;
+
+type CandidateRow = ReservationRow & { key_in_locker: number | null };
+
+function toCandidate(row: CandidateRow): PinCandidate {
+  return { reservation: toReservation(row), keyInLocker: row.key_in_locker === 1 };
+}
+
+/** Every reservation (any status) whose unit hash has this index: one indexed lookup. */
+export async function findByPinIndex(q: Queryable, index: string): Promise<PinCandidate[]> {
+  const rows = await q.all<CandidateRow>(`${WITH_KEY} WHERE reservations.pin_index = ? ORDER BY reservations.id`, [index]);
+  return rows.map(toCandidate);
+}
+
+/**
+ * Reservations with a legacy hash (no index) that a PIN could open now: drop-offs booked for
+ * one of `dropoffDates`, and pickups whose key is in this locker. Each costs one scrypt.
+ */
+export async function legacyPinCandidates(q: Queryable, dropoffDates: readonly string[]): Promise<PinCandidate[]> {
+  const dates = dropoffDates.length > 0 ? dropoffDates : [''];
+  const rows = await q.all<CandidateRow>(
+    `${WITH_KEY}
+     WHERE reservations.pin_index IS NULL AND reservations.pin_hash <> '' AND (
+       (reservations.kind = 'dropoff' AND reservations.status = 'booked'
+         AND reservations.appointment_date IN (${dates.map(() => '?').join(', ')}))
+       OR (reservations.kind = 'pickup' AND reservations.status = 'ready'
+         AND compartments.state = 'occupied' AND compartments.reservation_id = reservations.id))
+     ORDER BY reservations.id`,
+    [...dates],
   );
-  return rows.map(toReservation);
+  return rows.map(toCandidate);
+}
+
+/** These reservations (a plate lookup's matches), with whether their key is in the locker. */
+export async function candidatesByIds(q: Queryable, ids: readonly string[]): Promise<PinCandidate[]> {
+  if (ids.length === 0) return [];
+  const rows = await q.all<CandidateRow>(`${WITH_KEY} WHERE reservations.id IN (${ids.map(() => '?').join(', ')}) ORDER BY reservations.id`, [...ids]);
+  return rows.map(toCandidate);
 }
 
 export type ReservationPatch = Partial<

@@ -44,3 +44,12 @@ export async function list(q: Queryable, reservationId: string): Promise<Timelin
   );
   return rows.map(toEntry);
 }
+
+/** When `event` was last written for the reservation (ISO), or null. */
+export async function lastAt(q: Queryable, reservationId: string, event: string): Promise<string | null> {
+  const row = await q.get<{ at: string }>(
+    'SELECT at FROM reservation_timeline WHERE reservation_id = ? AND event = ? ORDER BY id DESC LIMIT 1',
+    [reservationId, event],
+  );
+  return row?.at ?? null;
+}

@@ -19,11 +19,14 @@ export class CommandQueue {
   readonly #log: Logger;
   #queue: Queued[] = [];
   #worker: Promise<void> | null = null;
+  readonly #onApplied: (() => void) | null;
 
-  constructor(processor: CommandProcessor, send: (result: ResultMessage) => void, logger: Logger) {
+  /** `onApplied`: after each batch's results are sent (its commands may have written events). */
+  constructor(processor: CommandProcessor, send: (result: ResultMessage) => void, logger: Logger, onApplied?: () => void) {
     this.#processor = processor;
     this.#send = send;
     this.#log = logger;
+    this.#onApplied = onApplied ?? null;
   }
 
   push(command: CommandMessage): void {
@@ -58,6 +61,7 @@ export class CommandQueue {
         // Unsent results are not lost: the back office sends the command again after a
         // reconnect, and its stored result is sent then.
         for (const result of results) this.#send(result);
+        this.#onApplied?.();
       }
     })()
       .catch((error: unknown) => this.#log.error({ err: String(error) }, 'command worker failed'))

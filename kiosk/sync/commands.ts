@@ -25,10 +25,13 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { LockoutService } from '../core/lockout.js';
+import type { UnitPinHashing } from '../core/pin.js';
 import type { Logger } from '../logging.js';
 import type { Db, Tx } from '../store/db.js';
+import type { StoreStamps } from '../store/journey-store.js';
 import * as store from './command-store.js';
 import { CommandFailure, type CommandPorts, type HelpCallPort, type ReservationChange } from './commands/context.js';
+import { PinCommands } from './commands/pins.js';
 import { handlerFor, READ_ONLY_COMMANDS } from './commands/registry.js';
 import type { CommandMessage, ErrorCode, ResultMessage } from './messages.js';
 
@@ -50,6 +53,10 @@ export interface CommandProcessorOptions {
   logger: Logger;
   wallClock?: () => Date;
   help?: HelpCallPort;
+  /** How events written by commands (a lockout's end) are stamped; default: wall clock, mono 0. */
+  stamps?: StoreStamps;
+  /** The unit's PIN salt and cost; default: read from the database once. */
+  pinHashing?: UnitPinHashing | null;
 }
 
 export type CommandOutcome = { ok: true; result: Record<string, unknown> } | { ok: false; error: { code: ErrorCode; message: string } };
@@ -67,8 +74,9 @@ export class CommandProcessor {
     this.#db = options.db;
     this.#log = options.logger;
     this.#now = options.wallClock ?? (() => new Date());
+    const stamps = options.stamps ?? { wallClock: this.#now, monoClock: () => 0, bootId: 'commands' };
     this.#ports = {
-      lockouts: options.lockouts,
+      pins: new PinCommands({ lockouts: options.lockouts, stamps, ...(options.pinHashing !== undefined ? { pinHashing: options.pinHashing } : {}) }),
       help: options.help,
       reservationChanged: (id, change) => this.events.emit('reservationChanged', id, change),
     };

@@ -51,6 +51,19 @@ export interface HelloMessage {
    * acknowledged or not (null: none; anything below it is gone for good), and the next seq.
    */
   outbox: { firstUnacked: number | null; firstHeld: number | null; nextSeq: number };
+  /**
+   * How to hash every PIN for this unit (docs/protocol.md, "PINs"): `scrypt(pin, salt, 32,
+   * {N, r, p})`, sent as `scrypt$N$r$p$<salt>$<hash>`. Absent from lockers before this field.
+   */
+  pinHashing?: PinHashingWire;
+}
+
+export interface PinHashingWire {
+  /** 16 bytes, base64. */
+  salt: string;
+  N: number;
+  r: number;
+  p: number;
 }
 
 export interface InventorySummary {
@@ -84,6 +97,8 @@ export type EventType =
   | 'locker.full'
   | 'lockout.locker'
   | 'lockout.reservation'
+  | 'lockout.ended'
+  | 'pin.ambiguous'
   | 'help.requested'
   | 'pin.delivery-requested'
   | 'key.retrieved'
@@ -196,7 +211,8 @@ export type CommandName =
   | 'payment.status'
   | 'help.update'
   | 'mechanic.request'
-  | 'inventory.page';
+  | 'inventory.page'
+  | 'lockout.lift';
 
 export interface CommandArgs {
   'reservation.upsert': { reservation: ReservationWire; version: number };
@@ -210,6 +226,8 @@ export interface CommandArgs {
   'mechanic.request': { requestId: string; reservationId: string; purpose: 'retrieve' | 'deposit'; tabletId: string };
   /** Read-only: one page of the locker's reservations, ordered by the UTF-8 bytes of their ids. */
   'inventory.page': { after: string | null; limit: number };
+  /** Staff end a PIN lockout: the whole locker's back-off, or one reservation's lock (reservationId; null for the locker). */
+  'lockout.lift': { scope: 'locker' | 'reservation'; reservationId: string | null };
 }
 
 export type HelpCallStateWire = 'received' | 'taken' | 'closed';

@@ -13,8 +13,10 @@
 import { EventEmitter } from 'node:events';
 import { createSystemClock, type Clock } from '../lib/clock.js';
 import type { LockoutService } from '../core/lockout.js';
+import type { UnitPinHashing } from '../core/pin.js';
 import type { Logger } from '../logging.js';
 import type { Db } from '../store/db.js';
+import * as pinHashingSettings from '../store/pin-hashing.js';
 import { outbox } from '../store/repositories.js';
 import { ClockStatus, MAX_SERVER_SKEW_MS } from './clock-status.js';
 import * as store from './command-store.js';
@@ -51,6 +53,8 @@ export interface SyncServiceOptions {
   /** The lock bank's view of a door. */
   doorState: (compartmentId: number) => DoorStateWire;
   lockouts: LockoutService;
+  /** The unit's PIN salt and cost, published in the hello; default: read from the database. */
+  pinHashing?: UnitPinHashing | null;
   /** The screens' help-call banner (Journeys); optional so the service can run without screens. */
   help?: HelpCallPort;
   logger: Logger;
@@ -142,6 +146,8 @@ export class SyncService {
       lockouts: options.lockouts,
       logger: this.#log,
       wallClock: this.#wall,
+      stamps: { wallClock: this.#wall, monoClock: this.#mono, bootId: options.bootId },
+      ...(options.pinHashing !== undefined ? { pinHashing: options.pinHashing } : {}),
       ...(options.help ? { help: options.help } : {}),
     });
     this.commands.events.on('reservationChanged', (id, change) => this.events.emit('reservationChanged', id, change));
@@ -176,7 +182,8 @@ export class SyncService {
       onAckRecorded: (seq) => this.events.emit('acked', seq),
       onRefused: (seq) => this.events.emit('refused', seq),
     });
-    this.#queue = new CommandQueue(this.commands, (result) => void this.#link.send(result), this.#log);
+    // Commands may write events (a lockout lifted): they are sent at once, not at the next poll.
+    this.#queue = new CommandQueue(this.commands, (result) => void this.#link.send(result), this.#log, () => this.#sender.onEventsCommitted());
 
     this.#link.events.on('open', () => {
       this.#welcomed = false;
@@ -257,8 +264,9 @@ export class SyncService {
   }
 
   /** The hello for a new connection (exported for tests through the service). */
-  buildHello(): Promise<HelloMessage> {
+  async buildHello(): Promise<HelloMessage> {
     const bo = this.#o.backOffice;
+    const pinHashing = this.#o.pinHashing === undefined ? await pinHashingSettings.get(this.#o.db) : this.#o.pinHashing;
     return buildHello({
       db: this.#o.db,
       unitId: this.#o.unitId,
@@ -270,6 +278,7 @@ export class SyncService {
       wallClock: this.#wall,
       clockSynchronised: () => this.clockStatus.synchronised,
       doorState: this.#o.doorState,
+      pinHashing,
     });
   }
 

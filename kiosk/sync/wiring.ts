@@ -12,7 +12,8 @@
  */
 import type { Clock } from '../lib/clock.js';
 import type { ResolvedConfig } from '../config/load.js';
-import { LockoutService } from '../core/lockout.js';
+import type { LockoutService } from '../core/lockout.js';
+import type { UnitPinHashing } from '../core/pin.js';
 import { moduleLogger, type Logger } from '../logging.js';
 import type { Db } from '../store/db.js';
 import type { HelpCallPort } from './commands.js';
@@ -34,6 +35,10 @@ export interface CreateSyncOptions {
   doorState: (compartmentId: number) => DoorStateWire;
   /** Journeys (for the help-call banner). */
   help?: HelpCallPort;
+  /** The same lockout service the journeys use: staff lift lockouts through it. */
+  lockouts: LockoutService;
+  /** The unit's PIN salt and cost, published in the hello. */
+  pinHashing: UnitPinHashing;
   logger: Logger;
   clock?: Clock;
   wallClock?: () => Date;
@@ -52,7 +57,8 @@ export function createSync(options: CreateSyncOptions): SyncService {
     backOffice: { ...config.backOffice, url: options.url },
     identity,
     doorState: options.doorState,
-    lockouts: new LockoutService(options.db),
+    lockouts: options.lockouts,
+    pinHashing: options.pinHashing,
     ...(options.help ? { help: options.help } : {}),
     logger,
     monoClock: options.monoClock,

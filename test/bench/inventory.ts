@@ -39,9 +39,10 @@ export async function benchInventory(): Promise<Record<string, number>> {
     const hello = await buildHello({
       db, unitId: 'bench', softwareVersion: 'bench', bootId: 'bench', timeZone: 'Europe/Oslo', pingIntervalMs: 15_000, maxInFlight: 500,
       wallClock: () => new Date(), clockSynchronised: () => true, doorState: () => 'closed',
+      pinHashing: null,
     });
 
-    const processor = new CommandProcessor({ db, lockouts: new LockoutService(db), logger: createSilentLogger() });
+    const processor = new CommandProcessor({ db, lockouts: new LockoutService(), logger: createSilentLogger() });
     let after: string | null = null;
     let pages = 0;
     started = performance.now();

@@ -115,7 +115,7 @@ async function benchDrain(dir: string): Promise<{ ms: number; ackWrites: number 
       backOffice: { url: server.url, audience: 'keylocker-backoffice', caFile: null, pingIntervalMs: 15_000, reconnectInitialMs: 1000, reconnectMaxMs: 60_000, maxInFlight: WINDOW },
       identity: await loadOrCreateIdentity(dir, 'bench-unit'),
       doorState: () => 'closed',
-      lockouts: new LockoutService(db),
+      lockouts: new LockoutService(),
       logger,
       timesyncFlagPath: null,
       validator: createValidator(),
@@ -210,7 +210,7 @@ async function benchSnapshot(dir: string): Promise<{ batchedMs: number; plainMs:
   const commandsDb = await openDatabase(join(dir, 'commands.db'), logger);
   const plainDb = await openDatabase(join(dir, 'plain.db'), logger);
   try {
-    const processor = new CommandProcessor({ db: commandsDb, lockouts: new LockoutService(commandsDb), logger });
+    const processor = new CommandProcessor({ db: commandsDb, lockouts: new LockoutService(), logger });
     const commands = Array.from({ length: SNAPSHOT }, (_, i) => upsert(i + 1));
 
     let started = performance.now();

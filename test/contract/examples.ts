@@ -86,6 +86,7 @@ export const helloExample: HelloMessage = frozen({
   ],
   inventory: { count: 5000, digest: 'sha256:9f2c4e7a1b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8' },
   outbox: { firstUnacked: 118, firstHeld: 64, nextSeq: 121 },
+  pinHashing: { salt: 'q83vEjRWeJCrze8SNFZ4kA==', N: 4096, r: 8, p: 1 },
 });
 
 /** A locker that has never been given anything and has sent nothing. */
@@ -126,8 +127,10 @@ export const eventExamples: { readonly [E in EventType]: EventMessage } = frozen
   'compartment.open-failed': event(125, 'compartment.open-failed', { compartment: 9, reservationId: 'r-2025-0421', error: 'BOARD_OFFLINE' }),
   'compartment.quarantined': event(126, 'compartment.quarantined', { compartment: 8, reason: 'open failed: JAMMED' }),
   'locker.full': event(127, 'locker.full', { reservationId: 'r-2025-0422' }),
-  'lockout.locker': event(128, 'lockout.locker', { retryAfterS: 300 }),
+  'lockout.locker': event(128, 'lockout.locker', { retryAfterS: 120, until: '2025-03-14T07:44:05.318Z', failures: 7 }),
   'lockout.reservation': event(129, 'lockout.reservation', { reservationId: 'r-2025-0423' }),
+  'lockout.ended': event(136, 'lockout.ended', { scope: 'reservation', reservationId: 'r-2025-0423', reason: 'lifted' }),
+  'pin.ambiguous': event(137, 'pin.ambiguous', { reservationIds: ['r-2025-0412', 'r-2025-0430'], session: '0b9d3c1e-5f2a-4c7b-8e6d-1a2b3c4d5e6f' }),
   'help.requested': event(130, 'help.requested', { callId: 'help-7f3a9c', step: 'identify', journey: 'pickup', compartment: null }),
   'pin.delivery-requested': event(131, 'pin.delivery-requested', { reservationId: 'r-2025-0419' }),
   'key.retrieved': event(135, 'key.retrieved', { reservationId: 'r-2025-0412', compartment: 1, requestId: 'mreq-2025-0031' }),
@@ -190,6 +193,7 @@ export const commandResultExamples: { readonly [N in CommandName]: readonly Resu
   'payment.status': [ok('cmd-000473', { applied: true, version: 2, status: 'paid' }), ok('cmd-000473', { applied: false, reason: 'stale', version: 3 })],
   'help.update': [ok('cmd-000474', { applied: true, state: 'taken' }), ok('cmd-000474', { applied: false, reason: 'stale', state: 'closed' })],
   'mechanic.request': [ok('cmd-000475', { recorded: true }), ok('cmd-000475', { recorded: true, duplicate: true })],
+  'lockout.lift': [ok('cmd-000491', { applied: true, scope: 'reservation', wasLocked: true }), ok('cmd-000491', { applied: true, scope: 'locker', wasLocked: false })],
   'inventory.page': [
     ok('cmd-000490', {
       items: [
@@ -292,6 +296,13 @@ export const commandExamples: { readonly [N in CommandName]: CommandOf<N> } = fr
     id: 'cmd-000490',
     name: 'inventory.page',
     args: { after: null, limit: 200 },
+  },
+  'lockout.lift': {
+    v: 1,
+    type: 'command',
+    id: 'cmd-000491',
+    name: 'lockout.lift',
+    args: { scope: 'reservation', reservationId: 'r-2025-0423' },
   },
 });
 

@@ -51,7 +51,7 @@ export async function commandFixture(t: Test, compartmentCount = 4): Promise<Com
   const changes: [string, ReservationChange][] = [];
   const processor = new CommandProcessor({
     db,
-    lockouts: new LockoutService(db),
+    lockouts: new LockoutService(),
     logger: createSilentLogger(),
     help: { setHelpCall: (state) => helpStates.push(state) },
   });

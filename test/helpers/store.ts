@@ -28,6 +28,7 @@ export function sampleReservation(overrides: Partial<Reservation> = {}): Reserva
     appointmentDate: '2025-03-14',
     appointmentTime: '08:30',
     pinHash: 'scrypt$256$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+    pinIndex: null,
     status: 'booked',
     compartmentId: null,
     remark: null,

@@ -85,7 +85,7 @@ export async function lockerSide(t: Test, compartmentCount = 4): Promise<LockerS
         },
         identity,
         doorState: doorState ?? ((id) => (id === 1 ? 'open' : 'closed')),
-        lockouts: new LockoutService(db),
+        lockouts: new LockoutService(),
         logger: logger ?? createSilentLogger(),
         monoClock,
         timesyncFlagPath: timesyncFlagPath ?? null,

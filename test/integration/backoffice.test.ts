@@ -346,7 +346,7 @@ t.test('the HTTP API refuses bad input with 400 naming the field, and changes no
     ['/api/reservations', 'drop-off compartment', { ...DROPOFF, compartmentId: 3 }, 'compartmentId'],
     ['/api/reservations', 'amount missing', { ...DROPOFF, kind: 'pickup', paymentRequired: true }, 'paymentAmount'],
     ['/api/reservations', 'amount not integer', { ...DROPOFF, kind: 'pickup', paymentRequired: true, paymentAmount: 12.5 }, 'paymentAmount'],
-    ['/api/reservations', 'unknown field', { ...DROPOFF, pin: '123456' }, 'pin'],
+    ['/api/reservations', 'unknown field', { ...DROPOFF, pinHash: 'scrypt$x' }, 'pinHash'],
     ['/api/reservations', 'unknown unit', { ...DROPOFF, unitId: 'elsewhere' }, 'unitId'],
     ['/api/reservations', 'not an object', [1, 2], null],
     [`/api/reservations/${id}/payment`, 'payment status', { status: 'free' }, 'status'],

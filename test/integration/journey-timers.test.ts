@@ -19,11 +19,17 @@ async function setup(t: Test) {
   await started;
   const wallClock = () => new Date(1_800_000_000_000 + clock.now());
   const store = createJourneyStore(db, { wallClock, monoClock: () => clock.now(), bootId: 'boot' });
+  // A PIN guard that locks for 30 s at the fifth failure, on the same clock.
   let failures = 0;
+  let lockedUntil = 0;
   const pins: PinGuard = {
-    lockedFor: async () => null,
-    recordFailure: async () => ({ lockerLockedForMs: ++failures >= 5 ? 30_000 : null, reservationLocked: false, attemptsLeft: null }),
-    recordSuccess: async () => undefined,
+    lockedFor: async () => (clock.now() < lockedUntil ? lockedUntil - clock.now() : null),
+    recordFailure: async () => {
+      failures += 1;
+      if (failures >= 5) lockedUntil = clock.now() + 30_000;
+      return { lockerLockedForMs: failures >= 5 ? 30_000 : null, reservationLocked: false, attemptsLeft: Math.max(0, 5 - failures) };
+    },
+    doorOpened: async () => undefined,
   };
   const logger = createSilentLogger();
   const journeys = new Journeys({

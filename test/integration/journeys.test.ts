@@ -90,7 +90,8 @@ t.test('after a lookup, a wrong PIN counts against that reservation', async (t) 
   t.equal(wrong.error?.code, 'PIN_WRONG');
   t.equal(wrong.view, undefined);
   const touched = await ok(t, locker, { type: 'activity' });
-  t.match(touched.error, { code: 'PIN_WRONG', attemptsLeft: 4 }, 'a touch keeps the error on screen');
+  t.same(touched.error, { code: 'PIN_WRONG' }, 'a touch keeps the error on screen; tries left only shown for the last two');
+  t.equal(touched.offer.callHelp, true, 'Call for help is offered with every error');
   const next = await ok(t, locker, { type: 'identifyMode', mode: 'pin' });
   t.equal(next.error, null, 'the next thing asked for clears it');
   t.match(await reservations.getById(locker.db, 'demo-dropoff-1'), { failedPinAttempts: 1 });
@@ -175,7 +176,7 @@ t.test('pickup: paid opens; unpaid waits at the payment step; not ready is refus
 
   await ok(t, locker, { type: 'start', journey: 'pickup' });
   t.equal((await act(locker, { type: 'pin', pin: '567890' })).error?.code, 'NOT_READY');
-  t.equal((await act(locker, { type: 'pin', pin: '123456' })).error?.code, 'PIN_WRONG', 'a drop-off PIN does not open a pickup');
+  t.equal((await act(locker, { type: 'pin', pin: '123456' })).error?.code, 'PIN_OTHER_JOURNEY', 'a drop-off PIN does not open a pickup: it offers the drop-off');
 });
 
 t.test('a restart in the middle of a journey: reservation, compartment and outbox agree', async (t) => {

@@ -157,7 +157,6 @@ t.test('reservations: found by plate, phone and date', async (t) => {
   t.same(ids(await reservations.listByDate(db, '2025-03-14')), ['c', 'e', 'a', 'b']);
   t.same(ids(await reservations.listByKindOnDates(db, 'pickup', ['2025-03-14', '2025-03-15'])), ['b', 'd']);
   t.same(ids(await reservations.listByKindOnDates(db, 'pickup', [])), []);
-  t.same(ids(await reservations.listOpenPickups(db)), ['b', 'd']);
 });
 
 t.test('reservations: update sets only the given fields; addPhone appends once', async (t) => {
@@ -285,12 +284,12 @@ t.test('lockouts, settings and inflight round-trip', async (t) => {
   });
   t.equal(await lockouts.get(db, 'locker'), null);
   await db.transaction(async (tx) => {
-    await lockouts.set(tx, { scope: 'locker', failures: 5, level: 1, lockedUntil: LATER.toISOString() });
-    await lockouts.set(tx, { scope: 'locker', failures: 6, level: 1, lockedUntil: LATER.toISOString() });
-    await lockouts.set(tx, { scope: lockouts.reservationScope('r-1'), failures: 2, level: 0, lockedUntil: null });
+    await lockouts.set(tx, { scope: 'locker', failures: 5, level: 1, lockedUntil: LATER.toISOString(), updatedAt: null });
+    await lockouts.set(tx, { scope: 'locker', failures: 6, level: 1, lockedUntil: LATER.toISOString(), updatedAt: LATER.toISOString() });
+    await lockouts.set(tx, { scope: lockouts.reservationScope('r-1'), failures: 2, level: 0, lockedUntil: null, updatedAt: null });
   });
-  t.same(await lockouts.get(db, 'locker'), { scope: 'locker', failures: 6, level: 1, lockedUntil: LATER.toISOString() });
-  t.same(await lockouts.get(db, 'reservation:r-1'), { scope: 'reservation:r-1', failures: 2, level: 0, lockedUntil: null });
+  t.same(await lockouts.get(db, 'locker'), { scope: 'locker', failures: 6, level: 1, lockedUntil: LATER.toISOString(), updatedAt: LATER.toISOString() });
+  t.same(await lockouts.get(db, 'reservation:r-1'), { scope: 'reservation:r-1', failures: 2, level: 0, lockedUntil: null, updatedAt: null });
   await db.transaction((tx) => lockouts.clear(tx, 'reservation:r-1'));
   t.equal(await lockouts.get(db, 'reservation:r-1'), null);
 

@@ -71,7 +71,7 @@ t.test('reset needs the reservation code and clears the PIN lockout', async (t) 
   await f.run('u', 'reservation.upsert', { reservation: wire(), version: 1 });
   const now = new Date();
   await f.db.transaction(async (tx) => {
-    await lockouts.set(tx, { scope: 'reservation:r-1', failures: 5, level: 1, lockedUntil: null });
+    await lockouts.set(tx, { scope: 'reservation:r-1', failures: 5, level: 1, lockedUntil: null, updatedAt: null });
     await reservations.update(tx, 'r-1', { failedPinAttempts: 5, pinLockedAt: now.toISOString() }, now);
   });
   t.match(await f.run('reset-bad', 'reservation.reset', { reservationId: 'r-1', code: 'C-2' }), { ok: false, error: { code: 'CODE_MISMATCH' } });

@@ -154,7 +154,7 @@ t.test('found by the kills: a PIN never opens a quarantined compartment, even fo
 t.test('a reservation cancelled, or a payment refunded, just before the door opens: nothing is held, nothing pulsed', async (t) => {
   const locker = await bootLocker(t.testdir());
   t.teardown(() => locker.stop());
-  const commands = new CommandProcessor({ db: locker.db, lockouts: new LockoutService(locker.db), logger: createSilentLogger() });
+  const commands = new CommandProcessor({ db: locker.db, lockouts: new LockoutService(), logger: createSilentLogger() });
   await addReservation(locker, { id: 'r-1' });
   await addReadyPickup(locker, 'p-1', 16);
   await locker.db.transaction((tx) => reservations.update(tx, 'p-1', { paymentStatus: 'paid', paymentAmount: 100, paymentCurrency: 'NOK', paymentVersion: 1 }, new Date()));

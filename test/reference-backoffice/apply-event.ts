@@ -4,7 +4,7 @@
  * not know are kept and listed, and change nothing.
  */
 import type { Tx } from '../../kiosk/store/db.js';
-import { helpCalls, reservations, timeline, type MasterReservation, type StoredEvent } from './store.js';
+import { helpCalls, reservations, timeline, units, type MasterReservation, type StoredEvent } from './store.js';
 import { num, str } from './views.js';
 
 /** What an event's effect needs beyond the database. */
@@ -97,6 +97,31 @@ export async function applyEvent(tx: Tx, event: StoredEvent, effects: EventEffec
       await note(r, {});
       break;
     }
+    case 'lockout.locker': {
+      // The locker's own end time, so this view and the locker's agree to the millisecond; a
+      // locker without it is counted from when the event arrived.
+      const retryAfterS = num(p.retryAfterS) ?? 0;
+      const until = str(p.until) ?? new Date(Date.parse(event.receivedAt) + retryAfterS * 1000).toISOString();
+      await units.setLockout(tx, event.unitId, until);
+      break;
+    }
+    case 'lockout.ended': {
+      if (p.scope === 'locker') {
+        await units.setLockout(tx, event.unitId, null);
+        break;
+      }
+      const r = await own(p.reservationId);
+      if (!r) break;
+      await reservations.update(tx, { ...r, pinLocked: false, updatedAt: event.receivedAt });
+      await note(r, { reason: str(p.reason) });
+      break;
+    }
+    case 'pin.ambiguous': {
+      // Two of our reservations share a PIN at this unit: staff should give one a new PIN.
+      const ids = Array.isArray(p.reservationIds) ? p.reservationIds : [];
+      for (const id of ids) await note(await own(id), { with: ids.filter((other) => other !== id) });
+      break;
+    }
     case 'pin.delivery-requested': {
       const r = await own(p.reservationId);
       if (!r) break;
@@ -121,7 +146,7 @@ export async function applyEvent(tx: Tx, event: StoredEvent, effects: EventEffec
       break;
     }
     default:
-      // lockout.locker, board.offline/online and event types this version does not know are
+      // board.offline/online and event types this version does not know are
       // stored and listed; they change no reservation.
       break;
   }

@@ -2,7 +2,7 @@
  * Who is connecting (docs/protocol.md, "Connection" and "Clock"): the upgrade's bearer token must
  * be an EdDSA JWT of a registered unit, its header's `kid` the RFC 7638 thumbprint of the key
  * registered for that unit, issuer and subject the unit id, our audience, with iat, exp (at most
- * 300 s after iat) and jti. Its times must be within CLOCK_TOLERANCE_S of our clock; a token
+ * 300 s after iat) and a jti never seen before. Its times must be within CLOCK_TOLERANCE_S of our clock; a token
  * whose only fault is its times is refused as CLOCK_SKEW, and every refusal tells our time (the
  * body's `error.serverTime` and the `Date` header) so that a locker with a wrong clock can sign
  * its next token with it.
@@ -24,6 +24,8 @@ export type AuthOutcome = { ok: true; unitId: string } | { ok: false; code: 'UNA
 export interface TokenCheckDeps {
   audience: string;
   getUnit: (unitId: string) => Promise<Unit | null>;
+  /** Records a token id as used until it expires; false if it was used before (a replay). */
+  useTokenId: (unitId: string, jti: string, expiresAt: Date) => Promise<boolean>;
   now: () => Date;
   logger: Logger;
 }
@@ -69,6 +71,10 @@ export class TokenChecker {
         currentDate: this.#o.now(),
       });
       if ((payload.exp ?? 0) - (payload.iat ?? 0) > MAX_TOKEN_AGE_S) return this.#refused('UNAUTHORISED', 'token valid for too long', unit.unitId);
+      // Single use (P-AUTH-8): a token seen once (a replay, by whoever copied it) never connects
+      // again, so it cannot push the real unit's connection off either.
+      if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 200) return this.#refused('UNAUTHORISED', 'token without a usable jti', unit.unitId);
+      if (!(await this.#o.useTokenId(unit.unitId, payload.jti, new Date((payload.exp ?? 0) * 1000)))) return this.#refused('UNAUTHORISED', 'token replayed', unit.unitId);
       return { ok: true, unitId: unit.unitId };
     } catch (error) {
       const { code, claim } = error as { code?: string; claim?: string };

@@ -4,21 +4,25 @@
  * locker's own server: a strict CSP, JSON errors, nothing personal in the logs.
  *
  * There is no staff login: the reference back office listens on loopback. To keep other web
- * pages open in the same browser from driving it, every POST must be `application/json` (a
+ * pages open in the same browser from driving it, every request must name this server in its
+ * Host (a DNS-rebinding page names its own: 421), every POST must be `application/json` (a
  * cross-site form cannot send that without a CORS preflight, which is never answered) and,
- * when the browser names an Origin, it must be this server's.
+ * when the browser names an Origin, it must be this server's (kiosk/server/host-guard.ts).
  */
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../kiosk/logging.js';
 import { BackOfficeError, type BackOfficeService } from './service.js';
 import { securityHeaders } from '../../kiosk/server/security-headers.js';
+import { hostGuard, ownHostNames, type HostGuardOptions } from '../../kiosk/server/host-guard.js';
 
 export interface BackOfficeAppOptions {
   service: BackOfficeService;
   /** The repository's ui/ folder. */
   uiDir: string;
   logger: Logger;
+  /** Host names requests may name; default: loopback. */
+  guard?: HostGuardOptions;
 }
 
 
@@ -34,6 +38,7 @@ export function createBackOfficeApp(options: BackOfficeAppOptions): express.Expr
   const app = express();
   app.disable('x-powered-by');
   app.use(securityHeaders());
+  app.use(hostGuard(options.guard ?? { names: ownHostNames('127.0.0.1') }));
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -47,11 +52,6 @@ export function createBackOfficeApp(options: BackOfficeAppOptions): express.Expr
       res.status(415).json({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send JSON (Content-Type: application/json)', field: null } });
       return;
     }
-    const origin = req.get('origin');
-    if (origin !== undefined && origin !== `${req.protocol}://${req.get('host') ?? ''}`) {
-      res.status(403).json({ error: { code: 'FORBIDDEN', message: 'cross-origin requests are refused', field: null } });
-      return;
-    }
     next();
   });
   api.use(express.json({ limit: '16kb', strict: true }));
@@ -63,6 +63,8 @@ export function createBackOfficeApp(options: BackOfficeAppOptions): express.Expr
   api.post('/reservations/:id', route(async (req, res) => res.json({ reservation: await service.updateReservation(param(req, 'id'), req.body) })));
   api.post('/reservations/:id/cancel', route(async (req, res) => res.json({ reservation: await service.cancelReservation(param(req, 'id')) })));
   api.post('/reservations/:id/reset', route(async (req, res) => res.json({ reservation: await service.resetReservation(param(req, 'id')) })));
+  api.post('/reservations/:id/lift-lockout', route(async (req, res) => res.status(202).json(await service.liftLockout({ reservationId: param(req, 'id') }))));
+  api.post('/units/:unitId/lift-lockout', route(async (req, res) => res.status(202).json(await service.liftLockout({ unitId: param(req, 'unitId') }))));
   api.post('/reservations/:id/payment', route(async (req, res) => res.json({ reservation: await service.setPayment(param(req, 'id'), req.body) })));
   api.post('/help/:id/take', route(async (req, res) => res.json({ helpCall: await service.takeHelpCall(param(req, 'id'), req.body) })));
   api.post('/help/:id/close', route(async (req, res) => res.json({ helpCall: await service.closeHelpCall(param(req, 'id'), req.body) })));

@@ -41,6 +41,8 @@ export interface LockerSyncOptions {
   committed: (unitId: string) => void;
   /** After any change (the staff page redraws). */
   changed: () => void;
+  /** Live reservations rehashed with the salt the unit's hello publishes; returns commands queued. */
+  rehash?: (tx: Tx, unitId: string, hello: HelloMessage, now: Date) => Promise<number>;
 }
 
 export class LockerSync {
@@ -71,6 +73,7 @@ export class LockerSync {
       }
       let queued = 0;
       ackedSeq = await this.#advance(tx, unitId, ackedSeq, now, this.#effects(now, () => (queued += 1)));
+      if (this.#o.rehash) queued += await this.#o.rehash(tx, unitId, hello, now);
       const known = (await inventory.isKnown(tx, unitId)) && (await inventory.digest(tx, unitId)) === hello.inventory.digest;
       if (known) queued += await this.#reconcile(tx, unitId, now);
       else queued += await this.#startPaging(tx, unitId, now);

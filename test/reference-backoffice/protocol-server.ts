@@ -13,8 +13,9 @@
  * - result -> stored against its command.
  * - The back office pings too; a connection with no pong by the next ping is terminated.
  *
- * One connection per unit: a newer one replaces the older. Frames of one connection are
- * handled one after another, so acks and commands leave in a well-defined order.
+ * One connection per unit: a newer one (a fresh token: each `jti` connects once) replaces
+ * the older, which is closed with 4000. Frames of one connection are handled one after
+ * another, so acks and commands leave in a well-defined order.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -90,7 +91,13 @@ export class LockerProtocolServer {
       maxPayload: HARD_MAX_PAYLOAD,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
-    this.#tokens = new TokenChecker({ audience: options.audience, getUnit: (id) => this.#service.getUnit(id), now: this.#now, logger: this.#log });
+    this.#tokens = new TokenChecker({
+      audience: options.audience,
+      getUnit: (id) => this.#service.getUnit(id),
+      useTokenId: (unitId, jti, expiresAt) => this.#service.useTokenId(unitId, jti, expiresAt),
+      now: this.#now,
+      logger: this.#log,
+    });
     this.#service.on('command', this.#onCommand);
     this.#pinger = setInterval(() => this.#pingAll(), options.pingIntervalMs ?? 15_000);
     this.#pinger.unref();

@@ -14,7 +14,7 @@ import type { JWK } from 'jose';
 import type { Country } from '../../kiosk/config/schema.js';
 import { localDate } from '../../kiosk/core/dates.js';
 import { normalisePhone, normalisePlate } from '../../kiosk/core/normalise.js';
-import { generatePin, hashPin, type ScryptCost } from '../../kiosk/core/pin.js';
+import { generatePin, hashPin, hashPinForUnit, indexOfHash, isUnitPinHashing, type ScryptCost, type UnitPinHashing } from '../../kiosk/core/pin.js';
 import type { Logger } from '../../kiosk/logging.js';
 import type { Db, Tx } from '../../kiosk/store/db.js';
 import { jwkThumbprint } from '../../kiosk/sync/identity.js';
@@ -23,7 +23,7 @@ import type { CommandArgs, CommandName, EventMessage, HelloMessage, ResultMessag
 import { DEMO_APPOINTMENTS } from './demo.js';
 import { LockerSync } from './locker-sync.js';
 import { BackOfficeError, bad } from './errors.js';
-import { PHONE_ERRORS, PLATE_ERRORS, createSchema, helpSchema, mechanicSchema, parse, paymentSchema, updateSchema } from './staff-input.js';
+import { PHONE_ERRORS, PLATE_ERRORS, createSchema, helpSchema, liftSchema, mechanicSchema, parse, paymentSchema, updateSchema } from './staff-input.js';
 import { commandView, displayPlate, eventView, paymentWire, toWire, unitView, type StaffState, type TabletState } from './views.js';
 
 export { BackOfficeError } from './errors.js';
@@ -36,6 +36,7 @@ import {
   helpCalls,
   reservations,
   timeline,
+  tokens,
   units,
   type HelpCall,
   type MasterReservation,
@@ -54,6 +55,8 @@ export interface ServiceOptions {
   pinCost?: ScryptCost;
   /** The protocol schemas: every command is checked before it is stored, so the locker never gets one it must refuse. */
   validator?: ProtocolValidator;
+  /** Draws a PIN (tests pass a scripted one); default core/pin.ts generatePin. */
+  pinGenerator?: () => string;
 }
 
 /** What GET /api/state returns. PINs are in it (demo staff page only); it is never logged. */
@@ -76,6 +79,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   readonly #pinCost: ScryptCost | undefined;
   readonly #validator: ProtocolValidator | undefined;
   readonly #locker: LockerSync;
+  readonly #drawPin: () => string;
 
   constructor(options: ServiceOptions) {
     super();
@@ -94,7 +98,9 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       queue: (tx, command, now) => this.#command(tx, command, now),
       committed: (unitId) => this.#committed(unitId),
       changed: () => this.#changed(),
+      rehash: (tx, unitId, hello, now) => this.#rehashForUnit(tx, unitId, hello, now),
     });
+    this.#drawPin = options.pinGenerator ?? (() => generatePin());
   }
 
   today(): string {
@@ -149,13 +155,13 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     if (!data.paymentRequired && data.paymentAmount !== null) throw bad('paymentAmount', 'is only for reservations that require payment');
     if (data.paymentRequired && data.kind !== 'pickup') throw bad('paymentRequired', 'only pickups are paid at the locker');
     const appointmentDate = data.appointmentDate ?? this.today();
-    const pin = generatePin();
-    const pinHash = await hashPin(pin, this.#pinCost);
     const now = this.#now();
     const at = now.toISOString();
 
     const reservation = await this.#db.transaction(async (tx) => {
       const unitId = await this.#unitFor(tx, data.unitId);
+      const pin = await this.#uniquePin(tx, unitId, data.pin ?? null, null);
+      const pinHash = await this.#hashFor(tx, unitId, pin);
       const r: MasterReservation = {
         id: randomUUID(),
         unitId,
@@ -251,6 +257,44 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     return updated;
   }
 
+  /**
+   * Staff end a PIN lockout at a locker: the whole locker's back-off (`{ unitId }`, or the only
+   * unit) or, with a reservation id, that reservation's lock. Sends `lockout.lift`; the
+   * locker's `lockout.ended` event then clears it here.
+   */
+  async liftLockout(input: unknown): Promise<{ commandId: string }> {
+    const { unitId: given, reservationId } = parse(liftSchema, input);
+    const now = this.#now();
+    const out = await this.#db.transaction(async (tx) => {
+      let unitId: string;
+      if (reservationId !== undefined) {
+        const r = await this.#open(tx, reservationId);
+        unitId = r.unitId;
+        await timeline.add(tx, r.id, 'lockout.lift-requested', {}, now);
+      } else {
+        unitId = await this.#unitFor(tx, given);
+      }
+      const args = { scope: reservationId === undefined ? ('locker' as const) : ('reservation' as const), reservationId: reservationId ?? null };
+      const commandId = await this.#command(tx, { unitId, name: 'lockout.lift', args, reservationId: reservationId ?? null }, now);
+      return { unitId, commandId };
+    });
+    this.#log.info({ unitId: out.unitId, scope: reservationId === undefined ? 'locker' : 'reservation' }, 'lockout lift sent');
+    this.#committed(out.unitId);
+    return { commandId: out.commandId };
+  }
+
+  /** What this back office believes is locked at a unit (from the locker's lockout events). */
+  async lockoutState(unitId: string): Promise<{ lockerLockedUntil: string | null; lockedReservations: string[] }> {
+    const unit = await units.get(this.#db, unitId);
+    return { lockerLockedUntil: unit?.lockoutUntil ?? null, lockedReservations: await reservations.pinLocked(this.#db, unitId) };
+  }
+
+  /** A token id, once: false for a replay (protocol-server.ts refuses the connection). */
+  async useTokenId(unitId: string, jti: string, expiresAt: Date): Promise<boolean> {
+    const now = this.#now();
+    return this.#db.transaction((tx) => tokens.use(tx, jti, unitId, expiresAt, now));
+  }
+
   /** Staff reset after too many wrong PINs: sends the reservation's code, which the locker checks. */
   async resetReservation(id: string): Promise<MasterReservation> {
     const now = this.#now();
@@ -336,14 +380,14 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   /** The README's demo appointments, dated today, for `unitId`; those that already exist are left alone. */
   async seedDemo(unitId: string): Promise<number> {
     const today = this.today();
-    const hashes = await Promise.all(DEMO_APPOINTMENTS.map((demo) => hashPin(demo.pin, this.#pinCost)));
     const now = this.#now();
     const at = now.toISOString();
     const inserted = await this.#db.transaction(async (tx) => {
       if (!(await units.get(tx, unitId))) throw bad('unitId', 'is not a registered unit');
       let count = 0;
-      for (const [index, demo] of DEMO_APPOINTMENTS.entries()) {
+      for (const demo of DEMO_APPOINTMENTS) {
         if (await reservations.get(tx, demo.id)) continue;
+        const pinHash = await this.#hashFor(tx, unitId, demo.pin);
         const plate = normalisePlate(demo.plateDisplay, this.#country);
         const r: MasterReservation = {
           id: demo.id,
@@ -359,7 +403,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
           appointmentDate: today,
           appointmentTime: demo.appointmentTime,
           pin: demo.pin,
-          pinHash: hashes[index] ?? '',
+          pinHash,
           status: demo.kind === 'pickup' && demo.compartmentId !== null ? 'ready' : 'booked',
           compartmentId: demo.compartmentId,
           remark: null,
@@ -498,6 +542,57 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     const r = await reservations.get(tx, id);
     if (!r) throw new BackOfficeError('NOT_FOUND', 'no such reservation');
     return r;
+  }
+
+  /**
+   * A PIN no other active reservation of the unit has (the protocol's rule): the staff's own,
+   * refused when taken, or a fresh one drawn until it is free.
+   */
+  async #uniquePin(tx: Tx, unitId: string, wanted: string | null, exceptId: string | null): Promise<string> {
+    if (wanted !== null) {
+      if (await reservations.activePinTaken(tx, unitId, wanted, exceptId)) {
+        throw new BackOfficeError('CONFLICT', 'pin: another active reservation at this locker has this PIN; choose another', 'pin');
+      }
+      return wanted;
+    }
+    // Bounded: with even 10,000 active reservations, 1 in 100 PINs is taken.
+    for (let attempt = 0; attempt < 1000; attempt += 1) {
+      const pin = this.#drawPin();
+      if (!(await reservations.activePinTaken(tx, unitId, pin, exceptId))) return pin;
+    }
+    throw new BackOfficeError('CONFLICT', 'no free PIN could be found for this locker');
+  }
+
+  /** The unit's salt and cost from its last hello, when it published one. */
+  async #unitHashing(tx: Tx, unitId: string): Promise<UnitPinHashing | null> {
+    const published = (await units.get(tx, unitId))?.lastHello?.pinHashing;
+    return isUnitPinHashing(published) ? published : null;
+  }
+
+  /** The PIN's hash for this unit: with its published salt (found by index), else a random salt (legacy). */
+  async #hashFor(tx: Tx, unitId: string, pin: string): Promise<string> {
+    const unit = await this.#unitHashing(tx, unitId);
+    return unit ? hashPinForUnit(pin, unit) : hashPin(pin, this.#pinCost);
+  }
+
+  /**
+   * A unit that published its salt gets every live reservation hashed with it (made before the
+   * unit said hello, or under an older salt): version + 1 and an upsert each, so the locker
+   * checks its PINs by index. Old hashes would keep working; this makes them fast.
+   */
+  async #rehashForUnit(tx: Tx, unitId: string, hello: HelloMessage, now: Date): Promise<number> {
+    const unit = isUnitPinHashing(hello.pinHashing) ? hello.pinHashing : null;
+    if (!unit) return 0;
+    let queued = 0;
+    for (const r of await reservations.listLive(tx, unitId, localDate(now, this.#timeZone))) {
+      if (r.status === 'deposited' || indexOfHash(r.pinHash, unit) !== null) continue;
+      const next: MasterReservation = { ...r, pinHash: await hashPinForUnit(r.pin, unit), version: r.version + 1, updatedAt: now.toISOString() };
+      await reservations.update(tx, next);
+      await reservations.setPinHash(tx, r.id, next.pinHash);
+      await this.#command(tx, { unitId, name: 'reservation.upsert', args: { reservation: toWire(next), version: next.version }, reservationId: r.id }, now);
+      queued += 1;
+    }
+    return queued;
   }
 
   async #newCode(tx: Tx, kind: 'dropoff' | 'pickup'): Promise<string> {

@@ -41,6 +41,8 @@ export const createSchema = z.strictObject({
   appointmentTime: reservationFields.appointmentTime.default(null),
   compartmentId: reservationFields.compartmentId.default(null),
   paymentRequired: z.boolean().default(false),
+  /** A PIN staff choose (6 digits); refused when another active reservation of the unit has it. Default: a fresh one. */
+  pin: z.string().regex(/^\d{6}$/, 'must be 6 digits').optional(),
   paymentAmount: z.preprocess(emptyToNull, z.number().int().min(0).max(1_000_000_000).nullable()).default(null),
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as NOK').default('NOK'),
 });
@@ -59,6 +61,11 @@ export const updateSchema = z
   .refine((value) => Object.keys(value).length > 0, 'nothing to change');
 
 export const paymentSchema = z.strictObject({ status: z.enum(['paid', 'cancelled', 'refunded']) });
+/** lockout.lift: the locker's back-off (unitId, optional with one unit) or one reservation's lock. */
+export const liftSchema = z.strictObject({
+  unitId: z.string().min(1).max(100).optional(),
+  reservationId: z.string().min(1).max(128).optional(),
+});
 export const helpSchema = z.strictObject({
   by: z.preprocess(emptyToNull, z.string().trim().max(60).nullable()).default(null),
   unitId: z.string().min(1).max(100).optional(),

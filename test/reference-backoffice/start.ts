@@ -18,6 +18,7 @@ import type { Country } from '../../kiosk/config/schema.js';
 import type { ScryptCost } from '../../kiosk/core/pin.js';
 import { moduleLogger, type Logger } from '../../kiosk/logging.js';
 import { createValidator } from '../../kiosk/sync/validate.js';
+import { checkRequest, ownHostNames, refuseUpgrade } from '../../kiosk/server/host-guard.js';
 import { createBackOfficeApp } from './http.js';
 import { LockerProtocolServer } from './protocol-server.js';
 import { BackOfficeService } from './service.js';
@@ -48,6 +49,10 @@ export interface ReferenceBackOfficeOptions {
   pingIntervalMs?: number;
   /** Tests lower the scrypt cost of generated PINs. */
   pinCost?: ScryptCost;
+  /** Host names, besides loopback and `host`, that requests may name. */
+  allowedHosts?: readonly string[];
+  /** Tests script the PINs drawn. */
+  pinGenerator?: () => string;
   now?: () => Date;
   uiDir?: string;
 }
@@ -82,6 +87,7 @@ export async function startReferenceBackOffice(options: ReferenceBackOfficeOptio
     ...(options.defaultCountry ? { defaultCountry: options.defaultCountry } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.pinCost ? { pinCost: options.pinCost } : {}),
+    ...(options.pinGenerator ? { pinGenerator: options.pinGenerator } : {}),
   });
   await service.markAllOffline();
 
@@ -93,7 +99,8 @@ export async function startReferenceBackOffice(options: ReferenceBackOfficeOptio
     for (const unit of await readUnitsFile(options.unitsFile)) await registerUnit(unit.unitId, unit.publicJwk);
   }
 
-  const app = createBackOfficeApp({ service, uiDir: options.uiDir ?? UI_DIR, logger: log });
+  const guard = { names: ownHostNames(host, options.allowedHosts ?? []) };
+  const app = createBackOfficeApp({ service, uiDir: options.uiDir ?? UI_DIR, logger: log, guard });
   const http: Server = createServer(app);
   const lockers = new LockerProtocolServer({
     service,
@@ -134,16 +141,18 @@ export async function startReferenceBackOffice(options: ReferenceBackOfficeOptio
   });
 
   http.on('upgrade', (request, socket, head) => {
+    // Host (DNS rebinding) and Origin for every upgrade, before anything else.
+    const verdict = checkRequest(request, guard, 'upgrade');
+    if (!verdict.ok) {
+      refuseUpgrade(socket, verdict);
+      return;
+    }
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path === '/locker') {
       lockers.handleUpgrade(request, socket, head);
     } else if (path === '/staff') {
-      // The push carries the demo PINs: no other site's page may open it (cross-site WebSocket hijacking).
-      const origin = request.headers.origin;
-      if (origin !== undefined && origin !== `http://${request.headers.host ?? ''}`) {
-        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        return;
-      }
+      // The push carries the demo PINs: no other site's page may open it (cross-site WebSocket
+      // hijacking); the Origin was checked above.
       staff.handleUpgrade(request, socket, head, (ws) => staff.emit('connection', ws, request));
     } else {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

@@ -7,6 +7,8 @@
  * - events: every locker event once, keyed by (unit_id, seq); repeats are dropped
  * - commands: every command with its result; unanswered ones are (re)sent when the unit is online
  * - help_calls: calls from the locker's screens, taken and closed by staff
+ * - used_tokens: the JWT ids lockers connected with, until each token expires (single use)
+ * - units.lockout_until: the locker-wide PIN back-off the unit last reported (lockout events)
  *
  * Reads take a Db or a Tx (`Queryable`); writes take a Tx so a change and its timeline line,
  * or an event and its effect, commit together.
@@ -136,6 +138,19 @@ CREATE TABLE unit_inventory (
 ALTER TABLE units ADD COLUMN inventory_known INTEGER NOT NULL DEFAULT 0 CHECK (inventory_known IN (0, 1));
 `,
   },
+  {
+    version: 3,
+    name: 'back office: single-use token ids, the locker-wide PIN lockout per unit',
+    up: `
+CREATE TABLE used_tokens (
+  jti        TEXT PRIMARY KEY,
+  unit_id    TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX used_tokens_expiry ON used_tokens (expires_at);
+ALTER TABLE units ADD COLUMN lockout_until TEXT;
+`,
+  },
 ];
 
 export async function openBackOfficeDatabase(path: string, logger: Logger): Promise<Db> {
@@ -166,6 +181,8 @@ export interface Unit {
   linkState: LinkState;
   lastHello: HelloMessage | null;
   registeredAt: string;
+  /** The locker-wide PIN back-off the unit reported (its clock), until it reports the end; null: none. */
+  lockoutUntil: string | null;
 }
 
 interface UnitRow {
@@ -178,6 +195,7 @@ interface UnitRow {
   link_state: LinkState;
   last_hello: string | null;
   registered_at: string;
+  lockout_until: string | null;
 }
 
 function toUnit(row: UnitRow): Unit {
@@ -191,6 +209,7 @@ function toUnit(row: UnitRow): Unit {
     linkState: row.link_state,
     lastHello: parseJson<HelloMessage>(row.last_hello),
     registeredAt: row.registered_at,
+    lockoutUntil: row.lockout_until,
   };
 }
 
@@ -231,6 +250,25 @@ export const units = {
   },
   async touch(q: Queryable, unitId: string, now: Date): Promise<void> {
     await q.run('UPDATE units SET last_seen = ? WHERE unit_id = ?', [now.toISOString(), unitId]);
+  },
+  async setLockout(tx: Tx, unitId: string, until: string | null): Promise<void> {
+    await tx.run('UPDATE units SET lockout_until = ? WHERE unit_id = ?', [until, unitId]);
+  },
+};
+
+export const tokens = {
+  /**
+   * Records a token id as used; false when it was used before (a replay). Ids of expired
+   * tokens are forgotten: such a token is refused for its age anyway.
+   */
+  async use(tx: Tx, jti: string, unitId: string, expiresAt: Date, now: Date): Promise<boolean> {
+    await tx.run('DELETE FROM used_tokens WHERE expires_at < ?', [now.toISOString()]);
+    const { changes } = await tx.run('INSERT INTO used_tokens (jti, unit_id, expires_at) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING', [
+      jti,
+      unitId,
+      expiresAt.toISOString(),
+    ]);
+    return changes === 1;
   },
 };
 
@@ -364,12 +402,31 @@ export const reservations = {
       ],
     );
   },
+  async setPinHash(tx: Tx, id: string, pinHash: string): Promise<void> {
+    await tx.run('UPDATE reservations SET pin_hash = ? WHERE id = ?', [pinHash, id]);
+  },
   async get(q: Queryable, id: string): Promise<MasterReservation | null> {
     const row = await q.get<ReservationRow>('SELECT * FROM reservations WHERE id = ?', [id]);
     return row ? toReservation(row) : null;
   },
   async codeExists(q: Queryable, code: string): Promise<boolean> {
     return (await q.get('SELECT 1 AS one FROM reservations WHERE code = ?', [code])) !== undefined;
+  },
+  /**
+   * Whether another active reservation (booked or ready: its PIN can still open a door) of the
+   * unit has this PIN. The protocol asks a back office to keep PINs unique among those.
+   */
+  async activePinTaken(q: Queryable, unitId: string, pin: string, exceptId: string | null = null): Promise<boolean> {
+    const row = await q.get(
+      "SELECT 1 AS one FROM reservations WHERE unit_id = ? AND pin = ? AND status IN ('booked', 'ready') AND id IS NOT ? LIMIT 1",
+      [unitId, pin, exceptId],
+    );
+    return row !== undefined;
+  },
+  /** Ids of the unit's reservations the locker reported locked after wrong PINs. */
+  async pinLocked(q: Queryable, unitId: string): Promise<string[]> {
+    const rows = await q.all<{ id: string }>('SELECT id FROM reservations WHERE unit_id = ? AND pin_locked = 1 ORDER BY id', [unitId]);
+    return rows.map((row) => row.id);
   },
   /** A date's reservations (and any still open from earlier days), appointment order. */
   async listForDay(q: Queryable, date: string): Promise<MasterReservation[]> {

@@ -29,6 +29,8 @@ export interface UnitView {
   lastEventAt: string | null;
   lastEventAgeS: number | null;
   compartments: HelloMessage['compartments'];
+  /** The locker-wide PIN back-off the unit reported, until (its clock); null: none. Lifted with lockout.lift. */
+  lockoutUntil: string | null;
 }
 
 /** A command as the pages show it: what it is about, never the PIN hash or contact data. */
@@ -121,6 +123,7 @@ export function unitView(unit: Unit, now: Date): UnitView {
     lastEventAt: unit.lastEventAt,
     lastEventAgeS,
     compartments: unit.lastHello?.compartments ?? [],
+    lockoutUntil: unit.lockoutUntil,
   };
 }
 
@@ -136,6 +139,8 @@ export function commandView(c: StoredCommand): CommandView {
     Object.assign(about, { version: a.version });
   } else if (c.name === 'help.update') {
     Object.assign(about, { callId: a.callId, state: a.state, by: a.by });
+  } else if (c.name === 'lockout.lift') {
+    Object.assign(about, { scope: a.scope });
   } else if (c.name === 'mechanic.request') {
     Object.assign(about, { requestId: a.requestId, tabletId: a.tabletId, purpose: a.purpose });
   }

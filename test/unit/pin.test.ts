@@ -1,15 +1,21 @@
 import t from 'tap';
 import {
+  assertPinHash,
   generatePin,
   hashPin,
+  hashPinForUnit,
+  indexOfHash,
+  isUnitPinHashing,
   isWellFormedPin,
+  newUnitPinHashing,
   PIN_HASH_COST,
   PinError,
+  pinIndex,
   verifyPin,
   type ScryptCost,
 } from '../../kiosk/core/pin.js';
 
-const CHEAP: ScryptCost = { N: 2 ** 8, r: 8, p: 1 };
+const CHEAP: ScryptCost = { N: 2 ** 10, r: 8, p: 1 };
 
 t.test('a hash verifies its own PIN and no other', async (t) => {
   const hash = await hashPin('493817', CHEAP);
@@ -22,7 +28,7 @@ t.test('a hash verifies its own PIN and no other', async (t) => {
 t.test('the hash describes itself and never contains the PIN', async (t) => {
   const hash = await hashPin('493817', CHEAP);
   const [scheme, n, r, p, salt, key, ...rest] = hash.split('$');
-  t.same([scheme, n, r, p], ['scrypt', '256', '8', '1']);
+  t.same([scheme, n, r, p], ['scrypt', '1024', '8', '1']);
   t.equal(Buffer.from(salt ?? '', 'base64').length, 16);
   t.equal(Buffer.from(key ?? '', 'base64').length, 32);
   t.same(rest, []);
@@ -45,8 +51,9 @@ t.test('a malformed stored hash is an error, not a wrong PIN', async (t) => {
     '',
     'plaintext',
     good.replace('scrypt', 'bcrypt'),
-    good.replace('$256$', '$300$'), // N not a power of two
-    good.replace('$256$', `$${2 ** 22}$`), // too costly to run
+    good.replace('$1024$', '$1000$'), // N not a power of two
+    good.replace('$1024$', `$${2 ** 22}$`), // too costly to run
+    good.replace('$1024$', '$256$'), // below the accepted range
     `${good}$extra`,
     good.slice(0, good.lastIndexOf('$') + 4),
   ];
@@ -91,4 +98,35 @@ t.test('generatePin: right length, digits only, varied, never obvious', async (t
   t.match(generatePin(), /^\d{6}$/);
   t.match(generatePin(8), /^\d{8}$/);
   t.throws(() => generatePin(3), RangeError);
+});
+
+t.test('accepted costs: N 2^10-2^15, r 1-8, p 1-2; what a hostile back office might send is refused, never run', async (t) => {
+  const hash = await hashPin('493817', CHEAP);
+  const withCost = (N: number, r: number, p: number): string => hash.replace(/^scrypt\$\d+\$\d+\$\d+\$/, `scrypt$${N}$${r}$${p}$`);
+  for (const [N, r, p] of [[2 ** 10, 1, 1], [2 ** 15, 8, 2], [2 ** 12, 8, 1]] as const) t.doesNotThrow(() => assertPinHash(withCost(N, r, p)), `N=${N} r=${r} p=${p} accepted`);
+  for (const [N, r, p] of [[2 ** 20, 32, 16], [2 ** 16, 8, 1], [2 ** 15, 9, 1], [2 ** 12, 8, 3], [2 ** 9, 8, 1], [4096, 0, 1]] as const) {
+    t.throws(() => assertPinHash(withCost(N, r, p)), { code: 'PIN_HASH_MALFORMED' }, `N=${N} r=${r} p=${p} refused`);
+  }
+  await t.rejects(hashPin('493817', { N: 2 ** 16, r: 8, p: 1 }), { code: 'PIN_HASH_MALFORMED' });
+});
+
+t.test("unit hashes: the same PIN gives the same hash for one unit, and its hash part is the typed PIN's index", async (t) => {
+  const unit = newUnitPinHashing(CHEAP);
+  const other = newUnitPinHashing(CHEAP);
+  t.ok(isUnitPinHashing(unit));
+  const a = await hashPinForUnit('493817', unit);
+  t.equal(await hashPinForUnit('493817', unit), a, 'deterministic for one unit');
+  t.not(await hashPinForUnit('493817', other), a, 'another unit, another salt');
+  t.equal(await verifyPin('493817', a), true, 'a unit hash is an ordinary hash too');
+  const index = indexOfHash(a, unit);
+  t.equal(index, a.split('$')[5]);
+  t.equal(await pinIndex('493817', unit), index, 'one scrypt of the typed PIN finds it');
+  t.not(await pinIndex('493818', unit), index);
+  t.equal(indexOfHash(a, other), null, "another unit's hash is legacy here");
+  t.equal(indexOfHash(await hashPin('493817', CHEAP), unit), null, 'a random salt is legacy');
+  t.equal(indexOfHash(a, null), null, 'no unit salt: everything is legacy');
+  t.throws(() => indexOfHash('plaintext', unit), { code: 'PIN_HASH_MALFORMED' });
+  t.notOk(isUnitPinHashing({ ...unit, N: 2 ** 20 }));
+  t.notOk(isUnitPinHashing({ ...unit, salt: 'short' }));
+  t.notOk(isUnitPinHashing(null));
 });

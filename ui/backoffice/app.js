@@ -33,6 +33,9 @@ const TIMELINE_TEXT = {
   'compartment.quarantined': 'Compartment quarantined',
   'locker.full': 'Locker full',
   'lockout.reservation': 'PIN locked after wrong attempts',
+  'lockout.ended': 'PIN lock lifted',
+  'lockout.lift-requested': 'PIN lock lift sent',
+  'pin.ambiguous': 'Its PIN is shared with another booking: give it a new one',
   'pin.sent': 'PIN sent',
   'pin.delivery-requested': 'Customer asked for the PIN again',
   'help.requested': 'Help requested',
@@ -48,6 +51,7 @@ const COMMAND_TEXT = {
   'payment.status': 'Payment',
   'help.update': 'Help call',
   'mechanic.request': 'Mechanic request',
+  'lockout.lift': 'Lift PIN lockout',
 };
 
 let state = null;
@@ -95,6 +99,12 @@ function renderUnits(tz) {
           `outbox lag ${unit.outboxLag ?? '–'}`),
         h('span', { class: 'muted' }, `last event ${unit.lastEventAt ? ago(unit.lastEventAt, state.now) : 'none'}`),
         unit.clock && !unit.clock.synchronised ? h('span', { class: 'warn-tag' }, 'clock not synchronised') : null,
+        unit.lockoutUntil
+          ? h('span', { class: 'warn-tag', 'data-lockout': unit.unitId }, `PIN entry paused until ${clock(unit.lockoutUntil, tz)}`)
+          : null,
+        unit.lockoutUntil
+          ? h('button', { type: 'button', class: 'primary', 'data-lift': unit.unitId, onclick: () => act(`/api/units/${encodeURIComponent(unit.unitId)}/lift-lockout`, {}, `Lockout lift sent to ${unit.unitId}`) }, 'Lift PIN lockout')
+          : null,
       ),
     ),
   );
@@ -150,12 +160,12 @@ function card(r, tz) {
           r.addedPhone ? h('p', {}, h('span', { class: 'label' }, 'Phone added at the locker: '), r.addedPhone) : null,
         )
       : null,
-    r.pinLocked ? h('p', { class: 'alert' }, 'PIN entry locked after too many wrong attempts. Reset it when the customer has been identified.') : null,
+    r.pinLocked ? h('p', { class: 'alert' }, 'PIN entry locked after too many wrong attempts. Lift the lock when the customer has been identified.') : null,
     h(
       'div',
       { class: 'actions' },
       r.pinLocked
-        ? h('button', { type: 'button', class: 'primary', onclick: () => act(`/api/reservations/${r.id}/reset`, {}, `PIN reset sent for ${r.code}`) }, 'Reset PIN lock')
+        ? h('button', { type: 'button', class: 'primary', onclick: () => act(`/api/reservations/${r.id}/lift-lockout`, {}, `PIN lock lift sent for ${r.code}`) }, 'Lift PIN lock')
         : null,
       live ? h('button', { type: 'button', class: 'danger', onclick: () => cancel(r) }, 'Cancel') : null,
       r.paymentRequired

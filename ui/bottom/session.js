@@ -42,7 +42,7 @@ function noteChanges(prev, view) {
 }
 
 function sameError(a, b) {
-  return !!a && !!b && a.code === b.code && a.attemptsLeft === b.attemptsLeft && a.retryAfterS === b.retryAfterS;
+  return !!a && !!b && a.code === b.code && a.attemptsLeft === b.attemptsLeft && a.retryAfterS === b.retryAfterS && a.journey === b.journey;
 }
 
 function showError(error) {

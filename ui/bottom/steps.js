@@ -29,6 +29,9 @@ export function renderWelcome(v) {
     h('div', { class: 'choices' },
       choice('dropoff', t('welcome.dropoff'), t('welcome.dropoffHint')),
       choice('pickup', t('welcome.pickup'), t('welcome.pickupHint'))),
+    // "I have a PIN": the locker works out from the PIN whether it is a drop-off or a pickup.
+    h('button', { type: 'button', class: 'btn secondary wide have-pin', onclick: () => void submit({ type: 'start', journey: null }) },
+      t('welcome.havePin'), h('span', { class: 'choice-hint' }, t('welcome.havePinHint'))),
     h('ol', { class: 'how' },
       h('li', {}, t('welcome.step1')), h('li', {}, t('welcome.step2')), h('li', {}, t('welcome.step3'))),
     errorBlock({ callHelp: v, inline: true }));

@@ -1,8 +1,14 @@
 /** Pieces several steps share: buttons, the help and language buttons, the error block, a typed-text box. */
 import { h, icon, ICONS } from '/shared/dom.js';
-import { t, byCode, plural, language, LANGUAGE_NAMES } from '/shared/i18n.js';
+import { t, k, byCode, plural, language, LANGUAGE_NAMES } from '/shared/i18n.js';
 import { state, render } from './state.js';
-import { send } from './session.js';
+import { send, submit } from './session.js';
+
+/** "This PIN is for picking up": the journey the PIN belongs to, and the button that switches to it. */
+const OTHER_JOURNEY = {
+  pickup: { text: k('otherJourney.pickup'), button: k('otherJourney.switchPickup') },
+  dropoff: { text: k('otherJourney.dropoff'), button: k('otherJourney.switchDropoff') },
+};
 
 /** Tries left at or under this are shown in a warning box, not only in the error line. */
 const FEW_TRIES = 2;
@@ -45,7 +51,10 @@ function triesText(count) {
 export function errorBlock({ callHelp = null, inline = false } = {}) {
   const error = state.error;
   if (!error) return h('div', { class: 'error-block empty' }, h('p', { class: 'error empty', role: 'alert' }));
-  const message = byCode('error', error.code) ?? t('error.SERVER');
+  // "This PIN is for picking up": said for the journey the PIN belongs to, with a button to it.
+  const other = error.code === 'PIN_OTHER_JOURNEY' ? OTHER_JOURNEY[error.journey] : null;
+  const switchTo = state.view?.offer?.switchJourney ? OTHER_JOURNEY[state.view.offer.switchJourney] : null;
+  const message = other ? t(other.text) : (byCode('error', error.code) ?? t('error.SERVER'));
   const next = byCode('next', error.code);
   const tries = typeof error.attemptsLeft === 'number' ? error.attemptsLeft : null;
   const fewTries = tries !== null && tries <= FEW_TRIES;
@@ -54,6 +63,7 @@ export function errorBlock({ callHelp = null, inline = false } = {}) {
       inline && next && h('span', { class: 'next-inline' }, ` ${next}`)),
     fewTries && h('div', { class: 'tries', role: 'status' }, h('strong', {}, triesText(tries)), h('span', {}, t('error.fewTries'))),
     !inline && next && h('p', { class: 'next' }, next),
+    switchTo && button(t(switchTo.button), () => void submit({ type: 'switchJourney' }), 'primary', { 'data-offer': 'switch' }),
     callHelp && callHelp.helpCall === 'none' && callHelpButton(callHelp, 'secondary'));
 }
 

@@ -4,7 +4,7 @@
  * a reservation changed) are queued with `afterCommit` and run only once the transaction has
  * committed, so a rolled-back command leaves no trace anywhere.
  */
-import type { LockoutService } from '../../core/lockout.js';
+import type { PinCommands } from './pins.js';
 import type { Tx } from '../../store/db.js';
 import type { CommandArgs, CommandName, ErrorCode } from '../messages.js';
 
@@ -17,7 +17,8 @@ export interface HelpCallPort {
 
 /** What handlers may reach beyond the database. */
 export interface CommandPorts {
-  lockouts: LockoutService;
+  /** PIN hashes and lockouts (commands/pins.ts). */
+  pins: PinCommands;
   help: HelpCallPort | undefined;
   /** After the commit: a reservation was changed by the back office. */
   reservationChanged(reservationId: string, change: ReservationChange): void;

@@ -9,6 +9,7 @@ import type { CommandName } from '../messages.js';
 import type { CommandHandler } from './context.js';
 import { helpCommands } from './help.js';
 import { inventoryCommands } from './inventory.js';
+import { lockoutCommands } from './pins.js';
 import { mechanicCommands } from './mechanic.js';
 import { paymentCommands } from './payments.js';
 import { reservationCommands } from './reservations.js';
@@ -19,6 +20,7 @@ export const COMMAND_HANDLERS: { readonly [N in CommandName]: CommandHandler<N> 
   ...helpCommands,
   ...mechanicCommands,
   ...inventoryCommands,
+  ...lockoutCommands,
 };
 
 /**

@@ -47,6 +47,7 @@ async function upsert(ctx: CommandContext, { reservation: wire, version }: Comma
     throw new CommandFailure('CONFLICT', `reservation ${wire.id} is paid for another amount: refund or cancel that payment before changing the amount due`);
   }
 
+  const pinIndex = await ctx.ports.pins.indexFor(tx, wire.pinHash);
   const at = now.toISOString();
   // What the locker owns (status, compartment, payment state, PIN failures) is kept. The amount
   // the locker holds follows the amount due the reservation states, unless a payment is paid
@@ -64,6 +65,7 @@ async function upsert(ctx: CommandContext, { reservation: wire, version }: Comma
     appointmentDate: wire.appointmentDate,
     appointmentTime: wire.appointmentTime,
     pinHash: wire.pinHash,
+    pinIndex,
     status: existing?.status ?? 'booked',
     compartmentId: existing?.compartmentId ?? null,
     remark: existing?.remark ?? null,
@@ -155,8 +157,7 @@ async function reset(ctx: CommandContext, { reservationId, code }: CommandArgs['
   const { tx, now } = ctx;
   const r = await requireReservation(tx, reservationId);
   if (!sameText(r.code, code)) throw new CommandFailure('CODE_MISMATCH', `the code does not match reservation ${r.id}`);
-  const wasLocked = r.pinLockedAt !== null;
-  await ctx.ports.lockouts.resetReservation(tx, r.id, now);
+  const { wasLocked } = await ctx.ports.pins.lift(tx, { scope: 'reservation', reservationId: r.id }, now, 'reset');
   await timeline.append(tx, r.id, 'reset-by-staff', { wasLocked }, now);
   ctx.afterCommit(() => ctx.ports.reservationChanged(r.id, 'reset'));
   return { applied: true, wasLocked };
