@@ -4,7 +4,7 @@
  * the customer waiting at the locker's lockout screen can try again at once.
  */
 import t from 'tap';
-import { atStep, enterPin, tap } from '../helpers/bottom-screen.js';
+import { atStep, chooseLanguage, enterPin, tap } from '../helpers/bottom-screen.js';
 import { launchBrowser, openPage, screenshot, scriptErrors } from '../helpers/browser.js';
 import { withLocker } from '../helpers/locker.js';
 
@@ -14,7 +14,7 @@ t.test('the staff page shows the locker-wide lockout and lifts it', async (t) =>
   const staff = await openPage(t, browser, locker.urls.backOffice, { width: 1440, height: 900 });
   const bottom = await openPage(t, browser, locker.urls.bottom);
   await atStep(bottom, 'welcome');
-  await tap(bottom, 'English');
+  await chooseLanguage(bottom, 'English');
   await tap(bottom, 'Drop off a key');
   await atStep(bottom, 'identify');
   for (let i = 1; i <= 5; i += 1) {

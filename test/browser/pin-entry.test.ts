@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { Browser } from 'playwright-core';
-import { atStep, enterPin, errorText, tap } from '../helpers/bottom-screen.js';
+import { atStep, chooseLanguage, enterPin, errorText, tap } from '../helpers/bottom-screen.js';
 import { launchBrowser, openPage, screenshot, scriptErrors } from '../helpers/browser.js';
 import { withLocker } from '../helpers/locker.js';
 
@@ -26,7 +26,7 @@ t.before(async () => {
 async function englishBottom(t: Test, url: string) {
   const page = await openPage(t, browser, url);
   await atStep(page, 'welcome');
-  await tap(page, 'English');
+  await chooseLanguage(page, 'English');
   await page.waitForFunction('document.body.textContent.includes("Drop off a key")');
   return page;
 }
@@ -65,11 +65,10 @@ t.test('a not-ready pickup: the message, the next step and Call for help', async
   await atStep(page, 'identify');
   await enterPin(page, '567890');
   await page.locator('[data-offer="call-help"]').waitFor();
-  const shown = await errorText(page);
-  t.match(shown, text('error.NOT_READY'));
-  t.match(shown, text('next.NOT_READY'));
+  t.match(await errorText(page), text('error.NOT_READY'));
+  t.match(await page.locator('main .error-block').first().textContent(), text('next.NOT_READY'), 'what to do next, beside it');
   await screenshot(page, 'pin-not-ready');
   await tap(page, text('common.callHelp'));
-  await page.waitForFunction(`document.body.textContent.includes(${JSON.stringify(text('helpCall.requested'))})`);
+  await page.waitForFunction(`document.body.textContent.includes(${JSON.stringify(text('common.helpCalled'))})`);
   t.same(scriptErrors(page), []);
 });

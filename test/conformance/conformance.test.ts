@@ -69,6 +69,8 @@ t.test('a back office that acknowledges beyond what was sent and never answers a
   t.equal(v['P-HELP-1'], 'fail', 'P-HELP-1: no help.update received');
   t.equal(v['P-EVT-6'], 'fail', 'P-EVT-6: it never refuses anything');
   t.equal(v['P-INV-1'], 'fail', 'P-INV-1: it never pages');
+  t.equal(v['P-AUTH-8'], 'fail', 'P-AUTH-8: it lets the same token connect again');
+  t.equal(v['P-AUTH-9'], 'fail', 'P-AUTH-9: it keeps both connections of the unit');
   t.equal(v['P-AUTH-1'], 'pass', 'what it does right still passes');
   t.equal(v['P-SESS-1'], 'pass');
   t.equal(v['P-AUTH-4'], 'pass');

@@ -37,6 +37,8 @@ export class KitSocket {
   readonly invalid: string[] = [];
   readonly #waiters = new Set<() => void>();
   #closed = false;
+  /** The close code the peer sent (null while open). */
+  closeCode: number | null = null;
 
   private constructor(
     readonly ws: WebSocket,
@@ -56,8 +58,9 @@ export class KitSocket {
       this.onFrame(frame, this);
       for (const wake of [...this.#waiters]) wake();
     });
-    ws.on('close', () => {
+    ws.on('close', (code) => {
       this.#closed = true;
+      this.closeCode = code;
       for (const wake of [...this.#waiters]) wake();
     });
     ws.on('error', () => undefined);
@@ -126,6 +129,20 @@ export class KitSocket {
       };
       this.#waiters.add(wake);
     });
+  }
+
+  /** The close code once the socket closes, waiting up to `timeoutMs`; null if it stays open. */
+  async closedWithin(timeoutMs: number): Promise<number | null> {
+    if (this.#closed) return this.closeCode;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, timeoutMs);
+      function finish(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.ws.once('close', finish);
+    });
+    return this.#closed ? this.closeCode : null;
   }
 
   async close(): Promise<void> {

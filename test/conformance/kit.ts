@@ -2,7 +2,8 @@
  * The conformance kit (docs/protocol.md, "Conformance kit"): plays a locker against a back
  * office and judges each rule of docs/protocol.md that a back office must keep (rules.ts), with
  * the evidence. Four stages, each on its own connections:
- *   1. the upgrade: refusals (P-AUTH-2..7) and the clock (P-CLOCK-1, 2);
+ *   1. the upgrade: refusals (P-AUTH-2..7), a token once and one connection (P-AUTH-8, 9), and
+ *      the clock (P-CLOCK-1, 2);
  *   2. a first session: welcome (P-AUTH-1, P-SESS-1, P-CLOCK-3), inventory paging (P-INV-1);
  *   3. a second session: lost events (P-SESS-5), events, gaps, repeats, unknown fields and
  *      types, a nack, an urgent help call (P-SESS-3, P-EVT-1..6, P-HELP-1, 2), whose received
@@ -145,6 +146,27 @@ export async function runConformance(options: KitOptions): Promise<Report> {
         judge('P-CLOCK-2', corrected.ok, corrected.ok ? 'upgraded' : `refused: ${corrected.reason}`);
         if (corrected.ok) await corrected.socket.close();
       } else skip(['P-CLOCK-2'], 'the refusal told no time');
+    }
+
+    // A token connects once (P-AUTH-8); a newer connection of the unit replaces the older (P-AUTH-9).
+    const once = await unit.token();
+    const used = await open(once);
+    if (!used.ok) {
+      skip(['P-AUTH-8', 'P-AUTH-9'], `a valid token was refused: ${used.reason}`);
+    } else {
+      const replay = await open(once);
+      judge('P-AUTH-8', !replay.ok && replay.refusal?.status === 401, replay.ok ? 'the same token connected a second time' : `the same token again: ${replay.refusal ? `HTTP ${replay.refusal.status}` : replay.reason}`);
+      if (replay.ok) await replay.socket.close();
+      judge('P-AUTH-8', !used.socket.closed, 'the replay left the real connection open');
+      const newer = await open(await unit.token());
+      if (!newer.ok) {
+        skip(['P-AUTH-9'], `a fresh token was refused: ${newer.reason}`);
+      } else {
+        const code = await used.socket.closedWithin(timeoutMs);
+        judge('P-AUTH-9', code === 4000, code === null ? `the older connection stayed open for ${timeoutMs} ms` : `the older connection closed with ${code}`);
+        await newer.socket.close();
+      }
+      await used.socket.close();
     }
 
     // --- 2. a first session ----------------------------------------------------------------

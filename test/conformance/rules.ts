@@ -17,6 +17,8 @@ export const RULES: readonly Rule[] = [
   { id: 'P-AUTH-5', section: 'Connection', title: 'a token valid for more than 300 s: 401' },
   { id: 'P-AUTH-6', section: 'Connection', title: "a token without a kid, or naming another key's kid: 401" },
   { id: 'P-AUTH-7', section: 'Connection', title: 'no upgrade without the subprotocol keylocker.v1' },
+  { id: 'P-AUTH-8', section: 'Connection', title: 'a token connects once: the same token again is 401, and the real connection stays' },
+  { id: 'P-AUTH-9', section: 'Connection', title: "a newer connection of the unit replaces the older, which is closed with 4000" },
   { id: 'P-CLOCK-1', section: 'Clock', title: "a unit's token off by days: 401 CLOCK_SKEW with error.serverTime and a Date header" },
   { id: 'P-CLOCK-2', section: 'Clock', title: 'a token re-signed with the time the refusal told is accepted' },
   { id: 'P-CLOCK-3', section: 'Clock', title: "welcome.serverTime is the back office's time (within 60 s)" },

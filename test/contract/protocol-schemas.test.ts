@@ -122,7 +122,8 @@ t.test('schema fields match the TS-typed examples exactly (ties docs/schemas to 
   const groups: { label: string; file: string; pointer: string; objects: JsonObject[]; optional?: string[] }[] = [];
   const byType = (type: string) => allExamples.map((e) => e.message as JsonObject).filter((m) => m['type'] === type);
   for (const [type, file] of Object.entries({ hello: 'hello.json', welcome: 'welcome.json', ack: 'ack.json', nack: 'nack.json', command: 'command.json', error: 'error.json' })) {
-    groups.push({ label: type, file, pointer: '', objects: byType(type) });
+    // hello.pinHashing: absent from a locker that publishes no unit salt.
+    groups.push({ label: type, file, pointer: '', objects: byType(type), ...(type === 'hello' ? { optional: ['pinHashing'] } : {}) });
   }
   groups.push({ label: 'event', file: 'event.json', pointer: '', objects: byType('event'), optional: ['urgent'] });
   groups.push({ label: 'result', file: 'result.json', pointer: '', objects: byType('result'), optional: ['error', 'result'] });

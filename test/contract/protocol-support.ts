@@ -90,6 +90,8 @@ export function shapeOf(message: Json): { free: Path[]; optional: Path[] } {
     return { free: known ? [] : [['payload']], optional: [['urgent']] };
   }
   if (m['type'] === 'result') return { free: [['result']], optional: [] };
+  // pinHashing is absent from a locker that publishes no unit salt (legacy hashes).
+  if (m['type'] === 'hello') return { free: [], optional: [['pinHashing']] };
   if (m['type'] === 'command' && m['name'] === 'reservation.upsert') return { free: [], optional: [['args', 'reservation', 'amountDue']] };
   return { free: [], optional: [] };
 }

@@ -3,20 +3,17 @@
  * are unique among a unit's active reservations (finding 7). The real server on 127.0.0.1
  * port 0; the test plays the locker with its own key.
  */
-import { randomUUID } from 'node:crypto';
-import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { createSilentLogger } from '../../kiosk/logging.js';
 import { SUBPROTOCOL } from '../../kiosk/sync/messages.js';
 import { startReferenceBackOffice, type ReferenceBackOffice } from '../reference-backoffice/start.js';
+import { AUDIENCE, UNIT, token as signToken, unitKeys, type UnitKeys } from '../helpers/fake-locker.js';
 
-const AUDIENCE = 'test-backoffice';
-const UNIT = 'unit-sec-1';
-
-async function start(t: Test, pinGenerator?: () => string): Promise<{ bo: ReferenceBackOffice; privateKey: CryptoKey }> {
+async function start(t: Test, pinGenerator?: () => string): Promise<{ bo: ReferenceBackOffice; privateKey: UnitKeys }> {
   const bo = await startReferenceBackOffice({
     dataDir: t.testdir(),
+    host: '127.0.0.1',
     port: 0,
     audience: AUDIENCE,
     logger: createSilentLogger(),
@@ -26,14 +23,14 @@ async function start(t: Test, pinGenerator?: () => string): Promise<{ bo: Refere
     ...(pinGenerator ? { pinGenerator } : {}),
   });
   t.teardown(() => bo.stop());
-  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-  await bo.registerUnit(UNIT, (await exportJWK(publicKey)) as JWK);
-  return { bo, privateKey };
+  const keys = await unitKeys();
+  await bo.registerUnit(UNIT, keys.publicJwk);
+  return { bo, privateKey: keys };
 }
 
-function token(privateKey: CryptoKey, jti = randomUUID()): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({}).setProtectedHeader({ alg: 'EdDSA' }).setIssuer(UNIT).setSubject(UNIT).setAudience(AUDIENCE).setIssuedAt(now).setExpirationTime(now + 240).setJti(jti).sign(privateKey);
+/** A fresh token (its own jti) of the unit, with the kid of its registered key. */
+function token(keys: UnitKeys): Promise<string> {
+  return signToken(keys);
 }
 
 /** Connects; resolves with the open socket, or the HTTP status of the refusal. */

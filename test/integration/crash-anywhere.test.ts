@@ -5,7 +5,7 @@
  * checked after each kill and each restart. The seed is printed: SEED=... replays the choices
  * (`npm run soak` is the long run: 2,000 kills).
  *
- * CRASH_KILLS (default 200) and CRASH_STORM_KILLS (default 8) change the numbers.
+ * CRASH_KILLS (default 60: the suite's time; `npm run soak` runs 2,000) and CRASH_STORM_KILLS (default 8) change the numbers.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import { replayForcedDropoff, replayQuarantinedPickup } from '../invariants/cras
 t.setTimeout(30 * 60_000);
 
 const SEED = seedFrom(process.env);
-const KILLS = Number(process.env.CRASH_KILLS ?? 200);
+const KILLS = Number(process.env.CRASH_KILLS ?? 60);
 const STORM_KILLS = Number(process.env.CRASH_STORM_KILLS ?? 8);
 t.comment(`crash-anywhere: SEED=${SEED} (replay: SEED=${SEED} npx tap test/integration/crash-anywhere.test.ts)`);
 
@@ -62,6 +62,10 @@ t.test('the second finding of issue 15, on the real process: a door forced durin
 t.test('found by the kills (SEED=3): a pickup abandoned after its door opened, the PIN typed again: the quarantined compartment stays shut', async (t) => {
   const result = await replayQuarantinedPickup({ main: await built, workDir: join(await dataRoot, 'quarantined-pickup') });
   t.same(result.violations, []);
-  t.equal(result.secondTry, 'failed', 'the second try ends on "call for help"');
+  // A quarantined compartment is never a candidate for a PIN: the try is refused (NOT_READY when
+  // the reservation's hash is indexed; this fixture's legacy hash is not looked at: PIN_WRONG).
+  t.equal(result.secondTry.status, 403, 'the second try is refused');
+  t.not(result.secondTry.step, 'take-key', 'nothing opens');
+  t.ok(['NOT_READY', 'PIN_WRONG'].includes(result.secondTry.error ?? ''), `refused as ${result.secondTry.error}`);
   t.equal(result.pulses, 1, 'one pulse: the first opening only');
 });

@@ -116,9 +116,11 @@ export function renderLockedOut(v) {
       ? [h('p', { class: 'hint' }, t('lockedOut.wait')), h('p', { class: 'countdown', 'data-countdown': 'lock' }, formatCountdown(left))]
       : [h('p', { class: 'lead' }, t('lockedOut.ready'))],
     h('p', { class: 'next' }, t('lockedOut.next')),
+    // Someone waiting after an attacker is never left alone with a countdown: staff can lift the
+    // lockout, and Try again works as soon as they have (while it lasts, the time left shows).
     h('div', { class: 'actions' },
-      callHelpButton(v, left > 0 ? 'primary' : 'secondary'),
-      left <= 0 && button(t('lockedOut.tryAgain'), () => void submit({ type: 'back' }), 'primary')));
+      callHelpButton(v, left > 0 ? 'primary' : 'secondary', { 'data-offer': 'call-help' }),
+      button(t('lockedOut.tryAgain'), () => void submit({ type: 'back' }), left > 0 ? 'secondary' : 'primary')));
 }
 
 export function renderFailed(v) {

@@ -23,11 +23,11 @@ export function helpButton(v) {
 }
 
 /** "Call for help"; once called, what became of the call (nothing to press twice). */
-export function callHelpButton(v, variant = 'bar-btn') {
+export function callHelpButton(v, variant = 'bar-btn', extra = {}) {
   if (v.helpCall !== 'none') {
     return h('p', { class: `call-state ${v.helpCall}` }, icon(ICONS.phone), v.helpCall === 'taken' ? t('common.helpComing') : t('common.helpCalled'));
   }
-  return h('button', { type: 'button', class: `btn ${variant} call-btn`, onclick: () => void send({ type: 'callHelp' }) },
+  return h('button', { type: 'button', class: `btn ${variant} call-btn`, onclick: () => void send({ type: 'callHelp' }), ...extra },
     icon(ICONS.phone), t('common.callHelp'));
 }
 
@@ -64,7 +64,7 @@ export function errorBlock({ callHelp = null, inline = false } = {}) {
     fewTries && h('div', { class: 'tries', role: 'status' }, h('strong', {}, triesText(tries)), h('span', {}, t('error.fewTries'))),
     !inline && next && h('p', { class: 'next' }, next),
     switchTo && button(t(switchTo.button), () => void submit({ type: 'switchJourney' }), 'primary', { 'data-offer': 'switch' }),
-    callHelp && callHelp.helpCall === 'none' && callHelpButton(callHelp, 'secondary'));
+    callHelp && callHelp.helpCall === 'none' && callHelpButton(callHelp, 'secondary', { 'data-offer': 'call-help' }));
 }
 
 /** What has been typed, with a caret; the end stays in view when the text is longer than the box. */

@@ -19,8 +19,8 @@ import type { StoreView } from './store-reader.js';
 
 export const UNIT_ID = 'crash-unit';
 const TIME_ZONE = 'Europe/Oslo';
-/** The lowest scrypt cost the locker accepts: PIN checks cost microseconds, not milliseconds. */
-const PIN_COST = { N: 2 ** 4, r: 1, p: 1 };
+/** The lowest scrypt cost the locker accepts (N 2^10, r 1): a PIN check costs about a millisecond. */
+const PIN_COST = { N: 2 ** 10, r: 1, p: 1 };
 const PICKUP_COMPARTMENTS = [14, 15, 16];
 const MAX_DROPOFFS = 14;
 

@@ -100,7 +100,7 @@ export async function replayForcedDropoff(options: ReplayOptions): Promise<{ vio
  * Found by the kills (SEED=3): a pickup abandoned after its door opened leaves the compartment
  * quarantined; the same PIN again must not open it.
  */
-export async function replayQuarantinedPickup(options: ReplayOptions): Promise<{ violations: string[]; secondTry: string | null; pulses: number }> {
+export async function replayQuarantinedPickup(options: ReplayOptions): Promise<{ violations: string[]; secondTry: { status: number; step: string | null; error: string | null }; pulses: number }> {
   const violations: string[] = [];
   const generation = await Generation.create(join(options.workDir, 'locker'), join(options.workDir, 'unit-key'), new Random(3));
   try {
@@ -119,7 +119,7 @@ export async function replayQuarantinedPickup(options: ReplayOptions): Promise<{
     await proc.stop();
     const found = await checkInvariants(generation.dbPath, { atRest: true });
     if (found.length > 0) violations.push(`at the end: ${describeViolations(found)}`);
-    return { violations, secondTry: again.view?.step ?? null, pulses: proc.count('pulse') };
+    return { violations, secondTry: { status: again.status, step: again.view?.step ?? null, error: again.view?.error?.code ?? again.error?.code ?? null }, pulses: proc.count('pulse') };
   } finally {
     await generation.close();
   }
