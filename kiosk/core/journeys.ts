@@ -105,7 +105,15 @@ export class Journeys {
    */
   reservationChanged(id: string, change: string): void {
     const s = this.#session;
-    if (!s || s.reservationId !== id || change !== 'cancelled') return;
+    if (!s || s.reservationId !== id) return;
+    // The payment screen promises that the door opens as soon as the payment is confirmed.
+    if (change === 'payment' && s.step === 'payment') {
+      this.#busy = this.#busy
+        .then(() => this.#paymentChanged(s))
+        .catch((error: unknown) => this.#log.error({ err: describeError(error) }, 'payment status not applied to the journey'));
+      return;
+    }
+    if (change !== 'cancelled') return;
     if (s.doorOpened || s.step === 'opening') return;
     void this.#endQueued('cancelled').then(() => {
       this.#error = { code: 'NOT_FOUND' };
@@ -379,6 +387,19 @@ export class Journeys {
     if (reservation.status !== 'booked') throw new DomainError('ALREADY_USED', 'the key was already dropped off');
     this.#move('confirmDetails');
     await this.#openFor(s, reservation);
+  }
+
+  /** A payment status arrived while the customer waits at the payment step: paid opens the door; any other status is shown. */
+  async #paymentChanged(s: Session): Promise<void> {
+    if (this.#session !== s || s.step !== 'payment') return;
+    try {
+      const reservation = await this.#freshReservation(s);
+      if (reservation.paymentStatus === 'paid') await this.#confirmPayment(s);
+    } catch (error) {
+      if (!isDomainError(error)) throw error;
+      this.#error = { code: error.code, ...error.params };
+    }
+    this.#changed();
   }
 
   async #confirmPayment(s: Session): Promise<void> {

@@ -179,6 +179,25 @@ t.test('pickup: paid opens; unpaid waits at the payment step; not ready is refus
   t.equal((await act(locker, { type: 'pin', pin: '123456' })).error?.code, 'PIN_OTHER_JOURNEY', 'a drop-off PIN does not open a pickup: it offers the drop-off');
 });
 
+t.test('a customer waiting at the payment step: the door opens when the back office says paid, without a tap', async (t) => {
+  const locker = await withLocker(t);
+  const sim = locker.hardware.sim;
+  await ok(t, locker, { type: 'start', journey: 'pickup' });
+  t.match(await ok(t, locker, { type: 'pin', pin: '456789' }), { step: 'payment', payment: { status: 'pending' } });
+  const pulses = sim?.pulseCount ?? 0;
+  const paid = await locker.sync?.commands.apply({
+    v: 1,
+    type: 'command',
+    id: 'pay-1',
+    name: 'payment.status',
+    args: { reservationId: 'demo-pickup-unpaid', status: 'paid', amount: 249000, currency: 'NOK', version: 99 },
+  });
+  t.match(paid, { ok: true });
+  await until(() => locker.journeys.view().step === 'take-key', 'the door opened for the paid pickup');
+  t.match(locker.journeys.view(), { compartment: 15, payment: { status: 'paid' } });
+  t.equal(sim?.pulseCount, pulses + 1, 'one pulse');
+});
+
 t.test('a restart in the middle of a journey: reservation, compartment and outbox agree', async (t) => {
   const dir = t.testdir();
   let locker = await startTestLocker(dir);
