@@ -26,7 +26,7 @@ t.test('staff create a drop-off; the customer drops the key; staff see it in, wi
   t.match(pin, /^\d{6}$/, 'the staff page shows the new PIN (demo only)');
 
   // The reservation reaches the locker over the link.
-  await until(async () => (await locker.db.get("SELECT 1 AS one FROM reservations WHERE work_order = 'WO-7777'")) !== undefined, 'the reservation on the locker', 10_000);
+  await until(async () => (await locker.db.get("SELECT 1 AS one FROM reservations WHERE work_order = 'WO-7777'")) !== undefined, 'the reservation on the locker');
 
   const bottom = await openPage(t, browser, `${locker.urls.bottom}?lang=en`);
   await atStep(bottom, 'welcome');

@@ -23,7 +23,7 @@ export const AUDIENCE = 'test-backoffice';
 export const TIME_ZONE = 'Europe/Oslo';
 export const UNIT = 'unit-test-1';
 const LOW_COST = { N: 2 ** 10, r: 1, p: 1 };
-const WAIT_MS = 5000;
+const WAIT_MS = 20_000;
 const { validateBackOfficeMessage } = createValidator();
 
 export interface UnitKeys {

@@ -77,7 +77,7 @@ export async function startTestLocker(dir: string, overrides: Record<string, unk
     const paid = await locker.store.reservation('demo-pickup-paid');
     const all = await Promise.all(DEMO_IDS.map((id) => locker.store.reservation(id)));
     return all.every(Boolean) && unpaid?.paymentVersion === 1 && paid?.paymentStatus === 'paid';
-  }, 'the demo reservations from the back office', 10_000).catch(async (error: unknown) => {
+  }, 'the demo reservations from the back office', 60_000).catch(async (error: unknown) => {
     await both.stop();
     throw error;
   });
@@ -125,8 +125,11 @@ export async function ok(t: Test, locker: Locker, action: SessionAction): Promis
   return reply.view;
 }
 
-/** Wait (bounded) until `check` holds, polling every 10 ms. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
+/**
+ * Wait (bounded) until `check` holds, polling every 10 ms. The bound is a safety limit for a
+ * broken build, never a measurement: generous, so a loaded machine only makes a test slower.
+ */
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

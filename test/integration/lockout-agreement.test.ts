@@ -48,7 +48,7 @@ async function keypad(locker: TestLocker): Promise<void> {
       await act(locker, { type: 'start', journey: null });
     } else if (view.step === 'locked-out') {
       const reply = await act(locker, { type: 'back' });
-      if (reply.error?.code === 'LOCKED_OUT') await until(async () => (await locker.lockouts.lockedFor(new Date())) === null, 'the back-off to end', 5000);
+      if (reply.error?.code === 'LOCKED_OUT') await until(async () => (await locker.lockouts.lockedFor(new Date())) === null, 'the back-off to end');
     } else if (view.step === 'lookup-result' || view.step === 'lookup-sent') {
       await act(locker, { type: 'back' });
     } else {
@@ -86,7 +86,7 @@ t.test('finding 2: after any sequence, the back office and the locker agree on e
       await act(locker, { type: 'back' });
       await act(locker, { type: 'pin', pin: '700123' });
     }],
-    ['the back-off runs out', () => until(async () => (await lockerState(locker)).lockerLockedUntil === null, 'the back-off to end', 5000)],
+    ['the back-off runs out', () => until(async () => (await lockerState(locker)).lockerLockedUntil === null, 'the back-off to end')],
     ['staff lift the locker', () => bo.liftLockout({ unitId })],
     ['staff lift a reservation', async () => {
       const [locked] = await locker.store.lockedReservations();
@@ -104,7 +104,7 @@ t.test('finding 2: after any sequence, the back office and the locker agree on e
       await act(locker, { type: 'abandon' });
       await act(locker, { type: 'abandonConfirm' });
       await keypad(locker);
-      await until(async () => (await locker.lockouts.lockedFor(new Date())) === null, 'no back-off running', 5000);
+      await until(async () => (await locker.lockouts.lockedFor(new Date())) === null, 'no back-off running');
       const opened = await act(locker, { type: 'pin', pin: '345678' });
       t.equal(opened.view?.step, 'take-key', 'a customer gets the key');
       await act(locker, { type: 'abandon' });
@@ -122,11 +122,11 @@ t.test('staff lift from the staff page: the waiting customer may type again at o
   const view = locker.journeys.view();
   t.match(view, { step: 'locked-out', error: { code: 'LOCKED_OUT', retryAfterS: 30 }, offer: { callHelp: true } });
   t.equal((await act(locker, { type: 'back' })).error?.code, 'LOCKED_OUT', '"Try again" waits while it lasts');
-  await until(async () => (await locker.backOffice.service.lockoutState(locker.config.unitId)).lockerLockedUntil !== null, 'the back office to see it', 5000);
+  await until(async () => (await locker.backOffice.service.lockoutState(locker.config.unitId)).lockerLockedUntil !== null, 'the back office to see it');
 
   const response = await fetch(`${locker.urls.backOffice}api/units/${locker.config.unitId}/lift-lockout`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   t.equal(response.status, 202, 'the staff page\'s button');
-  await until(async () => (await locker.lockouts.lockedFor(new Date())) === null, 'the locker to lift it', 5000);
+  await until(async () => (await locker.lockouts.lockedFor(new Date())) === null, 'the locker to lift it');
   t.match(await ok(t, locker, { type: 'back' }), { step: 'identify', error: null }, '"Try again" works now');
   t.match(await ok(t, locker, { type: 'pin', pin: '345678' }), { step: 'take-key' }, 'and the right PIN opens');
   await agree(t, locker, 'after the lift');

@@ -57,7 +57,7 @@ t.test('a right PIN for a used, cancelled or not-ready reservation says so, offe
   const locker = await withLocker(t);
   await dropOff(t, locker);
   await locker.backOffice.service.cancelReservation('demo-dropoff-2');
-  await until(async () => (await locker.store.reservation('demo-dropoff-2'))?.status === 'cancelled', 'the cancellation reached the locker', 5000);
+  await until(async () => (await locker.store.reservation('demo-dropoff-2'))?.status === 'cancelled', 'the cancellation reached the locker');
 
   await ok(t, locker, { type: 'start', journey: null });
   const expected: [string, string][] = [
@@ -216,14 +216,14 @@ t.test('finding 2: the fifth failure after a plate lookup locks the reservation 
   t.equal(last?.view?.step, 'locked-out');
   const types = (await recordedEvents(locker)).map((e) => e.type);
   t.ok(types.includes('lockout.locker') && types.includes('lockout.reservation'), `both events were written: ${types.join(', ')}`);
-  await until(async () => (await bo.staffState()).reservations.find((r) => r.id === 'demo-dropoff-2')?.pinLocked === true, 'the back office to see the reservation locked', 5000);
+  await until(async () => (await bo.staffState()).reservations.find((r) => r.id === 'demo-dropoff-2')?.pinLocked === true, 'the back office to see the reservation locked');
 
   // Staff lift both; the customer (now identified by staff) types the right PIN.
   const unitId = locker.config.unitId;
   const lift = (path: string) => fetch(`${locker.urls.backOffice}api/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   t.equal((await lift(`units/${unitId}/lift-lockout`)).status, 202);
   t.equal((await lift('reservations/demo-dropoff-2/lift-lockout')).status, 202);
-  await until(async () => (await bo.staffState()).reservations.find((r) => r.id === 'demo-dropoff-2')?.pinLocked === false, 'the lift to come back as an event', 5000);
+  await until(async () => (await bo.staffState()).reservations.find((r) => r.id === 'demo-dropoff-2')?.pinLocked === false, 'the lift to come back as an event');
   await ok(t, locker, { type: 'back' });
   const view = await ok(t, locker, { type: 'pin', pin: '234567' });
   t.match(view, { step: 'details', reservation: { driverName: 'Ola Hansen' } });

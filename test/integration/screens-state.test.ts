@@ -39,7 +39,7 @@ t.test('the language resets when a session times out', async (t) => {
   const locker = await withLocker(t, { defaultLanguage: 'nb', session: { idleTimeoutMs: 2000, idleWarningMs: 1000 } });
   await ok(t, locker, { type: 'start', journey: 'dropoff' });
   await ok(t, locker, { type: 'language', lang: 'fr' });
-  await until(() => locker.journeys.view().step === 'welcome', 'the idle timeout', 5000);
+  await until(() => locker.journeys.view().step === 'welcome', 'the idle timeout');
   t.equal(locker.journeys.view().lang, 'nb');
 });
 
@@ -69,7 +69,7 @@ t.test('a lock board down: both screens say out of order at once, and recover', 
   t.equal((await act(locker, { type: 'callHelp' })).status, 200);
 
   locker.hardware.sim?.setOffline(false);
-  await until(() => lastView<SessionView>(bottom)?.outOfOrder === false && lastView<TopView>(top)?.outOfOrder === false, 'both screens back', 5000);
+  await until(() => lastView<SessionView>(bottom)?.outOfOrder === false && lastView<TopView>(top)?.outOfOrder === false, 'both screens back');
   t.pass('back in order');
 });
 
