@@ -13,6 +13,8 @@ import type { ResolvedConfig } from './config/load.js';
 import { Actuator } from './core/actuator.js';
 import { Journeys } from './core/journeys.js';
 import { LockoutService } from './core/lockout.js';
+import { MechanicDesk } from './core/mechanic-desk.js';
+import { MechanicTokens } from './core/mechanic-token.js';
 import type { JourneyStore } from './core/ports.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { softwareVersion } from './version.js';
@@ -20,6 +22,9 @@ import { moduleLogger } from './logging.js';
 import { startServer, type RunningServer } from './server/server.js';
 import { openDatabase, type Db } from './store/db.js';
 import { createJourneyStore } from './store/journey-store.js';
+import { createMechanicStore } from './store/mechanic-store.js';
+import { loadOrCreateTokenKey } from './store/token-key.js';
+import QRCode from 'qrcode';
 import * as pinHashingStore from './store/pin-hashing.js';
 import { startRetention } from './store/retention.js';
 import { enrolmentRecord, loadOrCreateIdentity } from './sync/identity.js';
@@ -45,6 +50,8 @@ export interface Locker {
   store: JourneyStore;
   hardware: Hardware;
   journeys: Journeys;
+  /** The mechanic journey: QR tokens on the top screen, doors for tablets. */
+  mechanic: MechanicDesk;
   /** PIN lockouts: what the journeys and staff (lockout.lift) go through. */
   lockouts: LockoutService;
   server: RunningServer;
@@ -116,6 +123,21 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
     hardware.bank.events.on('boardOnline', () => journeys.events.emit('changed'));
     cleanup.unshift(async () => journeys.stop());
 
+    // The mechanic journey: one-time QR tokens signed with a key of this locker's own.
+    const stamps = { wallClock, monoClock, bootId };
+    const mechanic = new MechanicDesk({
+      store: createMechanicStore(db, stamps, () => sync?.notifyEventsCommitted()),
+      tokens: new MechanicTokens({ key: await loadOrCreateTokenKey(config.dataDir), unitId: config.unitId, bootId, monoClock }),
+      locks: hardware.bank,
+      clock,
+      wallClock,
+      logger: moduleLogger(logger, 'kiosk:mechanic'),
+      customerBusy: () => journeys.view().sessionId !== null,
+      renderQr: (text) => QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
+    });
+    journeys.events.on('changed', () => mechanic.customerChanged());
+    cleanup.unshift(async () => mechanic.stop());
+
     // The back office. Without one the unit is unprovisioned: it serves the reservations it
     // already holds, keeps every event in the outbox, and says so on /health and the screens.
     const identity = await loadOrCreateIdentity(config.dataDir, config.unitId);
@@ -137,6 +159,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
         monoClock,
         doorState: (id) => hardware.bank.doorState(id),
         help: journeys,
+        mechanic,
         lockouts,
         pinHashing,
         logger,
@@ -166,6 +189,11 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       {
         journeys,
         store,
+        topView: () => {
+          const view = journeys.topView();
+          const qr = mechanic.qr();
+          return qr ? { ...view, qr } : view;
+        },
         uiDir: UI_DIR,
         logger: moduleLogger(logger, 'kiosk:server'),
         sim: hardware.sim ? { board: hardware.sim, wiring: config.compartmentWiring } : undefined,
@@ -189,6 +217,8 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
     // Door changes move what the screens show (the sim page, "close the door").
     hardware.bank.events.on('doorOpened', server.broadcast);
     hardware.bank.events.on('doorClosed', server.broadcast);
+    mechanic.events.on('changed', server.broadcast);
+    await mechanic.resume();
 
     return {
       config,
@@ -196,6 +226,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       store,
       hardware,
       journeys,
+      mechanic,
       lockouts,
       server,
       sync: link,

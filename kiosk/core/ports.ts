@@ -107,3 +107,31 @@ export interface PinGuard {
   /** A door opened for this customer: the locker-wide count and the reservation's end. */
   doorOpened(tx: JourneyTx, reservationId: string, now: Date): Promise<void>;
 }
+
+// --- the mechanic journey (core/mechanic-desk.ts) ---------------------------------------------
+
+/** A tablet's request as the locker recorded it (the `mechanic.request` command). */
+export interface MechanicRequestRecord {
+  requestId: string;
+  reservationId: string;
+  purpose: 'retrieve' | 'deposit';
+  tabletId: string;
+  state: 'pending' | 'served' | 'expired' | 'refused';
+}
+
+/** The mechanic journey's rows, inside the same transaction as a JourneyTx. */
+export interface MechanicTx {
+  request(requestId: string): Promise<MechanicRequestRecord | null>;
+  setRequestState(requestId: string, state: MechanicRequestRecord['state']): Promise<void>;
+  /** A token was shown: its nonce, unused. */
+  tokenIssued(token: { nonce: string; requestId: string; tabletId: string; bootId: string; issuedMono: number; at: string }): Promise<void>;
+  /** Burns the nonce; false when it is unknown or was burnt before (a replay). */
+  burnNonce(nonce: string, at: string): Promise<boolean>;
+}
+
+/** A transaction over both the journey's and the mechanic's rows. */
+export interface MechanicStore {
+  transaction<T>(fn: (tx: JourneyTx, mechanic: MechanicTx) => Promise<T>): Promise<T>;
+  /** Requests still waiting to be served, oldest first (a restart shows them again). */
+  pendingRequests(): Promise<MechanicRequestRecord[]>;
+}

@@ -12,6 +12,7 @@ import type { CompartmentWiring } from '../../controller/lock-bank.js';
 import { parseAction } from '../core/actions.js';
 import type { Journeys } from '../core/journeys.js';
 import type { JourneyStore } from '../core/ports.js';
+import type { TopView } from '../core/session-view.js';
 import { toHttpError } from '../errors.js';
 import { checkRequest, hostGuard, ownHostNames, type HostGuardOptions } from './host-guard.js';
 import { simRouter, simSnapshot } from './sim-routes.js';
@@ -22,6 +23,8 @@ export interface ServerOptions {
   store: JourneyStore;
   uiDir: string;
   logger: Logger;
+  /** What the top screen shows; default the journey's (the locker adds the mechanic's QR). */
+  topView?: () => TopView;
   /** What /health reports beyond "ok". */
   health: () => Promise<Record<string, unknown>> | Record<string, unknown>;
   /** The simulator, when the locker runs on it: enables /sim and /api/sim. */
@@ -60,6 +63,7 @@ export function createApp(options: ServerOptions): express.Express {
   // another origin, or a screen without the secret, never reaches a route.
   app.use(hostGuard(options.guard ?? { names: ownHostNames('127.0.0.1') }));
   app.use(express.json({ limit: '8kb' }));
+  const topView = options.topView ?? (() => options.journeys.topView());
 
   app.get('/', (_req, res) => res.redirect('/bottom/'));
   app.get('/health', async (_req, res) => {
@@ -73,7 +77,7 @@ export function createApp(options: ServerOptions): express.Express {
     res.json({ view });
   });
   app.get('/api/top', (_req, res) => {
-    res.json({ view: options.journeys.topView() });
+    res.json({ view: topView() });
   });
   if (options.sim) {
     app.use('/api/sim', simRouter(options.sim.board, options.sim.wiring, options.store));
@@ -110,11 +114,12 @@ export async function startServer(options: ServerOptions, listen: ListenOptions)
       else done(false, verdict.status, verdict.message);
     },
   });
+  const topView = options.topView ?? (() => options.journeys.topView());
   const clients = new Map<WebSocket, Screen>();
 
   const payloadFor = async (screen: Screen): Promise<string | null> => {
     if (screen === 'bottom') return JSON.stringify({ type: 'session', view: options.journeys.view() });
-    if (screen === 'top') return JSON.stringify({ type: 'top', view: options.journeys.topView() });
+    if (screen === 'top') return JSON.stringify({ type: 'top', view: topView() });
     if (!options.sim) return null;
     return JSON.stringify({ type: 'sim', ...(await simSnapshot(options.sim.board, options.sim.wiring, options.store)) });
   };

@@ -10,7 +10,8 @@ export type StoreErrorCode =
   | 'SCHEMA_TOO_NEW' // the database was migrated by a newer version of the code
   | 'MIGRATIONS_INVALID' // the migration list itself is malformed (a programming error)
   | 'NOT_FOUND' // a write addressed a row that does not exist
-  | 'ROW_INVALID'; // a stored value does not decode (corrupt or hand-edited row)
+  | 'ROW_INVALID' // a stored value does not decode (corrupt or hand-edited row)
+  | 'KEY_FILE_INVALID'; // the mechanic token key file is unreadable, too open or too short
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';

@@ -205,6 +205,24 @@ CREATE INDEX reservations_pin_index ON reservations (pin_index) WHERE pin_index 
 ALTER TABLE lockouts ADD COLUMN updated_at TEXT;
 `;
 
+/**
+ * The mechanic journey (issue 10): `mechanic_tokens` holds every QR token's nonce from the
+ * moment it is shown; `used_at` is set in the transaction that writes the door's intent, so a
+ * token opens at most one door, across restarts.
+ */
+const V7_MECHANIC_TOKENS = `
+CREATE TABLE mechanic_tokens (
+  nonce       TEXT PRIMARY KEY,
+  request_id  TEXT NOT NULL REFERENCES mechanic_requests (request_id) ON DELETE CASCADE,
+  tablet_id   TEXT NOT NULL,
+  boot_id     TEXT NOT NULL,
+  issued_mono INTEGER NOT NULL,
+  issued_at   TEXT NOT NULL,
+  used_at     TEXT
+);
+CREATE INDEX mechanic_tokens_request ON mechanic_tokens (request_id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: V1_INITIAL },
   { version: 2, name: 'help calls; audit by reservation', up: V2_HELP_CALLS },
@@ -212,6 +230,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'sync: applied commands, mechanic requests', up: V4_SYNC },
   { version: 5, name: 'sync: refused events, amount due, help calls received', up: V5_SYNC_CONTRACT },
   { version: 6, name: 'PIN index, lockout decay, personal data retention', up: V6_PIN_INDEX_RETENTION },
+  { version: 7, name: 'mechanic tokens (single-use nonces)', up: V7_MECHANIC_TOKENS },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

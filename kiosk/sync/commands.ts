@@ -25,6 +25,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { LockoutService } from '../core/lockout.js';
+import type { MechanicDesk } from '../core/mechanic-desk.js';
 import type { UnitPinHashing } from '../core/pin.js';
 import type { Logger } from '../logging.js';
 import type { Db, Tx } from '../store/db.js';
@@ -53,6 +54,8 @@ export interface CommandProcessorOptions {
   logger: Logger;
   wallClock?: () => Date;
   help?: HelpCallPort;
+  /** The mechanic journey's desk (core/mechanic-desk.ts). */
+  mechanic?: MechanicDesk;
   /** How events written by commands (a lockout's end) are stamped; default: wall clock, mono 0. */
   stamps?: StoreStamps;
   /** The unit's PIN salt and cost; default: read from the database once. */
@@ -78,6 +81,7 @@ export class CommandProcessor {
     this.#ports = {
       pins: new PinCommands({ lockouts: options.lockouts, stamps, ...(options.pinHashing !== undefined ? { pinHashing: options.pinHashing } : {}) }),
       help: options.help,
+      ...(options.mechanic ? { mechanic: { desk: options.mechanic, stamps } } : {}),
       reservationChanged: (id, change) => this.events.emit('reservationChanged', id, change),
     };
   }

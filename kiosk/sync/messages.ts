@@ -102,6 +102,13 @@ export type EventType =
   | 'help.requested'
   | 'pin.delivery-requested'
   | 'key.retrieved'
+  // the mechanic journey (docs/protocol.md, "Mechanics")
+  | 'key.returned'
+  | 'mechanic.queued'
+  | 'mechanic.qr-shown'
+  | 'mechanic.expired'
+  | 'mechanic.opened'
+  | 'mechanic.refused'
   | 'board.offline'
   | 'board.online';
 
@@ -211,6 +218,7 @@ export type CommandName =
   | 'payment.status'
   | 'help.update'
   | 'mechanic.request'
+  | 'mechanic.open'
   | 'inventory.page'
   | 'lockout.lift';
 
@@ -222,8 +230,10 @@ export interface CommandArgs {
   'payment.status': PaymentWire;
   /** received: the back office has the call (sent at once, automatically); taken: a person answers; closed: done. */
   'help.update': { callId: string; state: HelpCallStateWire; by: string | null };
-  /** A mechanic's tablet asks for a key (retrieve) or a compartment (deposit): for the mechanic issue. */
+  /** A mechanic's tablet asks for a key (retrieve) or a compartment (deposit): the locker shows a one-time QR for it. */
   'mechanic.request': { requestId: string; reservationId: string; purpose: 'retrieve' | 'deposit'; tabletId: string };
+  /** The token the tablet scanned, forwarded with the tablet the back office authenticated. */
+  'mechanic.open': { requestId: string; token: string; tabletId: string };
   /** Read-only: one page of the locker's reservations, ordered by the UTF-8 bytes of their ids. */
   'inventory.page': { after: string | null; limit: number };
   /** Staff end a PIN lockout: the whole locker's back-off, or one reservation's lock (reservationId; null for the locker). */

@@ -21,6 +21,7 @@ import { outbox } from '../store/repositories.js';
 import { ClockStatus, MAX_SERVER_SKEW_MS } from './clock-status.js';
 import * as store from './command-store.js';
 import { CommandQueue } from './command-queue.js';
+import type { MechanicDesk } from '../core/mechanic-desk.js';
 import { CommandProcessor, type HelpCallPort, type ReservationChange } from './commands.js';
 import { buildHello } from './hello.js';
 import type { UnitIdentity } from './identity.js';
@@ -57,6 +58,8 @@ export interface SyncServiceOptions {
   pinHashing?: UnitPinHashing | null;
   /** The screens' help-call banner (Journeys); optional so the service can run without screens. */
   help?: HelpCallPort;
+  /** The mechanic journey's desk; absent: mechanic requests are recorded and tokens refused. */
+  mechanic?: MechanicDesk;
   logger: Logger;
   clock?: Clock;
   wallClock?: () => Date;
@@ -149,6 +152,7 @@ export class SyncService {
       stamps: { wallClock: this.#wall, monoClock: this.#mono, bootId: options.bootId },
       ...(options.pinHashing !== undefined ? { pinHashing: options.pinHashing } : {}),
       ...(options.help ? { help: options.help } : {}),
+      ...(options.mechanic ? { mechanic: options.mechanic } : {}),
     });
     this.commands.events.on('reservationChanged', (id, change) => this.events.emit('reservationChanged', id, change));
 

@@ -13,6 +13,7 @@
 import type { Clock } from '../lib/clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { LockoutService } from '../core/lockout.js';
+import type { MechanicDesk } from '../core/mechanic-desk.js';
 import type { UnitPinHashing } from '../core/pin.js';
 import { moduleLogger, type Logger } from '../logging.js';
 import type { Db } from '../store/db.js';
@@ -35,6 +36,8 @@ export interface CreateSyncOptions {
   doorState: (compartmentId: number) => DoorStateWire;
   /** Journeys (for the help-call banner). */
   help?: HelpCallPort;
+  /** The mechanic journey's desk (core/mechanic-desk.ts). */
+  mechanic?: MechanicDesk;
   /** The same lockout service the journeys use: staff lift lockouts through it. */
   lockouts: LockoutService;
   /** The unit's PIN salt and cost, published in the hello. */
@@ -60,6 +63,7 @@ export function createSync(options: CreateSyncOptions): SyncService {
     lockouts: options.lockouts,
     pinHashing: options.pinHashing,
     ...(options.help ? { help: options.help } : {}),
+    ...(options.mechanic ? { mechanic: options.mechanic } : {}),
     logger,
     monoClock: options.monoClock,
     ...(options.clock ? { clock: options.clock } : {}),

@@ -133,7 +133,14 @@ export const eventExamples: { readonly [E in EventType]: EventMessage } = frozen
   'pin.ambiguous': event(137, 'pin.ambiguous', { reservationIds: ['r-2025-0412', 'r-2025-0430'], session: '0b9d3c1e-5f2a-4c7b-8e6d-1a2b3c4d5e6f' }),
   'help.requested': event(130, 'help.requested', { callId: 'help-7f3a9c', step: 'identify', journey: 'pickup', compartment: null }),
   'pin.delivery-requested': event(131, 'pin.delivery-requested', { reservationId: 'r-2025-0419' }),
-  'key.retrieved': event(135, 'key.retrieved', { reservationId: 'r-2025-0412', compartment: 1, requestId: 'mreq-2025-0031' }),
+  'key.retrieved': event(135, 'key.retrieved', { reservationId: 'r-2025-0412', compartment: 1, requestId: 'mreq-2025-0031', tabletId: 'tablet-03' }),
+  // the mechanic journey
+  'mechanic.queued': event(136, 'mechanic.queued', { requestId: 'mreq-2025-0031', tabletId: 'tablet-03', reason: 'customer-at-locker', position: 1 }),
+  'mechanic.qr-shown': event(137, 'mechanic.qr-shown', { requestId: 'mreq-2025-0031', tabletId: 'tablet-03', validForS: 60 }),
+  'mechanic.expired': event(138, 'mechanic.expired', { requestId: 'mreq-2025-0030' }),
+  'mechanic.refused': event(139, 'mechanic.refused', { requestId: 'mreq-2025-0031', tabletId: 'tablet-04', reason: 'WRONG_TABLET' }),
+  'mechanic.opened': event(140, 'mechanic.opened', { requestId: 'mreq-2025-0031', tabletId: 'tablet-03', reservationId: 'r-2025-0412', compartment: 1, purpose: 'retrieve', confirmed: true }),
+  'key.returned': event(141, 'key.returned', { reservationId: 'r-2025-0433', workOrder: 'WO-88213', compartment: 5, requestId: 'mreq-2025-0032', tabletId: 'tablet-03' }),
   'board.offline': event(132, 'board.offline', { board: 1, reason: 'no reply within 1000 ms' }, AT_UNSYNCHRONISED),
   'board.online': event(133, 'board.online', { board: 1 }, AT_UNSYNCHRONISED),
   'compartment.open-refused': event(134, 'compartment.open-refused', {
@@ -193,6 +200,7 @@ export const commandResultExamples: { readonly [N in CommandName]: readonly Resu
   'payment.status': [ok('cmd-000473', { applied: true, version: 2, status: 'paid' }), ok('cmd-000473', { applied: false, reason: 'stale', version: 3 })],
   'help.update': [ok('cmd-000474', { applied: true, state: 'taken' }), ok('cmd-000474', { applied: false, reason: 'stale', state: 'closed' })],
   'mechanic.request': [ok('cmd-000475', { recorded: true }), ok('cmd-000475', { recorded: true, duplicate: true })],
+  'mechanic.open': [ok('cmd-000476', { accepted: true, compartment: 1, purpose: 'retrieve' }), ok('cmd-000476', { accepted: false, reason: 'REPLAYED' })],
   'lockout.lift': [ok('cmd-000491', { applied: true, scope: 'reservation', wasLocked: true }), ok('cmd-000491', { applied: true, scope: 'locker', wasLocked: false })],
   'inventory.page': [
     ok('cmd-000490', {
@@ -289,6 +297,13 @@ export const commandExamples: { readonly [N in CommandName]: CommandOf<N> } = fr
     id: 'cmd-000475',
     name: 'mechanic.request',
     args: { requestId: 'mreq-2025-0031', reservationId: 'r-2025-0412', purpose: 'retrieve', tabletId: 'tablet-03' },
+  },
+  'mechanic.open': {
+    v: 1,
+    type: 'command',
+    id: 'cmd-000476',
+    name: 'mechanic.open',
+    args: { requestId: 'mreq-2025-0031', token: 'eyJhbGciOiJIUzI1NiJ9.eyJyaWQiOiJtcmVxLTIwMjUtMDAzMSJ9.c2lnbmF0dXJl', tabletId: 'tablet-03' },
   },
   'inventory.page': {
     v: 1,

@@ -4,6 +4,7 @@
  * a reservation changed) are queued with `afterCommit` and run only once the transaction has
  * committed, so a rolled-back command leaves no trace anywhere.
  */
+import type { MechanicCommandPort } from './mechanic.js';
 import type { PinCommands } from './pins.js';
 import type { Tx } from '../../store/db.js';
 import type { CommandArgs, CommandName, ErrorCode } from '../messages.js';
@@ -20,6 +21,8 @@ export interface CommandPorts {
   /** PIN hashes and lockouts (commands/pins.ts). */
   pins: PinCommands;
   help: HelpCallPort | undefined;
+  /** The mechanic journey (QR tokens, doors for tablets); absent: requests are only recorded. */
+  mechanic?: MechanicCommandPort | undefined;
   /** After the commit: a reservation was changed by the back office. */
   reservationChanged(reservationId: string, change: ReservationChange): void;
 }
