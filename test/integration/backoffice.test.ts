@@ -254,8 +254,16 @@ t.test("locker events change the master copy: deposit, help call, PIN delivery, 
   const upsert = await locker.next();
   locker.send({ v: 1, type: 'result', commandId: upsert.id, ok: true, result: { applied: true } });
 
-  const notInLocker = await postJson(bo.url, '/api/mechanic/request', { reservationId: id, tabletId: 'tablet-1' });
+  t.equal((await postJson(bo.url, '/api/mechanic/request', { reservationId: id })).status, 401, 'a tablet that is not enrolled is refused');
+  const code = (await postJson(bo.url, '/api/tablets/enrolment-code', {})).body.code as string;
+  const enrolled = await postJson(bo.url, '/api/tablets/enrol', { code, name: 'Bay 1' });
+  t.equal(enrolled.status, 201, 'a tablet enrols with the code from the staff page');
+  t.equal((await postJson(bo.url, '/api/tablets/enrol', { code, name: 'Bay 2' })).status, 403, 'an enrolment code works once');
+  const tabletId: string = enrolled.body.tabletId;
+  const asTablet = { Authorization: `Bearer ${String(enrolled.body.credential)}` };
+  const notInLocker = await postJson(bo.url, '/api/mechanic/request', { reservationId: id }, asTablet);
   t.equal(notInLocker.status, 409, 'a mechanic cannot ask for a key that is not in the locker');
+  t.match(await postJson(bo.url, '/api/mechanic/request', { reservationId: id, purpose: 'steal' }, asTablet), { status: 400, body: { error: { field: 'purpose' } } });
 
   const events: [string, Record<string, unknown>][] = [
     ['pin.delivery-requested', { reservationId: id }],
@@ -304,14 +312,26 @@ t.test("locker events change the master copy: deposit, help call, PIN delivery, 
   const tablet = (await (await fetch(new URL('/api/tablet', bo.url))).json()) as TabletState;
   t.match(tablet.keys, [{ reservationId: id, workOrder: 'WO-7', compartmentId: 5 }]);
   t.notOk(JSON.stringify(tablet).includes(created.body.reservation.pin), 'the tablet never sees a PIN');
-  const asked = await postJson(bo.url, '/api/mechanic/request', { reservationId: id, tabletId: 'tablet-1' });
-  t.equal(asked.status, 202);
+  const asked = await postJson(bo.url, '/api/mechanic/request', { reservationId: id, tabletId: 'tablet-spoofed' }, asTablet);
+  t.equal(asked.status, 400, 'the tablet cannot name itself: its credential does');
+  const askedRight = await postJson(bo.url, '/api/mechanic/request', { reservationId: id }, asTablet);
+  t.equal(askedRight.status, 202);
+  Object.assign(asked, askedRight);
   const request = await locker.next();
-  t.match(request, { type: 'command', id: asked.body.commandId, name: 'mechanic.request', args: { requestId: asked.body.requestId, reservationId: id, purpose: 'retrieve', tabletId: 'tablet-1' } });
+  t.match(request, { type: 'command', id: asked.body.commandId, name: 'mechanic.request', args: { requestId: asked.body.requestId, reservationId: id, purpose: 'retrieve', tabletId } });
   locker.send({ v: 1, type: 'result', commandId: request.id, ok: true, result: { accepted: true } });
   t.same(await locker.settle(8), []);
   const tabletAfter = (await (await fetch(new URL('/api/tablet', bo.url))).json()) as TabletState;
-  t.match(tabletAfter.requests, [{ requestId: asked.body.requestId, ok: true, tabletId: 'tablet-1' }]);
+  t.match(tabletAfter.requests, [{ requestId: asked.body.requestId, ok: true, tabletId }]);
+  // The scan is forwarded as mechanic.open naming the authenticated tablet; a revoked tablet can do nothing.
+  const scanned = await postJson(bo.url, '/api/mechanic/scan', { requestId: asked.body.requestId, token: 'eyJ.token.as-scanned' }, asTablet);
+  t.equal(scanned.status, 202);
+  const open = await locker.next();
+  t.match(open, { type: 'command', id: scanned.body.commandId, name: 'mechanic.open', args: { requestId: asked.body.requestId, token: 'eyJ.token.as-scanned', tabletId } });
+  locker.send({ v: 1, type: 'result', commandId: open.id, ok: true, result: { accepted: false, reason: 'BAD_SIGNATURE' } });
+  t.same(await locker.settle(8), []);
+  t.equal((await postJson(bo.url, `/api/tablets/${tabletId}/revoke`, {})).status, 200);
+  t.equal((await postJson(bo.url, '/api/mechanic/scan', { requestId: asked.body.requestId, token: 'x' }, asTablet)).status, 401, 'a revoked tablet is refused');
 
   locker.send(eventMessage(9, 'key.collected', { reservationId: id, compartment: 5 }));
   t.same(await locker.next(), { v: 1, type: 'ack', seq: 9 });
@@ -352,7 +372,7 @@ t.test('the HTTP API refuses bad input with 400 naming the field, and changes no
     [`/api/reservations/${id}/payment`, 'payment status', { status: 'free' }, 'status'],
     [`/api/reservations/${id}`, 'update with nothing', {}, null],
     [`/api/reservations/${id}`, 'update compartment', { compartmentId: 0 }, 'compartmentId'],
-    ['/api/mechanic/request', 'tablet id', { reservationId: id, tabletId: 'no spaces please' }, 'tabletId'],
+    ['/api/tablets/enrol', 'enrolment code', { code: '12', name: 'Bay 1' }, 'code'],
     ['/api/help/x/take', 'by too long', { by: 'x'.repeat(61) }, 'by'],
   ];
   for (const [path, what, body, field] of bad) {

@@ -1,7 +1,7 @@
 /** The reference back office's errors: a code, the HTTP status it maps to, and the field at fault. */
-export type BackOfficeErrorCode = 'BAD_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'NO_UNIT';
+export type BackOfficeErrorCode = 'BAD_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'NO_UNIT' | 'UNAUTHENTICATED' | 'FORBIDDEN';
 
-const STATUS: Record<BackOfficeErrorCode, number> = { BAD_INPUT: 400, NOT_FOUND: 404, CONFLICT: 409, NO_UNIT: 409 };
+const STATUS: Record<BackOfficeErrorCode, number> = { BAD_INPUT: 400, NOT_FOUND: 404, CONFLICT: 409, NO_UNIT: 409, UNAUTHENTICATED: 401, FORBIDDEN: 403 };
 
 export class BackOfficeError extends Error {
   override readonly name = 'BackOfficeError';

@@ -68,7 +68,19 @@ export function createBackOfficeApp(options: BackOfficeAppOptions): express.Expr
   api.post('/reservations/:id/payment', route(async (req, res) => res.json({ reservation: await service.setPayment(param(req, 'id'), req.body) })));
   api.post('/help/:id/take', route(async (req, res) => res.json({ helpCall: await service.takeHelpCall(param(req, 'id'), req.body) })));
   api.post('/help/:id/close', route(async (req, res) => res.json({ helpCall: await service.closeHelpCall(param(req, 'id'), req.body) })));
-  api.post('/mechanic/request', route(async (req, res) => res.status(202).json(await service.mechanicRequest(req.body))));
+  // Mechanic tablets: staff make enrolment codes and revoke; a tablet enrols once, then every
+  // request it makes carries its credential (tablets.ts).
+  const tablet = (req: Request) => service.tablets.authenticate(req.get('authorization'));
+  api.get('/tablets', route(async (_req, res) => res.json({ tablets: await service.tablets.list() })));
+  api.post('/tablets/enrolment-code', route(async (_req, res) => res.status(201).json(await service.tablets.enrolmentCode())));
+  api.post('/tablets/enrol', route(async (req, res) => res.status(201).json(await service.tablets.enrol(req.body))));
+  api.post('/tablets/:id/revoke', route(async (req, res) => {
+    await service.tablets.revoke(param(req, 'id'));
+    res.json({ revoked: true });
+  }));
+  api.get('/tablets/me', route(async (req, res) => res.json({ tablet: await tablet(req) })));
+  api.post('/mechanic/request', route(async (req, res) => res.status(202).json(await service.mechanicRequest(req.body, (await tablet(req)).tabletId))));
+  api.post('/mechanic/scan', route(async (req, res) => res.status(202).json(await service.mechanicScan(req.body, (await tablet(req)).tabletId))));
   api.use((_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such API', field: null } });
   });

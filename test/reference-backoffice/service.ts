@@ -23,7 +23,8 @@ import type { CommandArgs, CommandName, EventMessage, HelloMessage, ResultMessag
 import { DEMO_APPOINTMENTS } from './demo.js';
 import { LockerSync } from './locker-sync.js';
 import { BackOfficeError, bad } from './errors.js';
-import { PHONE_ERRORS, PLATE_ERRORS, createSchema, helpSchema, liftSchema, mechanicSchema, parse, paymentSchema, updateSchema } from './staff-input.js';
+import { TabletRegistry } from './tablets.js';
+import { PHONE_ERRORS, PLATE_ERRORS, createSchema, helpSchema, liftSchema, mechanicSchema, parse, paymentSchema, scanSchema, updateSchema } from './staff-input.js';
 import { commandView, displayPlate, eventView, paymentWire, toWire, unitView, type StaffState, type TabletState } from './views.js';
 
 export { BackOfficeError } from './errors.js';
@@ -80,10 +81,13 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   readonly #validator: ProtocolValidator | undefined;
   readonly #locker: LockerSync;
   readonly #drawPin: () => string;
+  /** Mechanic tablets: enrolment, credentials, revocation. */
+  readonly tablets: TabletRegistry;
 
   constructor(options: ServiceOptions) {
     super();
     this.#db = options.db;
+    this.tablets = new TabletRegistry(options.db, options.now ?? (() => new Date()));
     this.#log = options.logger;
     this.#timeZone = options.timeZone;
     this.#country = options.defaultCountry ?? 'NO';
@@ -355,26 +359,43 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     return call;
   }
 
-  /** A mechanic's tablet asks for the key of a work order that is in the locker. */
-  async mechanicRequest(input: unknown): Promise<{ requestId: string; commandId: string }> {
-    const { reservationId, tabletId } = parse(mechanicSchema, input);
+  /**
+   * A mechanic's (authenticated) tablet asks for the key of a work order that is in the locker
+   * (retrieve), or for a compartment to return a finished car's key in (deposit, a booked pickup).
+   */
+  async mechanicRequest(input: unknown, tabletId: string): Promise<{ requestId: string; commandId: string }> {
+    const { reservationId, purpose } = parse(mechanicSchema, input);
     const now = this.#now();
     const requestId = randomUUID();
     const out = await this.#db.transaction(async (tx) => {
       const r = await reservations.get(tx, reservationId);
       if (!r) throw new BackOfficeError('NOT_FOUND', 'no such reservation');
-      if (r.kind !== 'dropoff' || r.status !== 'deposited') throw new BackOfficeError('CONFLICT', 'the key of this work order is not in the locker');
-      await timeline.add(tx, r.id, 'mechanic.requested', { tabletId, requestId }, now);
-      const commandId = await this.#command(
-        tx,
-        { unitId: r.unitId, name: 'mechanic.request', args: { requestId, reservationId: r.id, purpose: 'retrieve', tabletId }, reservationId: r.id },
-        now,
-      );
+      if (purpose === 'retrieve' && (r.kind !== 'dropoff' || r.status !== 'deposited')) throw new BackOfficeError('CONFLICT', 'the key of this work order is not in the locker');
+      if (purpose === 'deposit' && (r.kind !== 'pickup' || r.status !== 'booked')) throw new BackOfficeError('CONFLICT', 'this work order has no pickup waiting for its key');
+      await timeline.add(tx, r.id, 'mechanic.requested', { tabletId, requestId, purpose }, now);
+      const commandId = await this.#command(tx, { unitId: r.unitId, name: 'mechanic.request', args: { requestId, reservationId: r.id, purpose, tabletId }, reservationId: r.id }, now);
       return { requestId, commandId, unitId: r.unitId };
     });
-    this.#log.info({ reservationId, tabletId, requestId }, 'mechanic request');
+    this.#log.info({ reservationId, tabletId, requestId, purpose }, 'mechanic request');
     this.#committed(out.unitId);
     return { requestId: out.requestId, commandId: out.commandId };
+  }
+
+  /** The tablet scanned the locker's QR: forwarded as mechanic.open with the tablet its credential proved. */
+  async mechanicScan(input: unknown, tabletId: string): Promise<{ commandId: string }> {
+    const { requestId, token } = parse(scanSchema, input);
+    const now = this.#now();
+    const out = await this.#db.transaction(async (tx) => {
+      const asked = (await commands.recent(tx, 200, 'mechanic.request')).find((c) => (c.args as { requestId?: unknown }).requestId === requestId);
+      if (!asked) throw new BackOfficeError('NOT_FOUND', 'no such request');
+      const reservationId = String((asked.args as { reservationId?: unknown }).reservationId ?? '');
+      await timeline.add(tx, reservationId, 'mechanic.scanned', { tabletId, requestId }, now);
+      const commandId = await this.#command(tx, { unitId: asked.unitId, name: 'mechanic.open', args: { requestId, token, tabletId }, reservationId }, now);
+      return { commandId, unitId: asked.unitId };
+    });
+    this.#log.info({ tabletId, requestId }, 'mechanic scan forwarded');
+    this.#committed(out.unitId);
+    return { commandId: out.commandId };
   }
 
   /** The README's demo appointments, dated today, for `unitId`; those that already exist are left alone. */
@@ -495,31 +516,57 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     };
   }
 
-  /** What the mechanic's tablet may see: keys in the locker and its requests; no PINs, no contact data. */
+  /**
+   * What the mechanic's tablet may see: today's work orders (those whose key is in the locker
+   * first, with a key icon), the requests and what the locker answered to each scan; no PINs,
+   * no contact data.
+   */
   async tabletState(): Promise<TabletState> {
     const now = this.#now();
     const today = localDate(now, this.#timeZone);
-    const [list, requests] = await Promise.all([reservations.listForDay(this.#db, today), commands.recent(this.#db, 30, 'mechanic.request')]);
+    const [list, requests, scans] = await Promise.all([
+      reservations.listForDay(this.#db, today),
+      commands.recent(this.#db, 30, 'mechanic.request'),
+      commands.recent(this.#db, 60, 'mechanic.open'),
+    ]);
     const workOrders = new Map(list.map((r) => [r.id, r.workOrder]));
+    const keyIn = (r: (typeof list)[number]) => (r.kind === 'dropoff' && r.status === 'deposited') || (r.kind === 'pickup' && r.status === 'ready');
     return {
       now: now.toISOString(),
       timeZone: this.#timeZone,
       keys: list
         .filter((r) => r.kind === 'dropoff' && r.status === 'deposited')
         .map((r) => ({ reservationId: r.id, workOrder: r.workOrder, plateDisplay: r.plateDisplay, compartmentId: r.compartmentId, unitId: r.unitId })),
+      orders: list
+        .filter((r) => r.status !== 'cancelled')
+        .map((r) => ({
+          reservationId: r.id,
+          workOrder: r.workOrder,
+          plateDisplay: r.plateDisplay,
+          kind: r.kind,
+          status: r.status,
+          keyInLocker: keyIn(r),
+          compartmentId: r.compartmentId,
+          canRetrieve: r.kind === 'dropoff' && r.status === 'deposited',
+          canReturn: r.kind === 'pickup' && r.status === 'booked',
+        }))
+        .sort((a, b) => Number(b.keyInLocker) - Number(a.keyInLocker) || a.workOrder.localeCompare(b.workOrder)),
       requests: requests.map((c) => {
         const args = c.args as Partial<CommandArgs['mechanic.request']>;
+        const scan = scans.find((open) => (open.args as { requestId?: unknown }).requestId === args.requestId);
         return {
           requestId: String(args.requestId ?? ''),
           commandId: c.id,
           reservationId: String(args.reservationId ?? ''),
           workOrder: workOrders.get(String(args.reservationId ?? '')) ?? null,
           tabletId: String(args.tabletId ?? ''),
+          purpose: args.purpose === 'deposit' ? 'deposit' : 'retrieve',
           createdAt: c.createdAt,
           sentAt: c.sentAt,
           answeredAt: c.answeredAt,
           ok: c.ok,
           result: c.result,
+          scan: scan ? { at: scan.createdAt, ok: scan.ok, result: scan.result } : null,
         };
       }),
     };

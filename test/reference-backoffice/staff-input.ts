@@ -70,9 +70,14 @@ export const helpSchema = z.strictObject({
   by: z.preprocess(emptyToNull, z.string().trim().max(60).nullable()).default(null),
   unitId: z.string().min(1).max(100).optional(),
 });
+/** The tablet is not named here: it is the one its credential authenticates (tablets.ts). */
 export const mechanicSchema = z.strictObject({
   reservationId: z.string().min(1).max(100),
-  tabletId: z.string().regex(TABLET_ID, 'is 1-40 letters, digits, dots, dashes or underscores'),
+  purpose: z.enum(['retrieve', 'deposit']).default('retrieve'),
+});
+export const scanSchema = z.strictObject({
+  requestId: z.string().min(1).max(100),
+  token: z.string().trim().min(1).max(1024),
 });
 
 export function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {

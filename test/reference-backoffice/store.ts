@@ -151,6 +151,24 @@ CREATE INDEX used_tokens_expiry ON used_tokens (expires_at);
 ALTER TABLE units ADD COLUMN lockout_until TEXT;
 `,
   },
+  {
+    version: 4,
+    name: 'back office: mechanic tablets as known devices (tablets.ts)',
+    up: `
+CREATE TABLE tablets (
+  tablet_id       TEXT PRIMARY KEY,
+  name            TEXT NOT NULL,
+  credential_hash TEXT NOT NULL UNIQUE,
+  enrolled_at     TEXT NOT NULL,
+  revoked_at      TEXT
+);
+CREATE TABLE tablet_enrolment_codes (
+  code_hash  TEXT PRIMARY KEY,
+  expires_at TEXT NOT NULL,
+  used_at    TEXT
+);
+`,
+  },
 ];
 
 export async function openBackOfficeDatabase(path: string, logger: Logger): Promise<Db> {

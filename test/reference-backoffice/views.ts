@@ -63,17 +63,32 @@ export interface TabletState {
   now: string;
   timeZone: string;
   keys: { reservationId: string; workOrder: string; plateDisplay: string; compartmentId: number | null; unitId: string }[];
+  /** Today's work orders, those whose key is in the locker first. */
+  orders: {
+    reservationId: string;
+    workOrder: string;
+    plateDisplay: string;
+    kind: 'dropoff' | 'pickup';
+    status: string;
+    keyInLocker: boolean;
+    compartmentId: number | null;
+    canRetrieve: boolean;
+    canReturn: boolean;
+  }[];
   requests: {
     requestId: string;
     commandId: string;
     reservationId: string;
     workOrder: string | null;
     tabletId: string;
+    purpose: 'retrieve' | 'deposit';
     createdAt: string;
     sentAt: string | null;
     answeredAt: string | null;
     ok: boolean | null;
     result: Record<string, unknown> | null;
+    /** The last scan forwarded for it (mechanic.open) and the locker's answer. */
+    scan: { at: string; ok: boolean | null; result: Record<string, unknown> | null } | null;
   }[];
 }
 
