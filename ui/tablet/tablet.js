@@ -1,96 +1,150 @@
 /**
- * The mechanic's tablet: pick a work order whose key is in the locker and ask for it
- * (a `mechanic.request` command). Shows each request as waiting, sent and answered. The QR
- * scan that proves the mechanic stands at the locker comes with the mechanic journey.
+ * The mechanic's tablet. Enrolled once with a code from the staff page, it keeps its device
+ * credential (localStorage) and sends it with every request. It lists today's work orders,
+ * those whose key is in the locker first (with a key icon): "Scan QR" asks the locker for the
+ * key (or, for a finished car, for a compartment to return it in); the locker shows a one-time
+ * QR on its top screen; the camera reads it (getUserMedia + BarcodeDetector where the browser
+ * has it), or its text is typed; the back office forwards it to the locker, which opens.
  */
-import { clock, h, live, post, replace, toast } from '/common.js';
+import { clock, h, live, replace, toast } from '/common.js';
 
+const CREDENTIAL = 'keylocker.tablet.credential';
 let state = null;
-const tabletInput = document.getElementById('tablet-id');
-tabletInput.value = localStorage.getItem('tabletId') ?? 'tablet-1';
-tabletInput.addEventListener('change', () => {
-  localStorage.setItem('tabletId', tabletInput.value.trim());
+let me = null;
+/** The request waiting for its scan: { requestId, workOrder, purpose }. */
+let pending = null;
+let stream = null;
+
+async function api(path, body) {
+  const res = await fetch(path, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${localStorage.getItem(CREDENTIAL) ?? ''}` },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const error = new Error(data.error?.message ?? `request failed (${res.status})`);
+    error.status = res.status;
+    throw error;
+  }
+  return data;
+}
+
+async function whoAmI() {
+  try {
+    me = (await api('/api/tablets/me')).tablet;
+  } catch {
+    me = null;
+  }
+  document.getElementById('enrol').hidden = me !== null;
+  document.getElementById('work').hidden = me === null;
+  document.getElementById('who').textContent = me ? `${me.name} · ${me.tabletId}` : 'Not enrolled';
   render();
+}
+
+document.getElementById('enrol-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  try {
+    const enrolled = await api('/api/tablets/enrol', { code: document.getElementById('enrol-code').value, name: document.getElementById('enrol-name').value });
+    localStorage.setItem(CREDENTIAL, enrolled.credential);
+    toast(`Enrolled as ${enrolled.name}`);
+    await whoAmI();
+  } catch (error) {
+    toast(error.message, 'bad');
+  }
 });
 
+/** A key, drawn (no emoji font is needed on the tablet). */
+const KEY_ICON = `data:image/svg+xml;charset=utf-8,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="#15803d" stroke-width="2.4" stroke-linecap="round" stroke-linejoin="round"><circle cx="7.5" cy="15.5" r="4.5"/><path d="M10.7 12.3 20 3M16 7l3 3M14 9l2 2"/></svg>')}`;
+
 function render() {
-  if (!state) return;
-  const tz = state.timeZone;
-  const keys = document.getElementById('keys');
-  if (state.keys.length === 0) {
-    replace(keys, h('p', { class: 'empty' }, 'No customer key is in the locker right now.'));
-  } else {
-    const open = new Set(state.requests.filter((r) => r.ok === null).map((r) => r.reservationId));
-    replace(
-      keys,
-      h(
-        'ul',
-        { class: 'key-list' },
-        state.keys.map((key) =>
-          h(
-            'li',
-            { class: 'key' },
-            h('span', { class: 'wo' }, key.workOrder),
-            h('span', { class: 'plate' }, key.plateDisplay),
-            h('span', { class: 'muted' }, key.compartmentId ? `compartment ${key.compartmentId}` : ''),
-            h('button', { type: 'button', class: 'primary', disabled: open.has(key.reservationId), onclick: () => ask(key) },
-              open.has(key.reservationId) ? 'Requested' : 'Ask for this key'),
-          ),
-        ),
-      ),
-    );
+  if (!state || !me) return;
+  const orders = document.getElementById('orders');
+  if (state.orders.length === 0) replace(orders, h('p', { class: 'empty' }, 'No work orders today.'));
+  else {
+    replace(orders, h('ul', { class: 'key-list' }, state.orders.map((o) =>
+      h('li', { class: `key order ${o.keyInLocker ? 'in-locker' : ''}`, 'data-work-order': o.workOrder },
+        h('span', { class: 'key-icon' }, o.keyInLocker ? h('img', { src: KEY_ICON, alt: 'key in the locker', title: 'key in the locker' }) : ''),
+        h('span', { class: 'wo' }, o.workOrder),
+        h('span', { class: 'plate' }, o.plateDisplay),
+        h('span', { class: 'muted' }, o.keyInLocker && o.compartmentId ? `compartment ${o.compartmentId}` : o.status),
+        o.canRetrieve && h('button', { type: 'button', class: 'primary', onclick: () => ask(o, 'retrieve') }, 'Scan QR'),
+        o.canReturn && h('button', { type: 'button', onclick: () => ask(o, 'deposit') }, 'Return key')))));
   }
-
   const requests = document.getElementById('requests');
-  const mine = state.requests;
-  if (mine.length === 0) {
-    replace(requests, h('p', { class: 'empty' }, 'No requests yet.'));
-    return;
-  }
-  replace(
-    requests,
-    h(
-      'ul',
-      { class: 'request-list' },
-      mine.map((r) => {
-        const phase = r.ok === null ? (r.sentAt ? 'sent' : 'waiting') : r.ok ? 'answered' : 'refused';
-        const text = {
-          waiting: 'waiting for the locker to connect',
-          sent: `sent ${clock(r.sentAt, tz, true)}, no answer yet`,
-          answered: `answered ${clock(r.answeredAt, tz, true)}${r.result?.applied === false ? ` (not applied: ${r.result?.reason ?? 'no reason'})` : ''}`,
-          refused: `refused: ${r.result?.error?.code ?? 'error'}${r.result?.error?.message ? ` (${r.result.error.message})` : ''}`,
-        }[phase];
-        return h(
-          'li',
-          { class: `request ${phase}` },
-          h('strong', {}, `${r.workOrder ?? r.reservationId} · ${r.tabletId}`),
-          h('span', { class: 'state' }, text),
-          h('span', { class: 'muted' }, `asked ${clock(r.createdAt, tz, true)}`),
-        );
-      }),
-    ),
-  );
+  const mine = state.requests.filter((r) => r.tabletId === me.tabletId);
+  replace(requests, mine.length === 0 ? h('p', { class: 'empty' }, 'No requests yet.') : h('ul', { class: 'request-list' }, mine.map((r) => {
+    const answer = r.scan?.result;
+    const phase = answer ? (answer.accepted ? 'answered' : 'refused') : r.ok === false ? 'refused' : 'sent';
+    const text = answer
+      ? answer.accepted ? `compartment ${answer.compartment} opened` : `refused: ${answer.reason}`
+      : r.scan ? 'scan sent to the locker…' : r.ok === false ? `refused: ${r.result?.error?.code ?? 'error'}` : 'scan the QR on the locker';
+    return h('li', { class: `request ${phase}`, 'data-request': r.requestId },
+      h('strong', {}, `${r.workOrder ?? r.reservationId} · ${r.purpose === 'deposit' ? 'return' : 'collect'}`),
+      h('span', { class: 'state' }, text),
+      h('span', { class: 'muted' }, `asked ${clock(r.createdAt, state.timeZone, true)}`));
+  })));
 }
 
-async function ask(key) {
-  const tabletId = tabletInput.value.trim();
+async function ask(order, purpose) {
   try {
-    await post('/api/mechanic/request', { reservationId: key.reservationId, tabletId });
-    toast(`Asked the locker for ${key.workOrder}`);
+    const { requestId } = await api('/api/mechanic/request', { reservationId: order.reservationId, purpose });
+    pending = { requestId, workOrder: order.workOrder, purpose };
+    showScanner();
   } catch (error) {
-    toast(error.field === 'tabletId' ? `Tablet name: ${error.message}` : error.message, 'bad');
+    toast(error.message, 'bad');
   }
 }
 
-live(
-  'tablet',
-  (next) => {
-    state = next;
-    render();
-  },
-  (up) => {
-    const badge = document.getElementById('live');
-    badge.className = `live ${up ? 'on' : 'off'}`;
-    badge.textContent = up ? 'live' : 'reconnecting…';
-  },
-);
+async function showScanner() {
+  document.getElementById('scan').hidden = false;
+  document.getElementById('scan-what').textContent = `Scan the QR code on the locker's top screen for ${pending.workOrder}.`;
+  document.getElementById('scan-token').value = '';
+  const video = document.getElementById('camera');
+  if (!('BarcodeDetector' in window) || !navigator.mediaDevices?.getUserMedia) return; // the typed fallback
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
+    video.srcObject = stream;
+    video.hidden = false;
+    await video.play();
+    const detector = new window.BarcodeDetector({ formats: ['qr_code'] });
+    for (let tries = 0; tries < 600 && pending && stream; tries += 1) {
+      const codes = await detector.detect(video).catch(() => []);
+      if (codes[0]?.rawValue) return send(codes[0].rawValue);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } catch {
+    // No camera, or not allowed: the typed fallback stays.
+  }
+}
+
+function stopCamera() {
+  stream?.getTracks().forEach((track) => track.stop());
+  stream = null;
+  document.getElementById('camera').hidden = true;
+}
+
+async function send(token) {
+  if (!pending) return;
+  try {
+    await api('/api/mechanic/scan', { requestId: pending.requestId, token: token.trim() });
+    toast('Sent to the locker');
+    stopCamera();
+    document.getElementById('scan').hidden = true;
+    pending = null;
+  } catch (error) {
+    toast(error.message, 'bad');
+  }
+}
+
+document.getElementById('scan-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void send(document.getElementById('scan-token').value);
+});
+
+live('tablet', (next) => { state = next; render(); }, (up) => {
+  const badge = document.getElementById('live');
+  badge.className = `live ${up ? 'on' : 'off'}`;
+  badge.textContent = up ? 'live' : 'reconnecting…';
+});
+void whoAmI();
