@@ -36,6 +36,17 @@ export async function applyEvent(tx: Tx, event: StoredEvent, effects: EventEffec
     );
     return row ? own(row.id) : null;
   };
+  // The mechanic journey's events name the request: its reservation is the one we asked for.
+  const byRequest = async (): Promise<MasterReservation | null> => {
+    const row = await tx.get<{ reservation_id: string | null }>(
+      "SELECT reservation_id FROM commands WHERE unit_id = ? AND name = 'mechanic.request' AND json_extract(args, '$.requestId') = ? LIMIT 1",
+      [event.unitId, str(p.requestId)],
+    );
+    return own(row?.reservation_id);
+  };
+  /** The mechanic behind a tablet id, as staff named the tablet at enrolment. */
+  const mechanic = async (): Promise<string | null> =>
+    (await tx.get<{ name: string }>('SELECT name FROM tablets WHERE tablet_id = ?', [str(p.tabletId)]))?.name ?? str(p.tabletId);
   const note = async (r: MasterReservation | null, detail: Record<string, unknown>): Promise<void> => {
     if (r) await timeline.add(tx, r.id, event.type, { seq: event.seq, ...detail }, at);
   };
@@ -67,9 +78,29 @@ export async function applyEvent(tx: Tx, event: StoredEvent, effects: EventEffec
       const r = await own(p.reservationId);
       if (!r) break;
       await reservations.update(tx, { ...r, status: 'retrieved', updatedAt: event.receivedAt });
-      await note(r, { compartment, requestId: str(p.requestId) });
+      await note(r, { compartment, requestId: str(p.requestId), tabletId: str(p.tabletId), by: await mechanic() });
       break;
     }
+    case 'key.returned': {
+      // A mechanic put the finished car's key in: the pickup is ready in the compartment the
+      // locker chose. A real back office now texts the customer its number and PIN or link.
+      const r = await own(p.reservationId);
+      if (!r) break;
+      await reservations.update(tx, { ...r, status: 'ready', compartmentId: compartment, updatedAt: event.receivedAt });
+      await note(r, { compartment, requestId: str(p.requestId), tabletId: str(p.tabletId), by: await mechanic() });
+      const channels = [...(r.email ? ['e-mail'] : []), ...(r.phones.length > 0 ? ['SMS'] : [])];
+      await timeline.add(tx, r.id, 'pickup.notified', { seq: event.seq, compartment, channels, simulated: true }, at);
+      break;
+    }
+    case 'mechanic.queued':
+    case 'mechanic.qr-shown':
+    case 'mechanic.expired':
+    case 'mechanic.refused':
+      await note(await byRequest(), { requestId: str(p.requestId), tabletId: str(p.tabletId), reason: str(p.reason) });
+      break;
+    case 'mechanic.opened':
+      await note(await own(p.reservationId), { compartment, requestId: str(p.requestId), tabletId: str(p.tabletId), purpose: str(p.purpose) });
+      break;
     case 'compartment.opened':
       await note(await own(p.reservationId), { compartment, purpose: str(p.purpose), confirmed: p.confirmed === true });
       break;

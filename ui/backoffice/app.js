@@ -24,6 +24,15 @@ const TIMELINE_TEXT = {
   'mechanic.requested': 'Mechanic asked for the key',
   'key.deposited': 'Key deposited',
   'key.collected': 'Key collected',
+  'key.retrieved': 'Key collected by the mechanic',
+  'key.returned': 'Key returned for pickup',
+  'pickup.notified': 'Customer told where to pick up',
+  'mechanic.scanned': 'Mechanic scanned the QR',
+  'mechanic.queued': 'Mechanic waits: a customer is at the locker',
+  'mechanic.qr-shown': 'QR shown on the locker',
+  'mechanic.expired': 'QR expired unused',
+  'mechanic.refused': 'Mechanic refused',
+  'mechanic.opened': 'Compartment opened for the mechanic',
   'compartment.opened': 'Compartment opened',
   'compartment.closed': 'Compartment closed',
   'compartment.forced': 'Compartment forced open',
@@ -51,6 +60,7 @@ const COMMAND_TEXT = {
   'payment.status': 'Payment',
   'help.update': 'Help call',
   'mechanic.request': 'Mechanic request',
+  'mechanic.open': 'Mechanic scan',
   'lockout.lift': 'Lift PIN lockout',
 };
 
@@ -230,7 +240,12 @@ function describe(entry) {
     case 'pin.sent':
       return `${base} by ${(d.channels ?? []).join(' and ') || 'nothing (no contact on file)'} (not really sent by the reference back office)`;
     case 'mechanic.requested':
-      return `${base} (tablet ${d.tabletId})`;
+      return `${base} (tablet ${d.tabletId}${d.purpose === 'deposit' ? ', to return it' : ''})`;
+    case 'key.retrieved':
+    case 'key.returned':
+      return `${base}: ${d.by ?? d.tabletId} · compartment ${d.compartment}`;
+    case 'pickup.notified':
+      return `${base}: compartment ${d.compartment}, by ${(d.channels ?? []).join(' and ') || 'nothing (no contact on file)'} (not really sent by the reference back office)`;
     default:
       return [base, d.compartment ? `compartment ${d.compartment}` : null, d.reason ?? d.error ?? null].filter(Boolean).join(' · ');
   }
