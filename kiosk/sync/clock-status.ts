@@ -1,8 +1,8 @@
 /**
  * Whether the locker's wall clock can be trusted. The Pi has no real-time clock: after a power
  * cut it boots with the last time it saved, possibly days old, until NTP corrects it. Events
- * carry `at.clockSynchronised` so the back office knows whether to believe `at.wall`, and the
- * mechanic's QR tokens (which expire by wall time) must not be issued until this says true.
+ * carry `at.clockSynchronised` so the back office knows whether to believe `at.wall`. (The
+ * mechanic's QR tokens do not depend on it: they age on the monotonic clock, core/mechanic-token.ts.)
  *
  * Trusted when either:
  * - systemd-timesyncd says so: it creates /run/systemd/timesync/synchronized once the kernel
