@@ -126,6 +126,8 @@ export class MechanicDesk {
     if (request.purpose !== claims.purpose) return refuse('WRONG_PURPOSE');
     const at = this.#o.wallClock().toISOString();
     if (!(await m.burnNonce(claims.nonce, at))) return refuse('REPLAYED');
+    // A request whose QR timed out (its timer may fire a moment before the token's age says so).
+    if (request.state === 'expired') return refuse('EXPIRED');
     if (request.state !== 'pending') return refuse('REPLAYED');
     const reservation = await tx.reservation(request.reservationId);
     let compartment: number | null;

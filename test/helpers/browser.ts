@@ -19,7 +19,7 @@ export function chromiumPath(): string | null {
 }
 
 /** One browser for a test file; the test fails (never skips) when Chromium is missing. */
-export async function launchBrowser(t: Test): Promise<Browser> {
+export async function launchBrowser(t: Test, extraArgs: readonly string[] = []): Promise<Browser> {
   const executablePath = chromiumPath();
   if (!executablePath) {
     t.fail(INSTALL_HINT);
@@ -27,7 +27,7 @@ export async function launchBrowser(t: Test): Promise<Browser> {
   }
   const browser = await chromium.launch({
     executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
   t.teardown(() => browser.close());
   return browser;

@@ -9,6 +9,7 @@
  * cross-site form cannot send that without a CORS preflight, which is never answered) and,
  * when the browser names an Origin, it must be this server's (kiosk/server/host-guard.ts).
  */
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../kiosk/logging.js';
@@ -25,6 +26,8 @@ export interface BackOfficeAppOptions {
   guard?: HostGuardOptions;
 }
 
+
+const JSQR_PATH = createRequire(import.meta.url).resolve('jsqr');
 
 type Handler = (req: Request, res: Response) => Promise<unknown>;
 
@@ -86,6 +89,8 @@ export function createBackOfficeApp(options: BackOfficeAppOptions): express.Expr
   });
   app.use('/api', api);
 
+  // The tablet's QR decoder where the browser has no BarcodeDetector (Chromium on Linux, Firefox).
+  app.get('/tablet/vendor/jsQR.js', (_req, res) => res.type('text/javascript').sendFile(JSQR_PATH));
   app.use('/tablet', express.static(join(options.uiDir, 'tablet'), { index: 'index.html', maxAge: 0 }));
   app.use(express.static(join(options.uiDir, 'backoffice'), { index: 'index.html', maxAge: 0 }));
   app.use((_req, res) => {

@@ -79,10 +79,12 @@ function render() {
     const text = answer
       ? answer.accepted ? `compartment ${answer.compartment} opened` : `refused: ${answer.reason}`
       : r.scan ? 'scan sent to the locker…' : r.ok === false ? `refused: ${r.result?.error?.code ?? 'error'}` : 'scan the QR on the locker';
+    const waiting = !r.scan && r.ok !== false;
     return h('li', { class: `request ${phase}`, 'data-request': r.requestId },
       h('strong', {}, `${r.workOrder ?? r.reservationId} · ${r.purpose === 'deposit' ? 'return' : 'collect'}`),
       h('span', { class: 'state' }, text),
-      h('span', { class: 'muted' }, `asked ${clock(r.createdAt, state.timeZone, true)}`));
+      h('span', { class: 'muted' }, `asked ${clock(r.createdAt, state.timeZone, true)}`),
+      waiting && h('button', { type: 'button', class: 'primary', onclick: () => { pending = { requestId: r.requestId, workOrder: r.workOrder ?? r.reservationId, purpose: r.purpose }; void showScanner(); } }, 'Scan'));
   })));
 }
 
@@ -96,21 +98,52 @@ async function ask(order, purpose) {
   }
 }
 
+/**
+ * Reads QR codes from the camera: the browser's BarcodeDetector where it has one, else jsQR
+ * (served by the back office) over the video's frames.
+ */
+async function qrReader() {
+  if ('BarcodeDetector' in window) {
+    const detector = new window.BarcodeDetector({ formats: ['qr_code'] });
+    return async (video) => (await detector.detect(video).catch(() => []))[0]?.rawValue ?? null;
+  }
+  if (!window.jsQR) {
+    await new Promise((resolve, reject) => {
+      const script = h('script', { src: '/tablet/vendor/jsQR.js' });
+      script.addEventListener('load', resolve);
+      script.addEventListener('error', reject);
+      document.head.append(script);
+    });
+  }
+  const canvas = document.createElement('canvas');
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  return async (video) => {
+    if (!video.videoWidth) return null;
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    context.drawImage(video, 0, 0);
+    const frame = context.getImageData(0, 0, canvas.width, canvas.height);
+    return window.jsQR(frame.data, frame.width, frame.height, { inversionAttempts: 'dontInvert' })?.data ?? null;
+  };
+}
+
 async function showScanner() {
   document.getElementById('scan').hidden = false;
   document.getElementById('scan-what').textContent = `Scan the QR code on the locker's top screen for ${pending.workOrder}.`;
   document.getElementById('scan-token').value = '';
   const video = document.getElementById('camera');
-  if (!('BarcodeDetector' in window) || !navigator.mediaDevices?.getUserMedia) return; // the typed fallback
+  if (!navigator.mediaDevices?.getUserMedia) return; // the typed fallback
   try {
+    stopCamera();
+    const read = await qrReader();
     stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
     video.srcObject = stream;
     video.hidden = false;
     await video.play();
-    const detector = new window.BarcodeDetector({ formats: ['qr_code'] });
+    // Bounded: about a minute of frames, as long as the QR lives.
     for (let tries = 0; tries < 600 && pending && stream; tries += 1) {
-      const codes = await detector.detect(video).catch(() => []);
-      if (codes[0]?.rawValue) return send(codes[0].rawValue);
+      const text = await read(video);
+      if (text) return send(text);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } catch {
