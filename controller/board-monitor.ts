@@ -29,6 +29,12 @@ export interface BoardMonitorOptions {
   events: EventEmitter<LockBankEvents>;
   /** Whether an open of `compartment` is under way: a door opening there is commanded. */
   isCommanded: (compartment: number) => boolean;
+  /**
+   * The boards have an item sensor per compartment (Kerong infrared, fitted), read on the
+   * door's channel. False: whatever the board reports about items is ignored (a Kerong board
+   * without sensors reads "absent" everywhere).
+   */
+  itemSensors?: boolean;
 }
 
 /** A read that did not finish within the time given. */
@@ -57,6 +63,8 @@ interface BoardHealth {
 export class BoardMonitor {
   readonly #o: BoardMonitorOptions;
   readonly #doors = new Map<number, DoorTrack>();
+  /** Item sensor per compartment from the last answered read; absent: no sensor, or its board is not answering. */
+  readonly #items = new Map<number, boolean>();
   readonly #boards = new Map<number, BoardHealth>();
   /** The read under way per board; callers join it. */
   readonly #reads = new Map<number, Promise<boolean>>();
@@ -100,6 +108,15 @@ export class BoardMonitor {
 
   doorState(compartment: number): DoorState {
     return this.#doors.get(compartment)?.state ?? 'unknown';
+  }
+
+  /**
+   * What the compartment's item sensor said at the last read: true = something inside; null
+   * when there is no sensor (itemSensors off, or the board reports none) or its board is not
+   * answering. Never a guess.
+   */
+  itemPresent(compartment: number): boolean | null {
+    return this.#items.get(compartment) ?? null;
   }
 
   doorStates(): Map<number, DoorState> {
@@ -177,8 +194,9 @@ export class BoardMonitor {
   async #readNow(board: number): Promise<boolean> {
     if (this.#stopped || !(await this.ensureInitialised())) return false;
     let doorOpen: ReadonlyMap<number, boolean>;
+    let itemPresent: ReadonlyMap<number, boolean>;
     try {
-      doorOpen = (await this.#o.board.readInputs(board)).doorOpen;
+      ({ doorOpen, itemPresent } = await this.#o.board.readInputs(board));
     } catch (error) {
       // Closing the board under a read is the bank stopping, not the board failing.
       if (!(this.#stopped && isHardwareError(error) && error.code === 'CLOSED')) this.#markOffline(board, describeError(error));
@@ -189,6 +207,9 @@ export class BoardMonitor {
     for (const compartment of this.#o.compartments) {
       if (compartment.door?.board !== board) continue;
       const open = doorOpen.get(compartment.door.channel);
+      const item = this.#o.itemSensors ? itemPresent.get(compartment.door.channel) : undefined;
+      if (item === undefined) this.#items.delete(compartment.id);
+      else this.#items.set(compartment.id, item);
       this.#applyDoor(compartment.id, open === undefined ? 'unknown' : open ? 'open' : 'closed');
     }
     this.#checkLeftOpen();
@@ -247,7 +268,9 @@ export class BoardMonitor {
     if (!health) return;
     health.lastError = reason;
     for (const compartment of this.#o.compartments) {
-      if (compartment.door?.board === board) this.#applyDoor(compartment.id, 'unknown');
+      if (compartment.door?.board !== board) continue;
+      this.#items.delete(compartment.id);
+      this.#applyDoor(compartment.id, 'unknown');
     }
     if (health.online) {
       health.online = false;

@@ -43,6 +43,8 @@ export interface LockBankOptions {
    * the pulse the board really applies (LockBoard.effectivePulse), for a 25 % duty cycle.
    */
   restMs?: number;
+  /** Each compartment has an item sensor on its door's channel (BoardMonitorOptions.itemSensors). */
+  itemSensors?: boolean;
   clock: Clock;
   logger: Logger;
 }
@@ -115,6 +117,7 @@ export class LockBank {
       logger: options.logger,
       events: this.events,
       isCommanded: (id) => this.#commanded.has(id),
+      itemSensors: options.itemSensors ?? false,
     });
   }
 
@@ -165,6 +168,11 @@ export class LockBank {
 
   doorState(compartment: number): DoorState {
     return this.#monitor.doorState(compartment);
+  }
+
+  /** The compartment's item sensor at the last read; null: no sensor, or its board not answering. */
+  itemPresent(compartment: number): boolean | null {
+    return this.#monitor.itemPresent(compartment);
   }
 
   doorStates(): Map<number, DoorState> {

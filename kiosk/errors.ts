@@ -26,6 +26,7 @@ export type DomainErrorCode =
   | 'NO_COMPARTMENT'
   | 'OPEN_FAILED'
   | 'DOOR_OPEN'
+  | 'NOT_QUARANTINED' // staff asked to clear a quarantine on a compartment that is not quarantined
   | 'PAYMENT_REQUIRED'
   | 'PAYMENT_PENDING'
   | 'OFFLINE'
@@ -51,6 +52,7 @@ const STATUS: Record<DomainErrorCode, number> = {
   NO_COMPARTMENT: 503,
   OPEN_FAILED: 503,
   DOOR_OPEN: 409,
+  NOT_QUARANTINED: 409,
   PAYMENT_REQUIRED: 402,
   PAYMENT_PENDING: 402,
   OFFLINE: 503,

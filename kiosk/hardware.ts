@@ -68,6 +68,7 @@ export async function createHardware(config: ResolvedConfig, clock: Clock, logge
     doorLeftOpenAlarmMs: config.locks.doorLeftOpenAlarmMs,
     pollIntervalMs: config.locks.pollIntervalMs,
     ...(config.locks.restMs === null ? {} : { restMs: config.locks.restMs }),
+    itemSensors: config.hardware.itemSensors,
     clock,
     logger: moduleLogger(logger, 'controller:lock-bank'),
   });

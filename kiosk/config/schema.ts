@@ -123,6 +123,12 @@ export const configSchema = z.strictObject({
        * the default wiring for the hardware kind (see defaultCompartments).
        */
       compartments: z.array(compartment).min(1).max(16).optional(),
+      /**
+       * Each compartment has an item sensor the board reports (Kerong infrared bits, read on
+       * the door's channel; the simulator's item switch). Leave false unless every compartment
+       * has one fitted: a Kerong board without sensors reads "empty" everywhere.
+       */
+      itemSensors: z.boolean().default(false),
       kerong: z
         .strictObject({
           path: z.string().min(1).default('/dev/ttyUSB0'),
@@ -159,20 +165,31 @@ export const configSchema = z.strictObject({
     })
     .default({
       kind: 'sim',
+      itemSensors: false,
       kerong: { path: '/dev/ttyUSB0', baudRate: 19200, lockedBit: 1, replyTimeoutMs: 250, boardPulseMs: 500 },
       mcp23017: { bus: 1 },
       gpio: { doorOpenLevel: 1, debounceMs: 20, sysfsRoot: '/sys/class/gpio' },
     }),
   session: z
     .strictObject({
-      /** A customer session with no touch for this long ends (back to welcome). */
+      /**
+       * A customer session with no touch for this long ends (back to welcome), on the steps
+       * where the customer types or chooses (PIN, plate, details, ...). The steps below have
+       * their own limits: each ends as its idle warning says.
+       */
       idleTimeoutMs: z.number().int().min(2000).max(600_000).default(60_000),
+      /** At an open compartment (place the key, take the key, close the door). */
+      doorIdleMs: z.number().int().min(2000).max(1_800_000).default(180_000),
+      /** Waiting for a payment made on the customer's phone. */
+      paymentIdleMs: z.number().int().min(2000).max(1_800_000).default(300_000),
+      /** "The PIN is on its way": it can take a minute or two to arrive. */
+      pinWaitIdleMs: z.number().int().min(2000).max(1_800_000).default(180_000),
       /** The "are you still there?" warning shows this long before. */
       idleWarningMs: z.number().int().min(1000).max(60_000).default(10_000),
       /** How long "thank you" stays up. */
       doneMs: z.number().int().min(1000).max(60_000).default(8000),
     })
-    .default({ idleTimeoutMs: 60_000, idleWarningMs: 10_000, doneMs: 8000 }),
+    .default({ idleTimeoutMs: 60_000, doorIdleMs: 180_000, paymentIdleMs: 300_000, pinWaitIdleMs: 180_000, idleWarningMs: 10_000, doneMs: 8000 }),
   backOffice: z
     .strictObject({
       /** wss://… of the workshop's back office; null: the unit is unprovisioned (no link; events wait in the outbox). */

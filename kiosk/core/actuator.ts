@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { OpenOutcome } from '../../controller/lock-bank.js';
 import { DomainError } from '../errors.js';
 import type { JourneyStore, JourneyTx, LockPort } from './ports.js';
+import { quarantineIn } from './quarantine.js';
 import type { Compartment, Reservation } from './types.js';
 
 /**
@@ -93,9 +94,10 @@ export class Actuator {
   /**
    * Drop-off finished: the key is in, the door is closed. Refused (SERVER, nothing written)
    * when the compartment is no longer held for this drop-off: a door forced meanwhile put it
-   * in quarantine, and only a person may decide what is in it now.
+   * in quarantine, and only a person may decide what is in it now. `confirmed`: the customer
+   * pressed Confirm (false: the session ended at a closed door, see door-settlement.ts).
    */
-  async deposited(compartment: number, reservationId: string, extra: { addedPhone: string | null; remark: string | null }): Promise<void> {
+  async deposited(compartment: number, reservationId: string, extra: { addedPhone: string | null; remark: string | null }, how: { confirmed: boolean } = { confirmed: true }): Promise<void> {
     await this.#store.transaction(async (tx) => {
       await this.#requireHeld(tx, compartment, reservationId, 'reserved');
       const reservation = await tx.reservation(reservationId);
@@ -109,20 +111,21 @@ export class Actuator {
         compartment,
         addedPhone: extra.addedPhone,
         remark: extra.remark,
+        confirmed: how.confirmed,
       });
-      await tx.timeline(reservationId, 'key-deposited', { compartment, remark: extra.remark !== null, addedPhone: extra.addedPhone !== null });
+      await tx.timeline(reservationId, 'key-deposited', { compartment, remark: extra.remark !== null, addedPhone: extra.addedPhone !== null, confirmed: how.confirmed });
     });
   }
 
   /** Pickup finished: the key is out, the door is closed, the compartment is free again. Refused like deposited(). */
-  async collected(compartment: number, reservationId: string): Promise<void> {
+  async collected(compartment: number, reservationId: string, how: { confirmed: boolean } = { confirmed: true }): Promise<void> {
     await this.#store.transaction(async (tx) => {
       await this.#requireHeld(tx, compartment, reservationId, 'occupied');
       await tx.updateReservation(reservationId, { status: 'collected', compartmentId: null });
       await tx.setCompartment(compartment, 'free', null, null);
       await tx.clearInflight(compartment);
-      await tx.event('key.collected', { reservationId, compartment });
-      await tx.timeline(reservationId, 'key-collected', { compartment });
+      await tx.event('key.collected', { reservationId, compartment, confirmed: how.confirmed });
+      await tx.timeline(reservationId, 'key-collected', { compartment, confirmed: how.confirmed });
     });
   }
 
@@ -136,9 +139,47 @@ export class Actuator {
       if (current?.state === 'quarantined' || current?.state === 'disabled') await tx.clearInflight(compartment);
       else await this.#quarantine(tx, compartment, journey === 'pickup' ? reservationId : null, `${journey} ${reason} after the door opened`, reservationId);
       if (journey === 'dropoff') await tx.updateReservation(reservationId, { compartmentId: null });
+      await tx.event('journey.abandoned', { reservationId, compartment, journey, reason, content: 'unknown', quarantined: true });
       await tx.timeline(reservationId, 'abandoned-after-open', { compartment, reason });
     });
     this.#log.warn({ compartment, journey, reason }, 'compartment quarantined: session ended after opening');
+  }
+
+  /**
+   * An abandoned journey whose compartment is as it was before the door opened, as its item
+   * sensor shows: a drop-off's empty (free again, the booking still open), a pickup's holding
+   * the key (still the customer's). Refused like deposited().
+   */
+  async leftAsItWas(compartment: number, reservationId: string, journey: 'dropoff' | 'pickup', reason: string): Promise<void> {
+    await this.#store.transaction(async (tx) => {
+      await this.#requireHeld(tx, compartment, reservationId, journey === 'dropoff' ? 'reserved' : 'occupied');
+      if (journey === 'dropoff') {
+        await tx.setCompartment(compartment, 'free', null, null);
+        await tx.updateReservation(reservationId, { compartmentId: null });
+      }
+      await tx.clearInflight(compartment);
+      const content = journey === 'dropoff' ? 'empty' : 'key';
+      await tx.event('journey.abandoned', { reservationId, compartment, journey, reason, content, quarantined: false });
+      await tx.timeline(reservationId, 'abandoned-after-open', { compartment, reason, content });
+    });
+    this.#log.info({ compartment, journey, reason }, 'journey abandoned: the compartment is as it was');
+  }
+
+  /**
+   * The session ended at a closed door, but the item sensor disagrees with the journey (empty
+   * after a drop-off, the key still in after a pickup): an alarm for the back office, and the
+   * compartment waits for a person (a pickup's keeps its claim).
+   */
+  async itemMismatch(compartment: number, reservationId: string, journey: 'dropoff' | 'pickup', expected: 'present' | 'absent', reason: string): Promise<void> {
+    await this.#store.transaction(async (tx) => {
+      await this.#requireHeld(tx, compartment, reservationId, journey === 'dropoff' ? 'reserved' : 'occupied');
+      await tx.event('compartment.item-mismatch', { compartment, reservationId, journey, expected, seen: expected === 'present' ? 'absent' : 'present' });
+      await this.#quarantine(tx, compartment, journey === 'pickup' ? reservationId : null, `item sensor: ${expected === 'present' ? 'empty after a drop-off' : 'key still in after a pickup'}`, reservationId);
+      if (journey === 'dropoff') await tx.updateReservation(reservationId, { compartmentId: null });
+      await tx.event('journey.abandoned', { reservationId, compartment, journey, reason, content: 'unknown', quarantined: true });
+      await tx.timeline(reservationId, 'item-mismatch', { compartment, expected });
+    });
+    this.#log.warn({ compartment, journey, expected }, 'item sensor disagrees with the journey: compartment quarantined');
   }
 
   /** At start: journeys that a restart interrupted leave their compartments quarantined. */
@@ -260,11 +301,8 @@ export class Actuator {
    * `claim`: the reservation whose key may be inside (stays on the compartment); `heldFor`:
    * whom it was held for, for the audit trail only (defaults to the claim).
    */
-  async #quarantine(tx: JourneyTx, compartment: number, claim: string | null, reason: string, heldFor: string | null = claim): Promise<void> {
-    await tx.setCompartment(compartment, 'quarantined', claim, reason);
-    await tx.clearInflight(compartment);
-    await tx.audit({ compartmentId: compartment, action: 'quarantine', phase: 'outcome', actor: 'system', reservationId: heldFor, result: 'quarantined', detail: { reason } });
-    await tx.event('compartment.quarantined', { compartment, reason });
+  #quarantine(tx: JourneyTx, compartment: number, claim: string | null, reason: string, heldFor: string | null = claim): Promise<void> {
+    return quarantineIn(tx, compartment, claim, reason, heldFor);
   }
 
   /** The journey may finish only while its compartment is still held for it (throwing rolls the transaction back). */

@@ -19,7 +19,8 @@ import type { JourneyStore, LockPort, PinGuard } from './ports.js';
 import { paymentSummary, reservationSummary, topViewOf } from './render.js';
 import { newSession, type Session } from './session.js';
 import { mayChooseJourney, nextStep, progressOf, type SessionEvent } from './session-machine.js';
-import { SessionTimers } from './session-timers.js';
+import { DEFAULT_IDLE_LIMITS, idleLimitFor, SessionTimers, type IdleLimits } from './session-timers.js';
+import { endingOf, recordSettlement, settle, type Leaving, type Settlement } from './door-settlement.js';
 import type { IdentifyMode, JourneyKind, SessionAction, SessionStep, SessionView, TopView } from './session-view.js';
 import type { Reservation } from './types.js';
 
@@ -39,9 +40,11 @@ export interface JourneyOptions {
   timeZone: string;
   defaultCountry: Country;
   defaultLanguage: Language;
-  /** Inactivity before a session ends (default 60 s) and the warning before it (10 s). */
+  /** Inactivity before a session ends on the typing steps (default 60 s) and the warning before it (10 s). */
   idleTimeoutMs?: number;
   idleWarningMs?: number;
+  /** The other steps' idle limits (session-timers.ts; defaults there): at a door, paying, waiting for a PIN. */
+  idleLimits?: Partial<Omit<IdleLimits, 'inputMs'>>;
   /** How long "thank you" stays up. */
   doneMs?: number;
   /** The back-office link's state, shown discreetly. */
@@ -59,7 +62,8 @@ const MAX_COMPARTMENT_TRIES = 2;
 
 export class Journeys {
   readonly events = new EventEmitter<JourneyEvents>();
-  readonly #o: Required<Omit<JourneyOptions, 'linkState' | 'outOfOrder' | 'pinHashing' | 'throttles'>> & Pick<JourneyOptions, 'linkState' | 'outOfOrder'>;
+  readonly #o: Required<Omit<JourneyOptions, 'linkState' | 'outOfOrder' | 'pinHashing' | 'throttles' | 'idleLimits'>> & Pick<JourneyOptions, 'linkState' | 'outOfOrder'>;
+  readonly #idleLimits: IdleLimits;
   readonly #log: Logger;
   #lang: Language;
   #session: Session | null = null;
@@ -76,6 +80,7 @@ export class Journeys {
 
   constructor(options: JourneyOptions) {
     this.#o = { idleTimeoutMs: 60_000, idleWarningMs: 10_000, doneMs: 8_000, ...options };
+    this.#idleLimits = { ...DEFAULT_IDLE_LIMITS, ...options.idleLimits, inputMs: this.#o.idleTimeoutMs };
     this.#log = options.logger;
     this.#lang = options.defaultLanguage;
     this.#timers = new SessionTimers(options.clock);
@@ -89,6 +94,16 @@ export class Journeys {
     const run = this.#busy.then(() => this.#handle(action));
     this.#busy = run.catch(() => undefined);
     return run;
+  }
+
+  /** Resolves once every action and ending queued so far has run (shutdown, tests). */
+  async settled(): Promise<void> {
+    let seen: Promise<unknown> | null = null;
+    // Endings queue themselves behind the current work: wait until nothing new was queued.
+    while (seen !== this.#busy) {
+      seen = this.#busy;
+      await seen;
+    }
   }
 
   /** The back office took (or closed) the help call. */
@@ -144,6 +159,8 @@ export class Journeys {
       door: s?.compartment ? this.#o.locks.doorState(s.compartment) : null,
       payment: paymentSummary(r, s),
       idleWarning: this.#idleWarning,
+      idleEnds: s ? endingOf(this.#settlementNow(s)) : null,
+      itemInside: s?.compartment ? this.#itemPresent(s.compartment) : null,
       confirmAbandon: this.#confirmAbandon,
       helpOpen: this.#helpOpen,
       helpCall: this.#helpCall,
@@ -201,6 +218,7 @@ export class Journeys {
       case 'abandon':
         this.#requireSession();
         if (this.#session?.step === 'opening') throw new DomainError('BAD_ACTION', 'a compartment is opening');
+        if (this.#session?.step === 'close-door') throw new DomainError('BAD_ACTION', 'already abandoned: close the door');
         this.#confirmAbandon = true;
         return;
       case 'abandonCancel':
@@ -209,7 +227,7 @@ export class Journeys {
       case 'abandonConfirm':
         this.#requireSession();
         if (!this.#confirmAbandon) throw new DomainError('BAD_ACTION', 'abandon was not asked');
-        return this.#end('abandoned');
+        return this.#abandon();
       case 'identifyMode':
         return this.#setIdentifyMode(action.mode);
       case 'back':
@@ -484,7 +502,46 @@ export class Journeys {
 
   // --- endings -----------------------------------------------------------------------------
 
-  #endQueued(reason: 'finished' | 'idle' | 'cancelled'): Promise<void> {
+  /**
+   * The customer confirmed the X. With the door of their compartment not seen closed, nothing
+   * ends yet: "take your key back (leave the key in) and close door N"; the door closing (with
+   * the item sensor, where fitted, agreeing) or the customer walking away ends it.
+   */
+  async #abandon(): Promise<void> {
+    const s = this.#requireSession();
+    this.#confirmAbandon = false;
+    const atDoor = (s.step === 'place-key' || s.step === 'take-key') && s.compartment !== null;
+    if (atDoor && this.#o.locks.doorState(s.compartment as number) !== 'closed') {
+      this.#move('abandonOpen');
+      this.#log.info({ session: s.id, compartment: s.compartment }, 'abandoned with the door open: asking to close it');
+      return;
+    }
+    return this.#end('abandoned');
+  }
+
+  /** close-door: the door closed. It ends the session unless the item sensor shows the key where it should not be. */
+  #closedAfterAbandon(s: Session, compartment: number): void {
+    const item = this.#itemPresent(compartment);
+    const asBefore = s.journey === 'dropoff' ? item !== true : item !== false;
+    if (!asBefore) {
+      this.#log.info({ session: s.id, compartment }, 'door closed after abandon, but the item sensor disagrees: asking again');
+      return;
+    }
+    void this.#endQueued('abandoned');
+  }
+
+  /** What leaving now would record for the session's opened compartment; null when none was opened. */
+  #settlementNow(s: Session): Settlement | null {
+    if (s.compartment === null || !s.doorOpened || !s.journey || !s.reservationId) return null;
+    const leaving: Leaving = s.step === 'close-door' ? 'undo' : 'finish';
+    return settle(s.journey, leaving, this.#o.locks.doorState(s.compartment), this.#itemPresent(s.compartment));
+  }
+
+  #itemPresent(compartment: number): boolean | null {
+    return this.#o.locks.itemPresent?.(compartment) ?? null;
+  }
+
+  #endQueued(reason: 'finished' | 'idle' | 'cancelled' | 'abandoned'): Promise<void> {
     const run = this.#busy.then(async () => {
       await this.#end(reason);
       this.#changed();
@@ -506,7 +563,19 @@ export class Journeys {
     this.#error = null;
     if (!s) return;
     if (s.compartment !== null && s.doorOpened && s.reservationId && s.journey) {
-      await this.#o.actuator.abandonedAfterOpen(s.compartment, s.reservationId, s.journey, reason);
+      // Leaving at "place the key" / "take the key" finishes the step (a closed door tells the
+      // truth); an abandon undoes it; either way only a truly unknown content is quarantined.
+      const leaving: Leaving = s.step === 'close-door' || reason === 'abandoned' ? 'undo' : 'finish';
+      const settlement = settle(s.journey, leaving, this.#o.locks.doorState(s.compartment), this.#itemPresent(s.compartment));
+      const recorded = await recordSettlement(this.#o.actuator, settlement, {
+        compartment: s.compartment,
+        reservationId: s.reservationId,
+        journey: s.journey,
+        reason,
+        addedPhone: s.addedPhone,
+        remark: s.remark,
+      });
+      this.#log.info({ session: s.id, compartment: s.compartment, reason, leaving, settlement: recorded.kind }, 'session ended after its door opened');
     }
     if (s.reservationId && reason !== 'finished') {
       await this.#o.store.transaction((tx) => tx.timeline(s.reservationId as string, 'session-ended', { reason, step: s.step }));
@@ -525,7 +594,8 @@ export class Journeys {
     const s = this.#session;
     // "done" and "locked-out" end on their own timers, never by inactivity.
     if (!s || s.step === 'done' || s.step === 'locked-out') return;
-    this.#timers.armIdle(this.#o.idleTimeoutMs, this.#o.idleWarningMs, (secondsLeft) => {
+    const limit = idleLimitFor(s.step, this.#idleLimits);
+    this.#timers.armIdle(limit, Math.min(this.#o.idleWarningMs, limit - 1000), (secondsLeft) => {
       if (this.#session !== s) return false;
       if (secondsLeft <= 0) {
         void this.#endQueued('idle');
@@ -557,6 +627,9 @@ export class Journeys {
     const s = this.#session;
     if (!s || s.compartment !== compartment) return;
     if (state === 'open') s.doorOpened = true;
+    // The customer handling the door is there: the idle time starts again.
+    if (s.step === 'place-key' || s.step === 'take-key' || s.step === 'close-door') this.#armIdle();
+    if (state === 'closed' && s.step === 'close-door') this.#closedAfterAbandon(s, compartment);
     this.#changed();
   }
 
@@ -564,7 +637,10 @@ export class Journeys {
     const s = this.#requireSession();
     const to = nextStep(s.journey, s.step, event);
     if (to === null) throw new DomainError('BAD_ACTION', `${event} is not allowed at ${s.step}`);
+    const changed = s.step !== to;
     s.step = to;
+    // Each step has its own idle limit: a new step starts its own.
+    if (changed && to !== 'welcome') this.#armIdle();
   }
 
   #requireSession(): Session {

@@ -82,6 +82,8 @@ export interface JourneyStore {
 export interface LockPort {
   open(compartment: number): Promise<OpenOutcome>;
   doorState(compartment: number): DoorState;
+  /** The compartment's item sensor (true = something inside); null, or absent, without one. */
+  itemPresent?(compartment: number): boolean | null;
   readonly events: EventEmitter<LockBankEvents>;
 }
 

@@ -30,7 +30,7 @@ export function paymentSummary(r: Reservation | null, s: Session | null): Sessio
 
 /** The top screen follows the bottom screen: the compartment's number while it is open. */
 export function topViewOf(view: SessionView): TopView {
-  const showNumber = ['opening', 'place-key', 'take-key'].includes(view.step);
+  const showNumber = ['opening', 'place-key', 'take-key', 'close-door'].includes(view.step);
   return {
     step: view.step,
     journey: view.journey,

@@ -25,6 +25,7 @@ export type SessionEvent =
   | 'opened' // the door of the allocated compartment opened
   | 'openFailed' // no compartment could be opened
   | 'finished' // key placed (drop-off) or taken (pickup)
+  | 'abandonOpen' // abandoned with the door open: first the door must close
   | 'end'; // back to welcome: abandon, idle timeout, done timer, failed acknowledged
 
 /** The steps each journey goes through, for "step n of m". */
@@ -62,14 +63,16 @@ const TABLES: Record<JourneyKind, Table> = {
     identify: { ...COMMON.identify, identified: 'details' },
     details: { confirmDetails: 'opening', end: 'welcome' },
     opening: { ...COMMON.opening, opened: 'place-key' },
-    'place-key': { finished: 'done', end: 'welcome' },
+    'place-key': { finished: 'done', abandonOpen: 'close-door', end: 'welcome' },
+    'close-door': { end: 'welcome' },
   },
   pickup: {
     ...COMMON,
     identify: { ...COMMON.identify, identified: 'opening', paymentNeeded: 'payment' },
     payment: { paid: 'opening', end: 'welcome' },
     opening: { ...COMMON.opening, opened: 'take-key' },
-    'take-key': { finished: 'done', end: 'welcome' },
+    'take-key': { finished: 'done', abandonOpen: 'close-door', end: 'welcome' },
+    'close-door': { end: 'welcome' },
   },
 };
 
@@ -102,6 +105,7 @@ export function progressOf(journey: JourneyKind | null, step: SessionStep): { in
     'lookup-sent': 'identify',
     'locked-out': 'identify',
     opening: journey === 'dropoff' ? 'place-key' : 'take-key',
+    'close-door': journey === 'dropoff' ? 'place-key' : 'take-key',
   };
   const index = steps.indexOf(shown[step] ?? step);
   return index < 0 ? null : { index: index + 1, count: steps.length };

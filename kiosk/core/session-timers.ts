@@ -4,6 +4,41 @@
  * - step timers (the end of a lockout, "thank you"), which a touch must never cancel.
  */
 import type { Clock } from '../lib/clock.js';
+import type { SessionStep } from './session-view.js';
+
+/**
+ * How long each kind of step may go untouched (issue 7, point 9): typing a PIN, a plate or
+ * details is quick; a customer at an open compartment, paying on their phone, or waiting for
+ * a PIN by SMS needs longer.
+ */
+export interface IdleLimits {
+  /** Typing and choosing: identify, lookup-result, details, payment-less steps (default 60 s). */
+  inputMs: number;
+  /** At an open compartment: place-key, take-key, close-door (default 180 s). */
+  doorMs: number;
+  /** Waiting for a payment made on the phone (default 300 s). */
+  paymentMs: number;
+  /** "The PIN is on its way" (default 180 s). */
+  pinWaitMs: number;
+}
+
+export const DEFAULT_IDLE_LIMITS: IdleLimits = { inputMs: 60_000, doorMs: 180_000, paymentMs: 300_000, pinWaitMs: 180_000 };
+
+/** The idle limit of a step. */
+export function idleLimitFor(step: SessionStep, limits: IdleLimits): number {
+  switch (step) {
+    case 'place-key':
+    case 'take-key':
+    case 'close-door':
+      return limits.doorMs;
+    case 'payment':
+      return limits.paymentMs;
+    case 'lookup-sent':
+      return limits.pinWaitMs;
+    default:
+      return limits.inputMs;
+  }
+}
 
 export class SessionTimers {
   readonly #clock: Clock;

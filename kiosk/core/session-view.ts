@@ -17,6 +17,7 @@ export type SessionStep =
   | 'place-key' // drop-off: put the key in, close the door, press Confirm
   | 'payment' // pickup: payment needed before the door opens
   | 'take-key' // pickup: take the key, close the door
+  | 'close-door' // abandoned with the door open: take your key back (drop-off) / leave it in (pickup) and close door N
   | 'done' // thank you; back to welcome by itself
   | 'locked-out' // too many wrong PINs: wait
   | 'failed'; // nothing could be opened: call for help
@@ -77,6 +78,15 @@ export interface SessionView {
   payment: { amount: number | null; currency: string | null; status: string } | null;
   /** Seconds left before the session ends for inactivity; null when no warning is shown. */
   idleWarning: number | null;
+  /**
+   * What happens if the customer leaves now (ui/i18n `idle.ends.<key>`), said with the idle
+   * warning: restart (nothing kept), deposited / collected (recorded unconfirmed), released
+   * (the compartment locks empty, the booking stays open), key-kept, staff-check (quarantine).
+   * null without a session.
+   */
+  idleEnds: 'restart' | 'deposited' | 'collected' | 'released' | 'key-kept' | 'staff-check' | null;
+  /** The compartment's item sensor (true = something inside); null without one. close-door says "your key is still inside". */
+  itemInside: boolean | null;
   /** An "abandon? yes / no" dialog is up. */
   confirmAbandon: boolean;
   /** The help panel is open. */

@@ -115,7 +115,7 @@ t.test('five wrong PINs lock PIN entry; a restart does not reset it', async (t) 
   t.ok((after.view?.error?.retryAfterS ?? 0) > 0 && (after.view?.error?.retryAfterS ?? 99) <= 30);
 });
 
-t.test('abandoning after the door opened quarantines the compartment', async (t) => {
+t.test('abandoning with the door open asks for the door; closed with its content unknown, the compartment is quarantined', async (t) => {
   const locker = await withLocker(t);
   await ok(t, locker, { type: 'start', journey: 'dropoff' });
   await ok(t, locker, { type: 'pin', pin: '123456' });
@@ -126,10 +126,13 @@ t.test('abandoning after the door opened quarantines the compartment', async (t)
   t.equal(view.step, 'place-key', 'no harm in changing your mind');
   await ok(t, locker, { type: 'abandon' });
   view = await ok(t, locker, { type: 'abandonConfirm' });
-  t.equal(view.step, 'welcome');
+  t.match(view, { step: 'close-door', compartment: 1 }, 'first: take your key back and close door 1');
+  t.match(await locker.store.compartment(1), { state: 'reserved' });
+  closeDoor(locker, 1);
+  await until(() => locker.journeys.view().step === 'welcome', 'the door closing ends the session');
   t.match(await locker.store.compartment(1), { state: 'quarantined' });
   t.match(await reservations.getById(locker.db, 'demo-dropoff-1'), { status: 'booked', compartmentId: null });
-  t.same((await events(locker)).map((e) => e.type), ['compartment.opened', 'compartment.quarantined']);
+  t.same((await events(locker)).map((e) => e.type), ['compartment.opened', 'compartment.closed', 'compartment.quarantined', 'journey.abandoned']);
 
   // The next customer gets another compartment.
   await ok(t, locker, { type: 'start', journey: 'dropoff' });

@@ -2,8 +2,8 @@ import t from 'tap';
 import { allowedTransitions, mayChooseJourney, nextStep, progressOf, type SessionEvent } from '../../kiosk/core/session-machine.js';
 import type { JourneyKind, SessionStep } from '../../kiosk/core/session-view.js';
 
-const STEPS: SessionStep[] = ['welcome', 'identify', 'lookup-result', 'lookup-sent', 'details', 'opening', 'place-key', 'payment', 'take-key', 'done', 'locked-out', 'failed'];
-const EVENTS: SessionEvent[] = ['start', 'identified', 'lookedUp', 'pinSent', 'retryIdentify', 'lockedOut', 'paymentNeeded', 'paid', 'confirmDetails', 'opened', 'openFailed', 'finished', 'end'];
+const STEPS: SessionStep[] = ['welcome', 'identify', 'lookup-result', 'lookup-sent', 'details', 'opening', 'place-key', 'payment', 'take-key', 'close-door', 'done', 'locked-out', 'failed'];
+const EVENTS: SessionEvent[] = ['start', 'identified', 'lookedUp', 'pinSent', 'retryIdentify', 'lockedOut', 'paymentNeeded', 'paid', 'confirmDetails', 'opened', 'openFailed', 'finished', 'abandonOpen', 'end'];
 
 // The whole table, written out once more by hand: a change to the machine must change this.
 const EXPECTED: Record<JourneyKind | 'undecided', string[]> = {
@@ -37,7 +37,9 @@ const EXPECTED: Record<JourneyKind | 'undecided', string[]> = {
     'opening opened place-key',
     'opening openFailed failed',
     'place-key finished done',
+    'place-key abandonOpen close-door',
     'place-key end welcome',
+    'close-door end welcome',
     'done end welcome',
     'locked-out retryIdentify identify',
     'locked-out end welcome',
@@ -60,7 +62,9 @@ const EXPECTED: Record<JourneyKind | 'undecided', string[]> = {
     'opening opened take-key',
     'opening openFailed failed',
     'take-key finished done',
+    'take-key abandonOpen close-door',
     'take-key end welcome',
+    'close-door end welcome',
     'done end welcome',
     'locked-out retryIdentify identify',
     'locked-out end welcome',

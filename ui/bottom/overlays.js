@@ -20,7 +20,26 @@ const HELP_KEYS = {
   done: k('help.done'),
   'locked-out': k('help.lockedOut'),
   failed: k('help.failed'),
+  'close-door': k('help.closeDoor'),
 };
+
+/** What the idle warning says will happen (SessionView.idleEnds). */
+const IDLE_ENDS = {
+  restart: k('idle.endsRestart'),
+  deposited: k('idle.endsDeposited'),
+  collected: k('idle.endsCollected'),
+  released: k('idle.endsReleased'),
+  'key-kept': k('idle.endsKeyKept'),
+  'staff-check': k('idle.endsStaffCheck'),
+};
+
+/** "Cancel?": at an open door it says the door comes first. */
+function abandonText(v) {
+  const atOpenDoor = v.door !== 'closed' && v.compartment !== null;
+  if (atOpenDoor && v.step === 'place-key') return t('abandon.textPlace');
+  if (atOpenDoor && v.step === 'take-key') return t('abandon.textTake');
+  return t('abandon.text');
+}
 
 export function renderOverlays(v) {
   const layers = [];
@@ -29,7 +48,7 @@ export function renderOverlays(v) {
   if (v.confirmAbandon) {
     layers.push(modal('abandon', 'abandon-title',
       h('h2', { id: 'abandon-title' }, t('abandon.title')),
-      h('p', {}, t('abandon.text')),
+      h('p', {}, abandonText(v)),
       h('div', { class: 'actions' },
         button(t('abandon.no'), () => void send({ type: 'abandonCancel' }), 'secondary'),
         button(t('abandon.yes'), () => void send({ type: 'abandonConfirm' }), 'danger'))));
@@ -39,6 +58,7 @@ export function renderOverlays(v) {
       h('div', { class: 'idle-box' },
         h('h2', { id: 'idle-title' }, t('idle.title')),
         h('p', {}, t('idle.text')),
+        IDLE_ENDS[v.idleEnds] && h('p', { class: 'idle-ends' }, t(IDLE_ENDS[v.idleEnds])),
         h('p', { class: 'countdown', 'data-countdown': 'idle' }, t('idle.seconds', { seconds: idleSecondsLeft() })))));
   }
   return layers;

@@ -13,7 +13,7 @@ import { renderIdentify } from './editors.js';
 import { renderDetails } from './details.js';
 import { renderOverlays } from './overlays.js';
 import {
-  renderWelcome, renderLookupResult, renderLookupSent, renderOpening, renderCompartmentStep,
+  renderWelcome, renderLookupResult, renderLookupSent, renderOpening, renderCompartmentStep, renderCloseDoor,
   renderPayment, renderDone, renderLockedOut, renderFailed, renderOutOfOrder,
 } from './steps.js';
 
@@ -49,6 +49,7 @@ function renderStep(v) {
     case 'opening': return renderOpening(v);
     case 'place-key': return renderCompartmentStep(v, 'place');
     case 'take-key': return renderCompartmentStep(v, 'take');
+    case 'close-door': return renderCloseDoor(v);
     case 'payment': return renderPayment(v);
     case 'done': return renderDone(v);
     case 'locked-out': return renderLockedOut(v);
@@ -59,7 +60,7 @@ function renderStep(v) {
 
 function renderBar(v, title) {
   const progress = v.progress ? t('common.progress', { index: v.progress.index, count: v.progress.count }) : '';
-  const canAbandon = v.sessionId !== null && v.step !== 'done' && v.step !== 'opening';
+  const canAbandon = v.sessionId !== null && v.step !== 'done' && v.step !== 'opening' && v.step !== 'close-door';
   const reachable = state.socketDownSince === null;
   return [
     h('div', { class: 'bar-lead' },

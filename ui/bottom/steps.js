@@ -17,6 +17,7 @@ const PAYMENT_STATUS_KEYS = {
 const DOOR_KEYS = {
   place: { open: k('door.openPlace'), closed: k('door.closedPlace') },
   take: { open: k('door.openTake'), closed: k('door.closedTake') },
+  close: { open: k('door.openClose'), closed: k('door.closedClose') },
 };
 
 export function renderWelcome(v) {
@@ -81,6 +82,28 @@ export function renderCompartmentStep(v, kind) {
       doorLine,
       errorBlock({ callHelp: v }),
       button(kind === 'place' ? t('common.confirm') : t('takeKey.done'), () => void submit({ type: 'confirm' }), 'primary wide confirm')));
+}
+
+/**
+ * Abandoned with the door open: first the door. The number stays big; the item sensor, where
+ * fitted, says when the key is not where the customer was asked to leave it.
+ */
+export function renderCloseDoor(v) {
+  const number = v.compartment ?? '–';
+  const pickup = v.journey === 'pickup';
+  const door = v.door === 'open' || v.door === 'closed' ? v.door : null;
+  const doorLine = door && h('p', { class: `door ${door}`, role: 'status' },
+    icon(door === 'closed' ? ICONS.check : ICONS.door), t(DOOR_KEYS.close[door]));
+  const misplaced = pickup ? v.itemInside === false : v.itemInside === true;
+  return h('section', { class: 'step compartment-step close-door' },
+    h('div', { class: 'compartment-tile', 'aria-hidden': 'true' },
+      h('span', { class: 'tile-label' }, t('common.compartment')), h('span', { class: 'tile-number' }, String(number))),
+    h('div', { class: 'compartment-text' },
+      h('h1', {}, pickup ? t('closeDoor.titleTake', { number }) : t('closeDoor.titlePlace', { number })),
+      h('p', { class: 'lead' }, t('closeDoor.text')),
+      doorLine,
+      misplaced && h('p', { class: 'hint item-warning', role: 'status' }, pickup ? t('closeDoor.keyMissing') : t('closeDoor.keyInside')),
+      errorBlock({ callHelp: v })));
 }
 
 export function renderPayment(v) {

@@ -22,7 +22,15 @@ const STEP_TEXT = {
   done: [k('top.doneTitle'), k('top.doneText')],
   'locked-out': [k('top.lockedOutTitle'), k('top.lockedOutText')],
   failed: [k('top.failedTitle'), k('top.failedText')],
+  'close-door': [k('top.closeDoorTitle'), k('top.closeDoorText')],
 };
+
+/** The line under the headline: a pickup's "done" and "close the door" say it their way. */
+function subText(v, textKey) {
+  if (v.journey === 'pickup' && v.step === 'done') return t('top.doneTextPickup');
+  if (v.journey === 'pickup' && v.step === 'close-door') return t('top.closeDoorTextPickup');
+  return t(textKey);
+}
 
 /** The steps of each journey as the strip shows them (kiosk/core/session-machine.ts JOURNEY_STEPS). */
 const JOURNEY_STRIP = {
@@ -99,8 +107,8 @@ function render() {
     replace(screen,
       stepStrip(v),
       h('div', { class: 'text' },
-        h('h1', {}, t(titleKey)),
-        h('p', { class: 'sub' }, v.step === 'done' && v.journey === 'pickup' ? t('top.doneTextPickup') : t(textKey)),
+        h('h1', {}, t(titleKey, { number: v.compartment ?? '' })),
+        h('p', { class: 'sub' }, subText(v, textKey)),
         v.step === 'welcome' && !v.qr && h('ol', { class: 'how' }, h('li', {}, t('welcome.step1')), h('li', {}, t('welcome.step2')), h('li', {}, t('welcome.step3')))),
       (showNumber || v.qr) && h('div', { class: 'stage' },
         showNumber && h('div', { class: 'number-box' },
