@@ -33,8 +33,9 @@ import type { StoreStamps } from '../store/journey-store.js';
 import * as store from './command-store.js';
 import { CommandFailure, type CommandPorts, type HelpCallPort, type ReservationChange } from './commands/context.js';
 import { PinCommands } from './commands/pins.js';
+import { QuarantineCommands } from './commands/quarantine.js';
 import { handlerFor, READ_ONLY_COMMANDS } from './commands/registry.js';
-import type { CommandMessage, ErrorCode, ResultMessage } from './messages.js';
+import type { CommandMessage, DoorStateWire, ErrorCode, ResultMessage } from './messages.js';
 
 export { CommandFailure } from './commands/context.js';
 export type { CommandContext, CommandHandler, HelpCallPort, ReservationChange } from './commands/context.js';
@@ -60,6 +61,8 @@ export interface CommandProcessorOptions {
   stamps?: StoreStamps;
   /** The unit's PIN salt and cost; default: read from the database once. */
   pinHashing?: UnitPinHashing | null;
+  /** The lock bank's door states: a quarantine is cleared only behind a door seen closed. Default: unknown (refused). */
+  doorState?: (compartmentId: number) => DoorStateWire;
 }
 
 export type CommandOutcome = { ok: true; result: Record<string, unknown> } | { ok: false; error: { code: ErrorCode; message: string } };
@@ -80,6 +83,7 @@ export class CommandProcessor {
     const stamps = options.stamps ?? { wallClock: this.#now, monoClock: () => 0, bootId: 'commands' };
     this.#ports = {
       pins: new PinCommands({ lockouts: options.lockouts, stamps, ...(options.pinHashing !== undefined ? { pinHashing: options.pinHashing } : {}) }),
+      quarantine: new QuarantineCommands({ doorState: options.doorState ?? (() => 'unknown'), stamps }),
       help: options.help,
       ...(options.mechanic ? { mechanic: { desk: options.mechanic, stamps } } : {}),
       reservationChanged: (id, change) => this.events.emit('reservationChanged', id, change),

@@ -110,7 +110,11 @@ export type EventType =
   | 'mechanic.opened'
   | 'mechanic.refused'
   | 'board.offline'
-  | 'board.online';
+  | 'board.online'
+  // issue 7: a session ended after its door opened; an item sensor disagreed; staff cleared a quarantine
+  | 'journey.abandoned'
+  | 'compartment.item-mismatch'
+  | 'compartment.quarantine-cleared';
 
 export interface EventMessage {
   v: 1;
@@ -220,7 +224,8 @@ export type CommandName =
   | 'mechanic.request'
   | 'mechanic.open'
   | 'inventory.page'
-  | 'lockout.lift';
+  | 'lockout.lift'
+  | 'compartment.clear-quarantine';
 
 export interface CommandArgs {
   'reservation.upsert': { reservation: ReservationWire; version: number };
@@ -238,6 +243,8 @@ export interface CommandArgs {
   'inventory.page': { after: string | null; limit: number };
   /** Staff end a PIN lockout: the whole locker's back-off, or one reservation's lock (reservationId; null for the locker). */
   'lockout.lift': { scope: 'locker' | 'reservation'; reservationId: string | null };
+  /** Staff looked into a quarantined compartment: back into service (kiosk/core/quarantine.ts clearQuarantine). */
+  'compartment.clear-quarantine': { compartment: number; reason: string; by: string };
 }
 
 export type HelpCallStateWire = 'received' | 'taken' | 'closed';

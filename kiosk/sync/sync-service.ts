@@ -150,6 +150,7 @@ export class SyncService {
       logger: this.#log,
       wallClock: this.#wall,
       stamps: { wallClock: this.#wall, monoClock: this.#mono, bootId: options.bootId },
+      doorState: options.doorState,
       ...(options.pinHashing !== undefined ? { pinHashing: options.pinHashing } : {}),
       ...(options.help ? { help: options.help } : {}),
       ...(options.mechanic ? { mechanic: options.mechanic } : {}),

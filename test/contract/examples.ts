@@ -117,8 +117,9 @@ export const eventExamples: { readonly [E in EventType]: EventMessage } = frozen
     compartment: 1,
     addedPhone: '+4746812345',
     remark: 'Nøkkelen har en gul merkelapp',
+    confirmed: true,
   }),
-  'key.collected': event(119, 'key.collected', { reservationId: 'r-2025-0398', compartment: 6 }),
+  'key.collected': event(119, 'key.collected', { reservationId: 'r-2025-0398', compartment: 6, confirmed: false }),
   'compartment.opened': event(120, 'compartment.opened', { compartment: 1, reservationId: 'r-2025-0412', purpose: 'dropoff', confirmed: true }),
   'compartment.closed': event(121, 'compartment.closed', { compartment: 1 }),
   'compartment.forced': event(122, 'compartment.forced', { compartment: 7 }),
@@ -143,6 +144,10 @@ export const eventExamples: { readonly [E in EventType]: EventMessage } = frozen
   'key.returned': event(141, 'key.returned', { reservationId: 'r-2025-0433', workOrder: 'WO-88213', compartment: 5, requestId: 'mreq-2025-0032', tabletId: 'tablet-03' }),
   'board.offline': event(132, 'board.offline', { board: 1, reason: 'no reply within 1000 ms' }, AT_UNSYNCHRONISED),
   'board.online': event(133, 'board.online', { board: 1 }, AT_UNSYNCHRONISED),
+  // issue 7: journeys that end without Confirm, the item sensor, clearing a quarantine
+  'journey.abandoned': event(140, 'journey.abandoned', { reservationId: 'r-2025-0412', compartment: 2, journey: 'dropoff', reason: 'abandoned', content: 'empty', quarantined: false }),
+  'compartment.item-mismatch': event(141, 'compartment.item-mismatch', { compartment: 4, reservationId: 'r-2025-0431', journey: 'dropoff', expected: 'present', seen: 'absent' }),
+  'compartment.quarantine-cleared': event(142, 'compartment.quarantine-cleared', { compartment: 8, state: 'free', reservationId: null, reason: 'Looked inside: empty, lock works', by: 'Ole-Johan Bakke' }),
   'compartment.open-refused': event(134, 'compartment.open-refused', {
     compartment: 2,
     reservationId: 'r-2025-0424',
@@ -202,6 +207,10 @@ export const commandResultExamples: { readonly [N in CommandName]: readonly Resu
   'mechanic.request': [ok('cmd-000475', { recorded: true }), ok('cmd-000475', { recorded: true, duplicate: true })],
   'mechanic.open': [ok('cmd-000476', { accepted: true, compartment: 1, purpose: 'retrieve' }), ok('cmd-000476', { accepted: false, reason: 'REPLAYED' })],
   'lockout.lift': [ok('cmd-000491', { applied: true, scope: 'reservation', wasLocked: true }), ok('cmd-000491', { applied: true, scope: 'locker', wasLocked: false })],
+  'compartment.clear-quarantine': [
+    ok('cmd-000493', { applied: true, compartment: 8, state: 'free', reservationId: null }),
+    ok('cmd-000494', { applied: true, compartment: 16, state: 'occupied', reservationId: 'r-2025-0419' }),
+  ],
   'inventory.page': [
     ok('cmd-000490', {
       items: [
@@ -318,6 +327,13 @@ export const commandExamples: { readonly [N in CommandName]: CommandOf<N> } = fr
     id: 'cmd-000491',
     name: 'lockout.lift',
     args: { scope: 'reservation', reservationId: 'r-2025-0423' },
+  },
+  'compartment.clear-quarantine': {
+    v: 1,
+    type: 'command',
+    id: 'cmd-000493',
+    name: 'compartment.clear-quarantine',
+    args: { compartment: 8, reason: 'Looked inside: empty, lock works', by: 'Ole-Johan Bakke' },
   },
 });
 

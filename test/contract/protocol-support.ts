@@ -87,7 +87,9 @@ export function shapeOf(message: Json): { free: Path[]; optional: Path[] } {
   const m = message as JsonObject;
   if (m['type'] === 'event') {
     const known = typeof m['event'] === 'string' && KNOWN_EVENTS.has(m['event']);
-    return { free: known ? [] : [['payload']], optional: [['urgent']] };
+    // confirmed is absent from lockers before issue 7 (read as true).
+    const finishing = m['event'] === 'key.deposited' || m['event'] === 'key.collected';
+    return { free: known ? [] : [['payload']], optional: finishing ? [['urgent'], ['payload', 'confirmed']] : [['urgent']] };
   }
   if (m['type'] === 'result') return { free: [['result']], optional: [] };
   // pinHashing is absent from a locker that publishes no unit salt (legacy hashes).

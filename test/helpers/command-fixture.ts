@@ -13,7 +13,7 @@ import { createSilentLogger } from '../../kiosk/logging.js';
 import type { Db } from '../../kiosk/store/db.js';
 import { compartments } from '../../kiosk/store/repositories.js';
 import { CommandProcessor, type ReservationChange } from '../../kiosk/sync/commands.js';
-import type { CommandArgs, CommandMessage, CommandName, ReservationWire, ResultMessage } from '../../kiosk/sync/messages.js';
+import type { CommandArgs, CommandMessage, CommandName, DoorStateWire, ReservationWire, ResultMessage } from '../../kiosk/sync/messages.js';
 import { SCHEMA_BASE_ID, SCHEMA_FILES, defaultSchemaDir } from '../../kiosk/sync/validate.js';
 import { openTempDb } from './store.js';
 import { PIN_HASH } from './sync.js';
@@ -44,7 +44,7 @@ export function resultShape(name: CommandName): ValidateFunction {
   return shape;
 }
 
-export async function commandFixture(t: Test, compartmentCount = 4): Promise<CommandFixture> {
+export async function commandFixture(t: Test, compartmentCount = 4, options: { doorState?: (compartment: number) => DoorStateWire } = {}): Promise<CommandFixture> {
   const { db } = await openTempDb(t);
   await db.transaction((tx) => compartments.ensure(tx, compartmentCount, new Date()));
   const helpStates: string[] = [];
@@ -54,6 +54,7 @@ export async function commandFixture(t: Test, compartmentCount = 4): Promise<Com
     lockouts: new LockoutService(),
     logger: createSilentLogger(),
     help: { setHelpCall: (state) => helpStates.push(state) },
+    ...(options.doorState ? { doorState: options.doorState } : {}),
   });
   processor.events.on('reservationChanged', (id, change) => changes.push([id, change]));
   return {

@@ -6,6 +6,7 @@
  */
 import type { MechanicCommandPort } from './mechanic.js';
 import type { PinCommands } from './pins.js';
+import type { QuarantineCommands } from './quarantine.js';
 import type { Tx } from '../../store/db.js';
 import type { CommandArgs, CommandName, ErrorCode } from '../messages.js';
 
@@ -20,6 +21,8 @@ export interface HelpCallPort {
 export interface CommandPorts {
   /** PIN hashes and lockouts (commands/pins.ts). */
   pins: PinCommands;
+  /** Clearing a quarantine (commands/quarantine.ts). */
+  quarantine: QuarantineCommands;
   help: HelpCallPort | undefined;
   /** The mechanic journey (QR tokens, doors for tablets); absent: requests are only recorded. */
   mechanic?: MechanicCommandPort | undefined;

@@ -12,6 +12,7 @@ import { inventoryCommands } from './inventory.js';
 import { lockoutCommands } from './pins.js';
 import { mechanicCommands } from './mechanic.js';
 import { paymentCommands } from './payments.js';
+import { quarantineCommands } from './quarantine.js';
 import { reservationCommands } from './reservations.js';
 
 export const COMMAND_HANDLERS: { readonly [N in CommandName]: CommandHandler<N> } = {
@@ -21,6 +22,7 @@ export const COMMAND_HANDLERS: { readonly [N in CommandName]: CommandHandler<N> 
   ...mechanicCommands,
   ...inventoryCommands,
   ...lockoutCommands,
+  ...quarantineCommands,
 };
 
 /**
