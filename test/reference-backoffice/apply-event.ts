@@ -63,14 +63,15 @@ export async function applyEvent(tx: Tx, event: StoredEvent, effects: EventEffec
         addedPhone: str(p.addedPhone),
         updatedAt: event.receivedAt,
       });
-      await note(r, { compartment });
+      // confirmed false: the customer walked away at a closed door (absent from older lockers: true).
+      await note(r, { compartment, confirmed: p.confirmed !== false });
       break;
     }
     case 'key.collected': {
       const r = await own(p.reservationId);
       if (!r) break;
       await reservations.update(tx, { ...r, status: r.kind === 'pickup' ? 'collected' : 'retrieved', updatedAt: event.receivedAt });
-      await note(r, { compartment });
+      await note(r, { compartment, confirmed: p.confirmed !== false });
       break;
     }
     case 'key.retrieved': {
@@ -110,6 +111,20 @@ export async function applyEvent(tx: Tx, event: StoredEvent, effects: EventEffec
       break;
     case 'compartment.quarantined':
       await note(await byCompartment(), { compartment, reason: str(p.reason) });
+      if (compartment !== null) await units.setCompartmentState(tx, event.unitId, compartment, 'quarantined', null);
+      break;
+    case 'compartment.quarantine-cleared': {
+      const state = p.state === 'occupied' ? 'occupied' : 'free';
+      const holder = await own(p.reservationId);
+      if (compartment !== null) await units.setCompartmentState(tx, event.unitId, compartment, state, holder?.id ?? null);
+      await note(holder, { compartment, state, by: str(p.by) });
+      break;
+    }
+    case 'journey.abandoned':
+      await note(await own(p.reservationId), { compartment, content: str(p.content), quarantined: p.quarantined === true });
+      break;
+    case 'compartment.item-mismatch':
+      await note(await own(p.reservationId), { compartment, expected: str(p.expected) });
       break;
     case 'compartment.closed':
     case 'compartment.forced':

@@ -24,7 +24,7 @@ import { DEMO_APPOINTMENTS } from './demo.js';
 import { LockerSync } from './locker-sync.js';
 import { BackOfficeError, bad } from './errors.js';
 import { TabletRegistry } from './tablets.js';
-import { PHONE_ERRORS, PLATE_ERRORS, createSchema, helpSchema, liftSchema, mechanicSchema, parse, paymentSchema, scanSchema, updateSchema } from './staff-input.js';
+import { PHONE_ERRORS, PLATE_ERRORS, clearQuarantineSchema, createSchema, helpSchema, liftSchema, mechanicSchema, parse, paymentSchema, scanSchema, updateSchema } from './staff-input.js';
 import { commandView, displayPlate, eventView, paymentWire, toWire, unitView, type StaffState, type TabletState } from './views.js';
 
 export { BackOfficeError } from './errors.js';
@@ -285,6 +285,24 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     this.#log.info({ unitId: out.unitId, scope: reservationId === undefined ? 'locker' : 'reservation' }, 'lockout lift sent');
     this.#committed(out.unitId);
     return { commandId: out.commandId };
+  }
+
+  /**
+   * Staff looked into a quarantined compartment at a unit: sends `compartment.clear-quarantine`
+   * with what they found; the locker's `compartment.quarantine-cleared` event then shows it back
+   * in service here (or its result says why not: a door open, not quarantined).
+   */
+  async clearQuarantine(unitId: string, compartment: number, input: unknown): Promise<{ commandId: string }> {
+    const { reason, by } = parse(clearQuarantineSchema, input);
+    if (!Number.isInteger(compartment) || compartment < 1 || compartment > 16) throw bad('compartment', 'is a compartment number 1-16');
+    const now = this.#now();
+    const commandId = await this.#db.transaction(async (tx) => {
+      const unit = await this.#unitFor(tx, unitId);
+      return this.#command(tx, { unitId: unit, name: 'compartment.clear-quarantine', args: { compartment, reason, by: by ?? 'staff' }, reservationId: null }, now);
+    });
+    this.#log.info({ unitId, compartment }, 'quarantine clear sent');
+    this.#committed(unitId);
+    return { commandId };
   }
 
   /** What this back office believes is locked at a unit (from the locker's lockout events). */

@@ -66,6 +66,11 @@ export const liftSchema = z.strictObject({
   unitId: z.string().min(1).max(100).optional(),
   reservationId: z.string().min(1).max(128).optional(),
 });
+/** compartment.clear-quarantine: what the person found, and who they are. */
+export const clearQuarantineSchema = z.strictObject({
+  reason: z.string().trim().min(1, 'say what you found').max(500),
+  by: z.preprocess(emptyToNull, z.string().trim().max(100).nullable()).default(null),
+});
 export const helpSchema = z.strictObject({
   by: z.preprocess(emptyToNull, z.string().trim().max(60).nullable()).default(null),
   unitId: z.string().min(1).max(100).optional(),

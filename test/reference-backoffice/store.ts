@@ -269,6 +269,17 @@ export const units = {
   async touch(q: Queryable, unitId: string, now: Date): Promise<void> {
     await q.run('UPDATE units SET last_seen = ? WHERE unit_id = ?', [now.toISOString(), unitId]);
   },
+  /**
+   * A compartment's state changed by an event (quarantined, cleared): kept in the last hello's
+   * list so the staff page shows it without waiting for the next connection.
+   */
+  async setCompartmentState(tx: Tx, unitId: string, compartment: number, state: HelloMessage['compartments'][number]['state'], reservationId: string | null): Promise<void> {
+    const row = await tx.get<{ last_hello: string | null }>('SELECT last_hello FROM units WHERE unit_id = ?', [unitId]);
+    const hello = parseJson<HelloMessage>(row?.last_hello ?? null);
+    if (!hello) return;
+    const compartments = hello.compartments.map((c) => (c.id === compartment ? { ...c, state, reservationId } : c));
+    await tx.run('UPDATE units SET last_hello = ? WHERE unit_id = ?', [JSON.stringify({ ...hello, compartments }), unitId]);
+  },
   async setLockout(tx: Tx, unitId: string, until: string | null): Promise<void> {
     await tx.run('UPDATE units SET lockout_until = ? WHERE unit_id = ?', [until, unitId]);
   },

@@ -156,6 +156,8 @@ export function commandView(c: StoredCommand): CommandView {
     Object.assign(about, { callId: a.callId, state: a.state, by: a.by });
   } else if (c.name === 'lockout.lift') {
     Object.assign(about, { scope: a.scope });
+  } else if (c.name === 'compartment.clear-quarantine') {
+    Object.assign(about, { compartment: a.compartment, by: a.by });
   } else if (c.name === 'mechanic.request') {
     Object.assign(about, { requestId: a.requestId, tabletId: a.tabletId, purpose: a.purpose });
   }

@@ -51,6 +51,9 @@ const TIMELINE_TEXT = {
   'lockout.locker': 'Locker refuses PINs for a while',
   'board.offline': 'Lock board offline',
   'board.online': 'Lock board back online',
+  'journey.abandoned': 'Customer left after the door opened',
+  'compartment.item-mismatch': 'Item sensor disagrees: compartment checked by staff',
+  'compartment.quarantine-cleared': 'Quarantine cleared',
 };
 
 const COMMAND_TEXT = {
@@ -62,6 +65,7 @@ const COMMAND_TEXT = {
   'mechanic.request': 'Mechanic request',
   'mechanic.open': 'Mechanic scan',
   'lockout.lift': 'Lift PIN lockout',
+  'compartment.clear-quarantine': 'Clear quarantine',
 };
 
 let state = null;
@@ -115,9 +119,35 @@ function renderUnits(tz) {
         unit.lockoutUntil
           ? h('button', { type: 'button', class: 'primary', 'data-lift': unit.unitId, onclick: () => act(`/api/units/${encodeURIComponent(unit.unitId)}/lift-lockout`, {}, `Lockout lift sent to ${unit.unitId}`) }, 'Lift PIN lockout')
           : null,
+        quarantined(unit),
       ),
     ),
   );
+}
+
+/**
+ * Compartments the locker set aside (content uncertain): someone looks, says what they found,
+ * and clears it (compartment.clear-quarantine; refused while its door is open).
+ */
+function quarantined(unit) {
+  const list = (unit.compartments ?? []).filter((c) => c.state === 'quarantined');
+  if (list.length === 0) return null;
+  return h('div', { class: 'quarantined' }, list.map((c) => {
+    const reason = h('input', { type: 'text', maxlength: '500', placeholder: 'What did you find?', 'aria-label': `What you found in compartment ${c.id}`, 'data-quarantine-reason': String(c.id) });
+    const clear = () => {
+      const text = reason.value.trim();
+      if (!text) {
+        toast('Say what you found before clearing', 'bad');
+        return;
+      }
+      const by = document.getElementById('staff-name').value.trim() || null;
+      act(`/api/units/${encodeURIComponent(unit.unitId)}/compartments/${c.id}/clear-quarantine`, { reason: text, by }, `Clear sent for compartment ${c.id}`);
+    };
+    return h('div', { class: 'quarantine-row' },
+      h('span', { class: 'warn-tag', 'data-quarantined': String(c.id) }, `Compartment ${c.id} quarantined`),
+      reason,
+      h('button', { type: 'button', class: 'primary', 'data-clear-quarantine': String(c.id), onclick: clear }, 'Clear quarantine'));
+  }));
 }
 
 function renderReservations(tz) {
