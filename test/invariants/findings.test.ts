@@ -94,7 +94,7 @@ t.test('a door forced during a drop-off: the journey cannot finish into the quar
   t.match(await locker.store.reservation('r-1'), { status: 'booked', compartmentId: null });
 
   await locker.actuator.abandonedAfterOpen(1, 'r-1', 'dropoff', 'abandoned');
-  t.same(await eventsOf(locker), ['compartment.opened(1)', 'compartment.forced(1)', 'compartment.quarantined(1)'], 'one quarantine, one event');
+  t.same(await eventsOf(locker), ['compartment.opened(1)', 'compartment.forced(1)', 'compartment.quarantined(1)', 'journey.abandoned(1)'], 'one quarantine, one event; the abandon reported');
   await assertInvariants(t, locker);
 });
 
