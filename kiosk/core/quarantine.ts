@@ -6,7 +6,7 @@
  * back office.
  */
 import { DomainError } from '../errors.js';
-import type { JourneyTx } from './ports.js';
+import type { JourneyStore, JourneyTx, LockPort } from './ports.js';
 
 /**
  * Quarantine `compartment`. `claim`: the reservation whose key may be inside (stays on the
@@ -72,4 +72,13 @@ export async function clearQuarantine(tx: JourneyTx, request: ClearQuarantineReq
   await tx.event('compartment.quarantine-cleared', { compartment, state, reservationId, reason, by });
   if (current.reservationId) await tx.timeline(current.reservationId, 'quarantine-cleared', { compartment, state });
   return { compartment, state, reservationId };
+}
+
+/**
+ * clearQuarantine in a transaction of its own, with the door read from the lock bank: what a
+ * caller outside the back-office link (lockerctl) uses. Rejects with DomainError (NOT_FOUND,
+ * NOT_QUARANTINED, DOOR_OPEN, BAD_ACTION) and writes nothing when refused.
+ */
+export function clearQuarantineNow(store: JourneyStore, locks: Pick<LockPort, 'doorState'>, request: ClearQuarantineRequest): Promise<ClearQuarantineResult> {
+  return store.transaction((tx) => clearQuarantine(tx, request, locks.doorState(request.compartment)));
 }

@@ -5,6 +5,7 @@
  * to be closed, and only a truly unknown content is quarantined.
  */
 import t from 'tap';
+import { clearQuarantineNow } from '../../kiosk/core/quarantine.js';
 import { reservations } from '../../kiosk/store/repositories.js';
 import { doorJourneys, PICKUP_COMPARTMENT, toPlaceKey, toTakeKey, type DoorRig } from '../helpers/door-journeys.js';
 
@@ -136,6 +137,15 @@ t.test('point 8: abandon with the door open asks for the door first; nothing end
   t.equal(rig.journeys.view().step, 'welcome', 'the door closing ends it');
   t.match(await rig.store.compartment(compartment), { state: 'quarantined' });
   t.match((await rig.events()).find((e) => e.type === 'journey.abandoned')?.payload, { reservationId: 'drop', compartment, reason: 'abandoned', content: 'unknown', quarantined: true });
+
+  // Staff look and clear it (what lockerctl calls): refused while the door is open, then free.
+  rig.sim.forceDoor(compartment - 1);
+  await rig.settle();
+  await t.rejects(clearQuarantineNow(rig.store, rig.bank, { compartment, reason: 'empty', by: 'tech' }), { code: 'DOOR_OPEN' });
+  await closeDoor(rig, compartment);
+  t.same(await clearQuarantineNow(rig.store, rig.bank, { compartment, reason: 'empty', by: 'tech' }), { compartment, state: 'free', reservationId: null });
+  await t.rejects(clearQuarantineNow(rig.store, rig.bank, { compartment, reason: 'again', by: 'tech' }), { code: 'NOT_QUARANTINED' });
+  t.match(await rig.store.compartment(compartment), { state: 'free' });
 });
 
 t.test('point 8 with item sensors: a drop-off undone with the key taken back frees the compartment', async (t) => {
