@@ -68,7 +68,7 @@ export async function benchOutboxDrain(): Promise<Record<string, number>> {
 }
 
 /** A loopback back office that welcomes and acks every event (or any message with a seq). */
-async function ackingServer(): Promise<{ url: string; close: () => Promise<void> }> {
+export async function ackingServer(): Promise<{ url: string; close: () => Promise<void> }> {
   const http: Server = createServer();
   const wss = new WebSocketServer({ server: http, handleProtocols: (p) => (p.has('keylocker.v1') ? 'keylocker.v1' : false) });
   wss.on('connection', (socket) => {
