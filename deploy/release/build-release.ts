@@ -106,6 +106,11 @@ export async function compileDist(sourceDir: string, modulesDir: string, outDir:
     const out = (error as { stdout?: string }).stdout ?? '';
     throw new Error(`tsc failed: the release is built only from code that type-checks\n${out}`);
   }
+  // As `npm run build`: the protocol validators as Ajv standalone code (a release ships no docs/schemas).
+  await run(process.execPath, [join(outDir, 'kiosk', 'sync', 'validator-build.js'), '--schemas', join(sourceDir, 'docs', 'schemas')], {
+    cwd: sourceDir,
+    env: { ...process.env, NODE_PATH: resolve(modulesDir) }, // the stage has no node_modules yet; Ajv comes from the build's
+  });
 }
 
 /** What the service and the installer need beside dist/ and node_modules/. */

@@ -3,8 +3,14 @@
  * docs/schemas/ (the contract dealer systems implement), so that the locker's sync client and
  * the reference back office take and send exactly what the contract says.
  *
- * Nothing happens on import: `createValidator()` (or `new ProtocolValidator()`) reads the
- * schemas and compiles them once with Ajv (draft 2020-12); keep the instance and reuse it.
+ * Nothing happens on import: `createValidator()` (or `new ProtocolValidator()`) makes the
+ * validators once; keep the instance and reuse it. Two ways to the same functions:
+ * - precompiled: `npm run build` writes Ajv's standalone code for the schemas beside this file
+ *   (dist/kiosk/sync/protocol-validators.cjs, see validator-build.ts), with a digest of the
+ *   schema files it was made from. The production start loads it: no Ajv, no compiling.
+ * - compiled at start with Ajv (draft 2020-12): from source (tsx, tests), or when the schema
+ *   files differ from the digest (a stale build), or when asked (`precompiled: false`).
+ * Ajv itself is loaded only on that second path.
  *
  * Order of checks, so that a peer gets the error code docs/protocol.md promises:
  *   not a JSON object -> MALFORMED; `v` a number other than 1 -> UNSUPPORTED_VERSION;
@@ -12,12 +18,12 @@
  * Error messages name the failing field ("args.reservation.phones/0 must match pattern ...")
  * and never echo a value: values may be personal data (names, phones, e-mail addresses).
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import type { Ajv2020, ErrorObject, Options as AjvOptions, ValidateFunction } from 'ajv/dist/2020.js';
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION } from './messages.js';
 import type { BackOfficeMessage, LockerMessage } from './messages.js';
 
@@ -42,6 +48,30 @@ export const SCHEMA_FILES = [
 const LOCKER_TYPES = { hello: 'hello.json', event: 'event.json', result: 'result.json', error: 'error.json' } as const;
 const BACK_OFFICE_TYPES = { welcome: 'welcome.json', ack: 'ack.json', nack: 'nack.json', command: 'command.json', error: 'error.json' } as const;
 
+/** Every message type of both directions: the validators a ProtocolValidator holds, by type. */
+export const MESSAGE_TYPES = [...new Set([...Object.keys(LOCKER_TYPES), ...Object.keys(BACK_OFFICE_TYPES)])] as const;
+const SCHEMA_OF_TYPE: Readonly<Record<string, string>> = { ...LOCKER_TYPES, ...BACK_OFFICE_TYPES };
+
+/** The file the build writes beside this module (dist/kiosk/sync/), loaded when present. */
+export const PRECOMPILED_FILE = 'protocol-validators.cjs';
+const HERE = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+/**
+ * Ajv's options for the protocol, the same for the build's standalone code and for compiling at
+ * start, so both give the same functions. Formats (date, date-time, email) are added by
+ * newProtocolAjv.
+ */
+export const AJV_OPTIONS: AjvOptions = {
+  strict: true,
+  strictRequired: false, // `required` inside if/then names properties defined beside them
+  allowUnionTypes: true, // ["string", "null"]
+  discriminator: true, // command.json selects the args by `name`
+  allErrors: false, // stop at the first error: faster, and the most specific one comes first
+  verbose: false, // errors must not carry the data
+};
+const FORMATS = ['date', 'date-time', 'email'] as const;
+
 export type ValidationErrorCode = 'MALFORMED' | 'UNKNOWN_TYPE' | 'SCHEMA' | 'UNSUPPORTED_VERSION';
 export type ValidationFailure = { ok: false; code: ValidationErrorCode; message: string };
 export type ValidationResult<T> = { ok: true; message: T } | ValidationFailure;
@@ -52,6 +82,17 @@ export type FrameResult = { ok: true; value: unknown } | { ok: false; code: Fram
 export interface ProtocolValidatorOptions {
   /** Where the schema files are; default: the repository's docs/schemas (from source or dist). */
   schemaDir?: string;
+  /**
+   * The build's standalone module: a path, or false to compile with Ajv whatever is built.
+   * Default: protocol-validators.cjs beside this file, when it exists.
+   */
+  precompiled?: string | false;
+}
+
+/** What a precompiled module exports: one function per message type, and what it came from. */
+interface PrecompiledModule {
+  schemaDigest: string;
+  validators: Record<string, ValidateFunction>;
 }
 
 /** Longest error message produced: it goes into an `error` message, which allows 1000. */
@@ -92,11 +133,76 @@ function tooLarge(maxBytes: number): FrameResult {
 
 /** The default schema directory: docs/schemas from kiosk/sync (source) or dist/kiosk/sync (built). */
 export function defaultSchemaDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [resolve(here, '..', '..', 'docs', 'schemas'), resolve(here, '..', '..', '..', 'docs', 'schemas')];
-  const found = candidates.find((dir) => existsSync(join(dir, 'defs.json')));
-  if (found === undefined) throw new Error(`protocol schemas not found: looked for defs.json in ${candidates.join(' and ')}`);
+  const found = findSchemaDir();
+  if (found === null) throw new Error(`protocol schemas not found: looked for defs.json in ${schemaDirCandidates().join(' and ')}`);
   return found;
+}
+
+function schemaDirCandidates(): string[] {
+  return [resolve(HERE, '..', '..', 'docs', 'schemas'), resolve(HERE, '..', '..', '..', 'docs', 'schemas')];
+}
+
+function findSchemaDir(): string | null {
+  return schemaDirCandidates().find((dir) => existsSync(join(dir, 'defs.json'))) ?? null;
+}
+
+/** The schema files' text, in SCHEMA_FILES order; throws naming the file that cannot be read. */
+export function readSchemaTexts(schemaDir: string): string[] {
+  return SCHEMA_FILES.map((file) => {
+    const path = join(schemaDir, file);
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new Error(`protocol schema ${path} could not be read: ${(error as Error).message}`);
+    }
+  });
+}
+
+/** SHA-256 over the schema files (name and text): what a precompiled module was made from. */
+export function schemaDigest(texts: readonly string[]): string {
+  const hash = createHash('sha256');
+  SCHEMA_FILES.forEach((file, i) => hash.update(`${file}\0${texts[i]}\0`));
+  return hash.digest('hex');
+}
+
+/**
+ * An Ajv instance with every protocol schema added (none compiled yet). Ajv is required here,
+ * on first use, so a start that finds precompiled validators never loads it. `extra` adds
+ * options (the build's `code`).
+ */
+export function newProtocolAjv(texts: readonly string[], schemaDir: string, extra: AjvOptions = {}): Ajv2020 {
+  const { Ajv2020: AjvClass } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  const addFormats = require('ajv-formats') as typeof import('ajv-formats').default;
+  const ajv = new AjvClass({ ...AJV_OPTIONS, ...extra });
+  addFormats(ajv, [...FORMATS]);
+  SCHEMA_FILES.forEach((file, i) => {
+    let schema: unknown;
+    try {
+      schema = JSON.parse(texts[i]!);
+    } catch (error) {
+      throw new Error(`protocol schema ${join(schemaDir, file)} could not be read: ${(error as Error).message}`);
+    }
+    ajv.addSchema(schema as object);
+  });
+  return ajv;
+}
+
+/** The compiled function of one message type's schema. */
+export function compiledFor(ajv: Ajv2020, type: string): ValidateFunction {
+  const file = SCHEMA_OF_TYPE[type];
+  const validate = file === undefined ? undefined : ajv.getSchema(SCHEMA_BASE_ID + file);
+  if (validate === undefined) throw new Error(`protocol schema ${file ?? type} does not have $id ${SCHEMA_BASE_ID}${file ?? type}`);
+  return validate;
+}
+
+function loadPrecompiled(path: string): PrecompiledModule | null {
+  if (!existsSync(path)) return null;
+  const loaded = require(path) as Partial<PrecompiledModule>;
+  const validators = loaded.validators ?? {};
+  if (typeof loaded.schemaDigest !== 'string' || !MESSAGE_TYPES.every((type) => typeof validators[type] === 'function')) {
+    throw new Error(`${path} is not a precompiled protocol validator module: rebuild with npm run build`);
+  }
+  return { schemaDigest: loaded.schemaDigest, validators };
 }
 
 /**
@@ -104,38 +210,33 @@ export function defaultSchemaDir(): string {
  * so they may be passed around detached: `const { validateLockerMessage } = validator`.
  */
 export class ProtocolValidator {
-  readonly schemaDir: string;
+  /** Where the schemas were read from; null when only the precompiled module was found (a release ships no docs/). */
+  readonly schemaDir: string | null;
+  /** How the functions were made: the build's standalone code, or Ajv at start. */
+  readonly source: 'precompiled' | 'compiled';
   readonly #locker: ReadonlyMap<string, ValidateFunction>;
   readonly #backOffice: ReadonlyMap<string, ValidateFunction>;
 
   constructor(options: ProtocolValidatorOptions = {}) {
-    this.schemaDir = options.schemaDir ?? defaultSchemaDir();
-    const ajv = new Ajv2020({
-      strict: true,
-      strictRequired: false, // `required` inside if/then names properties defined beside them
-      allowUnionTypes: true, // ["string", "null"]
-      discriminator: true, // command.json selects the args by `name`
-      allErrors: false, // stop at the first error: faster, and the most specific one comes first
-      verbose: false, // errors must not carry the data
-    });
-    addFormats.default(ajv, ['date', 'date-time', 'email']);
-    for (const file of SCHEMA_FILES) {
-      const path = join(this.schemaDir, file);
-      let schema: unknown;
-      try {
-        schema = JSON.parse(readFileSync(path, 'utf8'));
-      } catch (error) {
-        throw new Error(`protocol schema ${path} could not be read: ${(error as Error).message}`);
+    const precompiled = options.precompiled === false ? null : loadPrecompiled(options.precompiled ?? join(HERE, PRECOMPILED_FILE));
+    this.schemaDir = options.schemaDir ?? findSchemaDir();
+    let validators: Record<string, ValidateFunction>;
+    if (this.schemaDir === null) {
+      if (precompiled === null) throw new Error(`protocol schemas not found: looked for defs.json in ${schemaDirCandidates().join(' and ')}`);
+      validators = precompiled.validators;
+    } else {
+      const texts = readSchemaTexts(this.schemaDir);
+      if (precompiled !== null && precompiled.schemaDigest === schemaDigest(texts)) {
+        validators = precompiled.validators;
+      } else {
+        const ajv = newProtocolAjv(texts, this.schemaDir);
+        validators = Object.fromEntries(MESSAGE_TYPES.map((type) => [type, compiledFor(ajv, type)]));
       }
-      ajv.addSchema(schema as object);
     }
-    const compile = (file: string): ValidateFunction => {
-      const validate = ajv.getSchema(SCHEMA_BASE_ID + file);
-      if (validate === undefined) throw new Error(`protocol schema ${file} does not have $id ${SCHEMA_BASE_ID}${file}`);
-      return validate;
-    };
-    this.#locker = new Map(Object.entries(LOCKER_TYPES).map(([type, file]) => [type, compile(file)]));
-    this.#backOffice = new Map(Object.entries(BACK_OFFICE_TYPES).map(([type, file]) => [type, compile(file)]));
+    this.source = validators === precompiled?.validators ? 'precompiled' : 'compiled';
+    const pick = (types: Record<string, string>): Map<string, ValidateFunction> => new Map(Object.keys(types).map((type) => [type, validators[type]!]));
+    this.#locker = pick(LOCKER_TYPES);
+    this.#backOffice = pick(BACK_OFFICE_TYPES);
   }
 
   /** A message a locker sent (hello, event, result, error): what a back office receives. */

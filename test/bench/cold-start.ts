@@ -153,7 +153,7 @@ export async function benchColdStart(): Promise<Record<string, unknown>> {
       locker.push(await startOnce(lockerArgs, lockerReady));
       bare.push(await startOnce([BARE], bareReady));
     }
-    const figures = (samples: StartSample[]): Record<string, Spread> => ({
+    const figures = (samples: StartSample[]): { wallMs: Spread; cpuMs: Spread; rssMiB: Spread } => ({
       wallMs: spread(samples.map((s) => s.wallMs)),
       cpuMs: spread(samples.map((s) => s.cpuMs)),
       rssMiB: spread(samples.map((s) => s.rssMiB)),

@@ -1,7 +1,7 @@
 /**
  * The locker as production runs it: `tsc -p tsconfig.build.json` to JavaScript (type checking
  * is `npm run typecheck`'s job, so `--noCheck` here: the same files, emitted faster), then
- * `node <out>/kiosk/main.js`. The screens' files and the protocol schemas are found beside the
+ * `node <out>/kiosk/main.js`, with the protocol validators precompiled as `npm run build` does. The screens' files and the protocol schemas are found beside the
  * build (ui/, docs/ linked in), node_modules through a link too, so the build may live anywhere.
  */
 import { execFile } from 'node:child_process';
@@ -21,6 +21,8 @@ export async function buildLocker(outDir: string): Promise<string> {
     cwd: REPO_ROOT,
     env: plainEnv(),
   });
+  // As `npm run build`: the protocol validators precompiled (a start that compiles them is slower).
+  await promisify(execFile)(process.execPath, [join(outDir, 'kiosk', 'sync', 'validator-build.js'), '--schemas', join(REPO_ROOT, 'docs', 'schemas')], { cwd: REPO_ROOT, env: plainEnv() });
   for (const name of ['ui', 'docs', 'node_modules']) {
     const link = join(outDir, name);
     if (!existsSync(link)) await symlink(join(REPO_ROOT, name), link);
