@@ -11,7 +11,9 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, ran
 import { constants as fsConstants } from 'node:fs';
 import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SignJWT, type JWK } from 'jose';
+// The subpath, not 'jose': the package's index loads every JOSE module (about 170 files) at start.
+import { SignJWT } from 'jose/jwt/sign';
+import type { JWK } from 'jose';
 
 export const KEY_FILE_NAME = 'unit-key.pem';
 
