@@ -1,0 +1,149 @@
+/**
+ * Bench: the production build's memory over a simulated day, beside a bare express + ws server's
+ * and a bare node's RSS measured in the same run.
+ *
+ * The day: DAY_JOURNEYS (default 500) pickups walked through the session API (start, PIN (one
+ * in ten first typed wrong), door opens, door closed on the simulator, confirm), in blocks of at
+ * most 15 (one per free compartment): the back office books a block, then the link drops (the
+ * back office goes away) while the block is walked, and comes back before the next, so every
+ * block's events wait in the outbox and drain at the reconnect. Meanwhile compartment 16's door
+ * is forced and closed again and again, until the outbox has handed out DAY_EVENTS (default
+ * 10,000) events. RSS (VmRSS) is read from /proc after every block.
+ *
+ * Reported: RSS at ready, at the half of the day and at its end, the highest, and the growth
+ * over the last half (end minus half). Target: at most 80 MiB throughout, no growth over the
+ * last half.
+ *
+ * `npm run bench` calls benchMemoryDay() from test/bench/run.ts; `tsx test/bench/memory-day.ts`
+ * runs it alone.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { localDate } from '../../kiosk/core/dates.js';
+import { hashPin } from '../../kiosk/core/pin.js';
+import type { ReservationWire } from '../../kiosk/sync/messages.js';
+import { Killed, Visitor, walk, type WalkResult } from '../invariants/crash/customer.js';
+import { Generation } from '../invariants/crash/generation.js';
+import { LockerProcess } from '../invariants/crash/locker-process.js';
+import { Random } from '../invariants/crash/random.js';
+import { readStore } from '../invariants/crash/store-reader.js';
+import { bareReady, ensureBuild, startOnce } from './cold-start.js';
+import { round } from './scale.js';
+
+const REPO = resolve(import.meta.dirname, '..', '..');
+const MAIN = join(REPO, 'dist', 'kiosk', 'main.js');
+const BARE = join(REPO, 'test', 'bench', 'bare-server.mjs');
+const JOURNEYS = Number(process.env.DAY_JOURNEYS ?? 500);
+const EVENTS = Number(process.env.DAY_EVENTS ?? 10_000);
+const JOURNEY_COMPARTMENTS = 15; // 16 is the one whose door is forced
+const SLAM_COMPARTMENT = 16;
+const PIN_COST = { N: 2 ** 10, r: 1, p: 1 }; // as the crash runs: the lowest cost the locker accepts
+
+function rssMiBOf(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+export async function benchMemoryDay(): Promise<Record<string, unknown>> {
+  await ensureBuild();
+  const dir = await mkdtemp(join(tmpdir(), 'keylocker-bench-day-'));
+  const random = new Random(0xda7);
+  const generation = await Generation.create(join(dir, 'locker'), join(dir, 'unit-key'), random.fork(1));
+  const proc = new LockerProcess(MAIN, generation.configPath);
+  try {
+    const info = await proc.ready;
+    if (!info || proc.pid === undefined) throw new Error(`the locker did not start: ${proc.stderr.slice(0, 2000)}`);
+    const pid = proc.pid;
+    const samples: { journeys: number; events: number; rssMiB: number }[] = [{ journeys: 0, events: 0, rssMiB: rssMiBOf(pid) }];
+    const results: Partial<Record<WalkResult, number>> = {};
+    const slamming = new AbortController();
+    const visitor = new Visitor(info.server, new AbortController().signal);
+    const slammer = new Visitor(info.server, slamming.signal);
+    let lastSeq = 0;
+    const slam = (async () => {
+      for (let round = 0; round < 200_000 && lastSeq < EVENTS; round += 1) {
+        await slammer.sim(round % 2 === 0 ? 'forceDoor' : 'closeDoor', SLAM_COMPARTMENT);
+      }
+    })().catch((error: unknown) => {
+      if (!(error instanceof Killed)) throw error;
+    });
+
+    let walked = 0;
+    let booked = 0;
+    const today = localDate(new Date(), 'Europe/Oslo');
+    for (let block = 0; walked < JOURNEYS && block < JOURNEYS; block += 1) {
+      // Book a pickup in every free compartment (the mechanic put the keys in), link up.
+      await generation.backOffice.up();
+      const view = await readStore(generation.dbPath);
+      const free = view.compartments.filter((c) => c.id <= JOURNEY_COMPARTMENTS && c.state === 'free').map((c) => c.id);
+      const tickets: { reservationId: string; pin: string }[] = [];
+      for (const compartmentId of free.slice(0, JOURNEYS - walked)) {
+        booked += 1;
+        const pin = String(100000 + booked * 7919 + random.int(0, 7918));
+        const wire: ReservationWire = {
+          id: `day-${booked}`, code: `D${String(booked).padStart(5, '0')}`, kind: 'pickup', workOrder: `WO-${booked}`,
+          plate: `EL ${String(10000 + booked)}`, driverName: `Driver ${booked}`, phones: ['+4791234567'], email: null,
+          appointmentDate: today, appointmentTime: '08:30', pinHash: await hashPin(pin, PIN_COST), compartmentId, paymentRequired: false,
+        };
+        generation.backOffice.issue('reservation.upsert', { reservation: wire, version: 1 });
+        tickets.push({ reservationId: wire.id, pin });
+      }
+      if (!(await generation.backOffice.allAnswered(30_000))) throw new Error('the locker did not answer the bookings');
+      if (tickets.length === 0) throw new Error('no free compartment left: journeys are not finishing');
+      // The link drops while the block is walked: events wait in the outbox.
+      await generation.backOffice.down();
+      for (const ticket of tickets) {
+        const result = await walk(visitor, { kind: 'pickup', ...ticket }, random);
+        results[result] = (results[result] ?? 0) + 1;
+        walked += 1;
+      }
+      lastSeq = (await readStore(generation.dbPath)).lastSeq;
+      samples.push({ journeys: walked, events: lastSeq, rssMiB: rssMiBOf(pid) });
+    }
+    // The rest of the events, link up (they drain as they come).
+    await generation.backOffice.up();
+    for (let round = 0; round < 1000 && lastSeq < EVENTS; round += 1) {
+      await new Promise((done) => setTimeout(done, 200));
+      lastSeq = (await readStore(generation.dbPath)).lastSeq;
+      if (round % 10 === 9) samples.push({ journeys: walked, events: lastSeq, rssMiB: rssMiBOf(pid) });
+    }
+    slamming.abort();
+    await slam;
+    samples.push({ journeys: walked, events: lastSeq, rssMiB: rssMiBOf(pid) });
+
+    const bareServer = await startOnce([BARE], bareReady);
+    const bareNode = await startOnce(['-e', 'console.log(JSON.stringify({ msg: "ready" })); setInterval(() => {}, 1000)'], bareReady);
+    const half = samples[Math.floor(samples.length / 2)]!;
+    const end = samples[samples.length - 1]!;
+    const peak = Math.max(...samples.map((s) => s.rssMiB));
+    return {
+      journeys: walked,
+      results,
+      events: lastSeq,
+      linkDrops: samples.length - 1,
+      rssMiB: {
+        atReady: round(samples[0]!.rssMiB),
+        atHalf: round(half.rssMiB),
+        atEnd: round(end.rssMiB),
+        peak: round(peak),
+        growthOverLastHalf: round(end.rssMiB - half.rssMiB),
+      },
+      bareExpressWsRssMiB: round(bareServer.rssMiB),
+      bareNodeRssMiB: round(bareNode.rssMiB),
+      samples: samples.map((s) => [s.journeys, s.events, round(s.rssMiB)]),
+      target: 'RSS at most 80 MiB at ready and throughout the day, no growth over the last half',
+      pi4Estimate: 'RSS is about the same on a 64-bit Pi OS (the same V8 heap and native modules; arm64 code is a little larger), so no factor: 80 MiB of a Pi 4 2 GB is 4 %',
+    };
+  } finally {
+    await proc.stop();
+    await generation.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(JSON.stringify(await benchMemoryDay(), null, 2));
+}
