@@ -9,7 +9,7 @@
  * (utime + stime, /proc/PID/stat) and RSS (VmRSS, /proc/PID/status) from outside: the same
  * method for both, nothing asked of the child.
  *
- * The locker runs as a provisioned unit (a loopback back office that welcomes it), on the
+ * Both run with the systemd unit's environment (production-launch.ts). The locker runs as a provisioned unit (a loopback back office that welcomes it), on the
  * simulator, on a data directory made by one uncounted warm-up start: a restart, as a power cut
  * or an update gives, not the first boot (which makes the unit key).
  *
@@ -25,6 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { plainEnv } from '../invariants/crash/build.js';
 import { ackingServer } from './outbox-drain.js';
+import { productionEnv } from './production-launch.js';
 import { PI4_FACTOR, piEstimate, round, spread, type Spread } from './scale.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
@@ -79,10 +80,10 @@ function rssMiBOf(pid: number): number {
  * stops it with SIGTERM and waits for its exit. Extra node flags (e.g. --cpu-prof) through
  * COLD_START_NODE_OPTIONS.
  */
-export async function startOnce(args: string[], isReady: (line: Record<string, unknown>) => boolean): Promise<StartSample> {
+export async function startOnce(args: string[], isReady: (line: Record<string, unknown>) => boolean, env: Readonly<Record<string, string>> = {}): Promise<StartSample> {
   const extra = process.env.COLD_START_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
   const started = performance.now();
-  const child = spawn(process.execPath, [...extra, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: plainEnv() });
+  const child = spawn(process.execPath, [...extra, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...plainEnv(), ...env } });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
@@ -145,13 +146,14 @@ export async function benchColdStart(): Promise<Record<string, unknown>> {
     const config = await writeLockerConfig(dir, backOffice.url);
     const lockerArgs = [MAIN, '--config', config];
     // Warm-up, uncounted: makes the database and the unit key, fills the page cache.
-    await startOnce(lockerArgs, lockerReady);
-    await startOnce([BARE], bareReady);
+    const env = productionEnv();
+    await startOnce(lockerArgs, lockerReady, env);
+    await startOnce([BARE], bareReady, env);
     const locker: StartSample[] = [];
     const bare: StartSample[] = [];
     for (let i = 0; i < ROUNDS; i += 1) {
-      locker.push(await startOnce(lockerArgs, lockerReady));
-      bare.push(await startOnce([BARE], bareReady));
+      locker.push(await startOnce(lockerArgs, lockerReady, env));
+      bare.push(await startOnce([BARE], bareReady, env));
     }
     const figures = (samples: StartSample[]): { wallMs: Spread; cpuMs: Spread; rssMiB: Spread } => ({
       wallMs: spread(samples.map((s) => s.wallMs)),
@@ -163,6 +165,7 @@ export async function benchColdStart(): Promise<Record<string, unknown>> {
     return {
       build,
       rounds: ROUNDS,
+      lockerEnv: productionEnv(),
       locker: l,
       bareExpressWs: b,
       wallVsBare: round(l.wallMs.median / b.wallMs.median),

@@ -10,7 +10,8 @@
  * is forced and closed again and again, until the outbox has handed out DAY_EVENTS (default
  * 10,000) events. RSS (VmRSS) is read from /proc after every block.
  *
- * Reported: RSS at ready, at the half of the day and at its end, the highest, and the growth
+ * The locker runs with the systemd unit's environment (production-launch.ts: V8's semi-space
+ * size, glibc's arenas and mmap threshold). Reported: RSS at ready, at the half of the day and at its end, the highest, and the growth
  * over the last half (end minus half). Target: at most 80 MiB throughout, no growth over the
  * last half.
  *
@@ -31,6 +32,7 @@ import { LockerProcess } from '../invariants/crash/locker-process.js';
 import { Random } from '../invariants/crash/random.js';
 import { readStore } from '../invariants/crash/store-reader.js';
 import { bareReady, ensureBuild, startOnce } from './cold-start.js';
+import { productionEnv } from './production-launch.js';
 import { round } from './scale.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
@@ -43,7 +45,12 @@ const SLAM_COMPARTMENT = 16;
 const PIN_COST = { N: 2 ** 10, r: 1, p: 1 }; // as the crash runs: the lowest cost the locker accepts
 
 function rssMiBOf(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return statusMiB(pid, 'VmRSS');
+}
+
+/** A field of /proc/PID/status in MiB: VmRSS, RssAnon (heaps), RssFile (mapped code and files). */
+function statusMiB(pid: number, field: string): number {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }
 
@@ -52,7 +59,7 @@ export async function benchMemoryDay(): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'keylocker-bench-day-'));
   const random = new Random(0xda7);
   const generation = await Generation.create(join(dir, 'locker'), join(dir, 'unit-key'), random.fork(1));
-  const proc = new LockerProcess(MAIN, generation.configPath);
+  const proc = new LockerProcess(MAIN, generation.configPath, productionEnv());
   try {
     const info = await proc.ready;
     if (!info || proc.pid === undefined) throw new Error(`the locker did not start: ${proc.stderr.slice(0, 2000)}`);
@@ -131,8 +138,11 @@ export async function benchMemoryDay(): Promise<Record<string, unknown>> {
         peak: round(peak),
         growthOverLastHalf: round(end.rssMiB - half.rssMiB),
       },
+      launchEnv: productionEnv(),
       bareExpressWsRssMiB: round(bareServer.rssMiB),
       bareNodeRssMiB: round(bareNode.rssMiB),
+      atEndAnonMiB: round(statusMiB(pid, 'RssAnon')),
+      atEndFileMiB: round(statusMiB(pid, 'RssFile')),
       samples: samples.map((s) => [s.journeys, s.events, round(s.rssMiB)]),
       target: 'RSS at most 80 MiB at ready and throughout the day, no growth over the last half',
       pi4Estimate: 'RSS is about the same on a 64-bit Pi OS (the same V8 heap and native modules; arm64 code is a little larger), so no factor: 80 MiB of a Pi 4 2 GB is 4 %',

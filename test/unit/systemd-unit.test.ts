@@ -60,4 +60,9 @@ t.test('the hardening leaves the lock boards their devices, and nothing more', a
   t.same(values('SupplementaryGroups'), ['gpio i2c dialout keylocker-admin']);
   t.notOk(values('MemoryDenyWriteExecute').includes('yes'), "V8's JIT needs it off");
   t.same(values('ExecStart'), ['/usr/bin/node /opt/keylocker/current/dist/kiosk/main.js']);
+  t.same(
+    values('Environment').filter((value) => /^(NODE_OPTIONS|MALLOC_)/.test(value)),
+    ['NODE_OPTIONS=--max-semi-space-size=1', 'MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=131072'],
+    'the memory settings test/bench/memory-day.ts measures (docs/performance.md)',
+  );
 });

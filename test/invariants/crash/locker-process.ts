@@ -31,10 +31,11 @@ export class LockerProcess {
   stderr = '';
   readonly #child: ChildProcess;
 
-  constructor(main: string, configPath: string) {
+  /** `env`: variables set on top of the plain environment (the benches pass the systemd unit's). */
+  constructor(main: string, configPath: string, env: Readonly<Record<string, string>> = {}) {
     // CRASH_NODE_OPTIONS: extra node flags for the locker (e.g. --cpu-prof to see where a life goes).
     const extra = process.env.CRASH_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
-    this.#child = spawn(process.execPath, [...extra, main, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: plainEnv() });
+    this.#child = spawn(process.execPath, [...extra, main, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...plainEnv(), ...env } });
     this.exited = new Promise((resolve) => this.#child.once('exit', (code, signal) => resolve({ code, signal })));
     let partial = '';
     let settle: (info: ReadyInfo | null) => void = () => undefined;
