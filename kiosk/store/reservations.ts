@@ -128,9 +128,13 @@ const UPDATE_BOOKING_SQL = `UPDATE reservations
 /** inserted: new; updated: newer version applied; stale: not newer than the stored one, ignored. */
 export type UpsertResult = 'inserted' | 'updated' | 'stale';
 
-export async function upsert(tx: Tx, reservation: Reservation): Promise<UpsertResult> {
+/**
+ * `stored`: the row as the caller just read it in this transaction (null: none), which saves a
+ * query per command in a snapshot of thousands; omitted, it is read here.
+ */
+export async function upsert(tx: Tx, reservation: Reservation, stored?: { version: number } | null): Promise<UpsertResult> {
   const params = toParams(reservation);
-  const existing = await tx.get<{ version: number }>('SELECT version FROM reservations WHERE id = ?', [reservation.id]);
+  const existing = stored !== undefined ? stored : await tx.get<{ version: number }>('SELECT version FROM reservations WHERE id = ?', [reservation.id]);
   if (!existing) {
     await tx.run(INSERT_SQL, params);
     return 'inserted';

@@ -26,6 +26,7 @@ import { LockoutService } from '../../kiosk/core/lockout.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
 import { openDatabase, type Db } from '../../kiosk/store/db.js';
 import { createJourneyStore } from '../../kiosk/store/journey-store.js';
+import * as pinHashingStore from '../../kiosk/store/pin-hashing.js';
 import { compartments } from '../../kiosk/store/repositories.js';
 import { CommandProcessor } from '../../kiosk/sync/commands.js';
 import { loadOrCreateIdentity } from '../../kiosk/sync/identity.js';
@@ -210,7 +211,8 @@ async function benchSnapshot(dir: string): Promise<{ batchedMs: number; plainMs:
   const commandsDb = await openDatabase(join(dir, 'commands.db'), logger);
   const plainDb = await openDatabase(join(dir, 'plain.db'), logger);
   try {
-    const processor = new CommandProcessor({ db: commandsDb, lockouts: new LockoutService(), logger });
+    // As the locker's SyncService: the unit's PIN hashing made at start and handed in.
+    const processor = new CommandProcessor({ db: commandsDb, lockouts: new LockoutService(), logger, pinHashing: await pinHashingStore.loadOrCreate(commandsDb) });
     const commands = Array.from({ length: SNAPSHOT }, (_, i) => upsert(i + 1));
 
     let started = performance.now();

@@ -82,14 +82,15 @@ async function upsert(ctx: CommandContext, { reservation: wire, version }: Comma
   };
   let written: Awaited<ReturnType<typeof reservations.upsert>>;
   try {
-    written = await reservations.upsert(tx, next);
+    written = await reservations.upsert(tx, next, existing ? { version: existing.version } : null);
   } catch (error) {
     // The code is UNIQUE: letting the constraint say so saves a query per command.
     if (isUniqueViolation(error, 'reservations.code')) throw new CommandFailure('CONFLICT', `another reservation already has the code of reservation ${wire.id}`);
     throw error;
   }
   if (written === 'stale') return { applied: false, reason: 'stale', version: existing?.version ?? version };
-  await store.setAmountDue(tx, wire.id, due);
+  // A row just inserted has no amount yet (the amount's row goes with its reservation: ON DELETE CASCADE).
+  if (due !== null || written !== 'inserted') await store.setAmountDue(tx, wire.id, due);
 
   let status = next.status;
   if (wire.kind === 'pickup' && wire.compartmentId !== null && (status === 'booked' || status === 'ready')) {
