@@ -18,11 +18,12 @@ import { CommandProcessor } from '../../kiosk/sync/commands.js';
 import { inventorySummary } from '../../kiosk/sync/inventory.js';
 import { buildHello } from '../../kiosk/sync/hello.js';
 import { fillReservations } from '../helpers/sync.js';
+import { PI4_FACTOR, piEstimate } from './scale.js';
 
 const RESERVATIONS = 5000;
 const PAGE = 200;
 
-export async function benchInventory(): Promise<Record<string, number>> {
+export async function benchInventory(): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'keylocker-bench-inventory-'));
   const db = await openDatabase(join(dir, 'locker.db'), createSilentLogger());
   try {
@@ -62,6 +63,11 @@ export async function benchInventory(): Promise<Record<string, number>> {
       fullPagingMs: round(pagingMs),
       plainSelectAllMs: round(plainSelectMs),
       fullPagingVsPlainSelect: round(pagingMs / plainSelectMs),
+      pi4Estimate: {
+        helloSummaryMs: piEstimate(summaryMs),
+        fullPagingMs: piEstimate(pagingMs),
+        scaled: `x ${PI4_FACTOR.low}-${PI4_FACTOR.high}: ${PI4_FACTOR.why}; reads only, from the page cache`,
+      },
     };
   } finally {
     await db.close();

@@ -3,12 +3,16 @@
  * Never part of `npm test`: timings belong here, not in assertions.
  */
 import { cpus } from 'node:os';
+import { benchColdStart } from './cold-start.js';
 import { benchInventory } from './inventory.js';
+import { benchMemoryDay } from './memory-day.js';
 import { benchOutboxDrain } from './outbox-drain.js';
 import { benchPinCheck } from './pin-check.js';
 
 const results = {
   machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
+  coldStart: await benchColdStart(),
+  memoryDay: await benchMemoryDay(),
   outboxAndSnapshot: await benchOutboxDrain(),
   inventory: await benchInventory(),
   pinCheck: await benchPinCheck(),
