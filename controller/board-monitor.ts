@@ -70,6 +70,8 @@ export class BoardMonitor {
   readonly #reads = new Map<number, Promise<boolean>>();
   /** Boards whose inputs changed during a read: read once more after it. */
   readonly #readAgain = new Set<number>();
+  /** Per board: clock.now() when its last read ended, answered or not (the watchdog's view of the poll). */
+  readonly #readEndedAt = new Map<number, number>();
   #initialising: Promise<boolean> | null = null;
   #initialised = false;
   #pollTimer: unknown = null;
@@ -82,7 +84,10 @@ export class BoardMonitor {
     for (const compartment of options.compartments) {
       this.#doors.set(compartment.id, { state: 'unknown', since: now, alarmed: false, lastKnown: null });
       for (const ref of [compartment.lock, compartment.door]) {
-        if (ref && !this.#boards.has(ref.board)) this.#boards.set(ref.board, { online: true, lastError: null });
+        if (ref && !this.#boards.has(ref.board)) {
+          this.#boards.set(ref.board, { online: true, lastError: null });
+          this.#readEndedAt.set(ref.board, now);
+        }
       }
     }
   }
@@ -127,6 +132,18 @@ export class BoardMonitor {
     return [...this.#boards].map(([board, health]) => ({ board, online: health.online, lastError: health.lastError }));
   }
 
+  /**
+   * How long ago the stalest board's last read ended, answered or not: it grows past the poll
+   * interval only when a read hangs (a driver that never returns) or the polling stopped, never
+   * because a board is offline (its reads end, failing).
+   */
+  pollAgeMs(): number {
+    const now = this.#o.clock.now();
+    let oldest = now;
+    for (const at of this.#readEndedAt.values()) oldest = Math.min(oldest, at);
+    return now - oldest;
+  }
+
   lastError(board: number): string | null {
     return this.#boards.get(board)?.lastError ?? null;
   }
@@ -151,6 +168,7 @@ export class BoardMonitor {
     const read = Promise.resolve()
       .then(() => this.#readNow(board))
       .finally(() => {
+        this.#readEndedAt.set(board, this.#o.clock.now());
         this.#reads.delete(board);
         if (this.#readAgain.delete(board) && this.#running) void this.read(board);
       });

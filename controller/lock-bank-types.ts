@@ -59,6 +59,8 @@ export interface LockBankEvents {
   pulseStarted: [compartment: number, ms: number];
   /** The pulse is over; `sent` false when the driver refused it before sending anything. */
   pulseEnded: [compartment: number, sent: boolean];
+  /** An open() has its outcome (metrics count them by outcome). */
+  openOutcome: [outcome: OpenOutcome];
   boardOffline: [board: number, reason: string];
   boardOnline: [board: number];
 }

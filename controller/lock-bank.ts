@@ -183,9 +183,23 @@ export class LockBank {
     return this.#monitor.boardStatus();
   }
 
+  /** How long ago the stalest board's last poll read ended (BoardMonitor.pollAgeMs). */
+  pollAgeMs(): number {
+    return this.#monitor.pollAgeMs();
+  }
+
+  /** How often the boards are polled. */
+  get pollIntervalMs(): number {
+    return this.#options.pollIntervalMs;
+  }
+
   /** Open one compartment. Never rejects: the outcome says what happened. */
   open(compartment: number): Promise<OpenOutcome> {
-    return this.#enqueue(() => this.#open(compartment));
+    return this.#enqueue(async () => {
+      const outcome = await this.#open(compartment);
+      this.events.emit('openOutcome', outcome);
+      return outcome;
+    });
   }
 
   /** Pulse each compartment in turn (all by default) and report what each door did. */
@@ -363,7 +377,8 @@ function offline(compartment: number, pulses: number, detail: string): OpenOutco
   return { ok: false, compartment, pulses, error: 'BOARD_OFFLINE', detail };
 }
 
-function toSelfTestEntry(outcome: OpenOutcome): SelfTestEntry {
+/** What an open means for a self-test (the bank's selfTest() and lockerctl selftest). */
+export function toSelfTestEntry(outcome: OpenOutcome): SelfTestEntry {
   if (outcome.ok) {
     const result: SelfTestResult = outcome.alreadyOpen ? 'already-open' : outcome.confirmed ? 'confirmed' : 'no-door-signal';
     const detail = outcome.alreadyOpen

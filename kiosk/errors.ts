@@ -106,7 +106,10 @@ export type OpsErrorCode =
   | 'MIGRATION_FAILED' // the new release could not migrate the store; the old one runs again
   | 'ROLLED_BACK' // the new release did not become healthy; the old one runs again
   | 'UNHEALTHY' // the service did not become healthy and nothing older could be brought back
-  | 'SERVICE'; // the service manager failed
+  | 'SERVICE' // the service manager failed
+  | 'REFUSED' // the running service refused the request (unknown compartment, a customer mid-journey...): nothing changed
+  | 'NOT_RUNNING' // the service's admin socket does not answer (stopped, or not yet started)
+  | 'FAULTS_FOUND'; // a check ran and found faults (a self-test compartment not confirmed, a damaged database)
 
 export class OpsError extends Error {
   override readonly name = 'OpsError';

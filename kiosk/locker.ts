@@ -31,6 +31,8 @@ import { enrolmentRecord, loadOrCreateIdentity } from './sync/identity.js';
 import type { SyncService } from './sync/sync-service.js';
 import { createSync } from './sync/wiring.js';
 import { compartments, outbox } from './store/repositories.js';
+import { createObservability, startTechnicianAccess } from './admin/wiring.js';
+import type { WatchdogHealth } from './watchdog.js';
 
 export const VERSION = softwareVersion();
 /** ui/ beside kiosk/ when run from source (tsx), or two levels up when built to dist/kiosk/. */
@@ -57,7 +59,11 @@ export interface Locker {
   server: RunningServer;
   /** The back-office link; null while the unit is unprovisioned (no `backOffice.url`). */
   sync: SyncService | null;
-  urls: { bottom: string; top: string; sim: string | null; health: string };
+  urls: { bottom: string; top: string; sim: string | null; health: string; metrics: string | null };
+  /** lockerctl's admin socket (kiosk/admin/), or null when none is listening. */
+  adminSocket: string | null;
+  /** What the systemd watchdog asks before each ping (main.ts). */
+  watchdog: WatchdogHealth;
   stop(): Promise<void>;
 }
 
@@ -99,10 +105,14 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
     await lockouts.resume();
     cleanup.unshift(async () => lockouts.stop());
 
+    // Metrics and the watchdog's health (kiosk/admin/wiring.ts); the journeys' PIN guard is counted.
+    const observability = createObservability({ config, bank: hardware.bank, db, lockouts, wallClock, linkState: () => sync?.state ?? null });
+    cleanup.unshift(async () => observability.stop());
+
     const journeys = new Journeys({
       store,
       locks: hardware.bank,
-      pins: lockouts,
+      pins: observability.metrics.countPins(lockouts),
       pinHashing,
       throttles: { lookupsPerMinute: config.security.lookupsPerMinute, pinDeliveryIntervalMs: config.security.pinDeliveryIntervalMs },
       actuator,
@@ -170,6 +180,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       sync = running;
       running.events.on('reservationChanged', (id, change) => journeys.reservationChanged(id, change));
       running.events.on('state', () => journeys.events.emit('changed'));
+      observability.metrics.followLink(running.events);
       await running.start();
       cleanup.unshift(() => running.stop());
     }
@@ -221,6 +232,13 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
     mechanic.events.on('changed', server.broadcast);
     await mechanic.resume();
 
+    // The technician's side: the admin socket for lockerctl and /metrics on loopback.
+    const technician = await startTechnicianAccess(
+      { config, version: VERSION, db, store, bank: hardware.bank, lockouts, sync: link, screens: journeys.events, clock, wallClock, startedAt, logger: moduleLogger(logger, 'kiosk:admin') },
+      observability.metrics,
+    );
+    cleanup.unshift(() => technician.stop());
+
     return {
       config,
       db,
@@ -236,7 +254,10 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
         top: `${server.url}/top/`,
         sim: hardware.sim ? `${server.url}/sim/` : null,
         health: `${server.url}/health`,
+        metrics: technician.metricsUrl,
       },
+      adminSocket: technician.adminSocket,
+      watchdog: observability.watchdog,
       stop: () => runAll(cleanup, logger),
     };
   } catch (error) {

@@ -24,7 +24,7 @@ async function main(): Promise<number> {
   const locker = await startLocker({ config, logger });
   const notifier = createNotifier(process.env, logger);
   // STATUS carries the health URL: `systemctl status` shows it, and lockerctl's process runner reads it.
-  notifier.ready(`serving ${locker.urls.health}`);
+  notifier.ready(`serving ${locker.urls.health}`, () => locker.watchdog.check());
   const where = config.hardware.kind === 'sim' ? 'on the simulator' : `on ${config.hardware.kind}`;
   logger.info({ hardware: config.hardware.kind, dataDir: config.dataDir, provisioned: locker.sync !== null, urls: locker.urls }, `keylocker running ${where}`);
   // A person at a terminal gets the addresses in plain words; under systemd the log says it all.

@@ -9,15 +9,20 @@
  * through `unix-dgram`, a small native addon built with the release (allowlisted in
  * package.json), from this process: the kernel stamps our own PID on it.
  *
- * The watchdog is pinged from the event loop: a blocked loop misses pings and systemd restarts
- * the service, which drives every output off at start.
+ * The watchdog is pinged from the event loop, and only while kiosk/watchdog.ts finds the event
+ * loop and the board poll healthy: a blocked loop or a stalled poll misses pings and systemd
+ * restarts the service, which drives every output off at start.
  */
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 
 export interface Notifier {
-  /** READY=1, with a one-line STATUS= for `systemctl status`; starts the watchdog pings. */
-  ready(status?: string): void;
+  /**
+   * READY=1, with a one-line STATUS= for `systemctl status`; starts the watchdog pings.
+   * `watchdogCheck` (kiosk/watchdog.ts) is asked before each ping: null feeds the watchdog,
+   * a reason withholds the ping (logged once per episode) so systemd restarts a stuck service.
+   */
+  ready(status?: string, watchdogCheck?: () => string | null): void;
   stopping(): void;
   stop(): void;
 }
@@ -69,10 +74,22 @@ export function createNotifier(
   const watchdogUs = watchdogPid === process.pid ? Number(env.WATCHDOG_USEC) : 0;
   let timer: unknown = null;
   return {
-    ready(status) {
+    ready(status, watchdogCheck) {
       send(status ? `READY=1\nSTATUS=${oneLine(status)}` : 'READY=1');
       if (watchdogUs > 0 && timer === null) {
-        timer = timers.setInterval(() => send('WATCHDOG=1'), Math.max(1000, watchdogUs / 1000 / 3));
+        let withheld: string | null = null;
+        const ping = (): void => {
+          const problem = watchdogCheck?.() ?? null;
+          if (problem === null) {
+            if (withheld !== null) logger.info('watchdog fed again: the service is healthy');
+            withheld = null;
+            send('WATCHDOG=1');
+            return;
+          }
+          if (withheld === null) logger.error({ problem }, 'watchdog not fed: systemd will restart the service unless this clears');
+          withheld = problem;
+        };
+        timer = timers.setInterval(ping, Math.max(1000, watchdogUs / 1000 / 3));
       }
     },
     stopping() {

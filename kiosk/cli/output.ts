@@ -17,6 +17,10 @@ export const EXIT = {
   ROLLED_BACK: 4,
   /** The service is not healthy and lockerctl could not bring a healthy release back. */
   UNHEALTHY: 5,
+  /** The service is not running (its admin socket does not answer): start it, or use a command that works on the store. */
+  NOT_RUNNING: 6,
+  /** The check ran and found faults (selftest: a compartment not confirmed; diagnostics: the database damaged). */
+  FAULTS_FOUND: 7,
 } as const;
 
 const EXIT_BY_CODE: Record<OpsErrorCode, number> = {
@@ -32,6 +36,9 @@ const EXIT_BY_CODE: Record<OpsErrorCode, number> = {
   ROLLED_BACK: EXIT.ROLLED_BACK,
   UNHEALTHY: EXIT.UNHEALTHY,
   SERVICE: EXIT.UNHEALTHY,
+  REFUSED: EXIT.REFUSED,
+  NOT_RUNNING: EXIT.NOT_RUNNING,
+  FAULTS_FOUND: EXIT.FAULTS_FOUND,
 };
 
 export interface Io {

@@ -10,6 +10,9 @@ import { layoutFor } from './layout.js';
 import { EXIT, type Io } from './output.js';
 import { registerReleaseCommands } from './commands/release.js';
 import { registerStoreCommands } from './commands/store.js';
+import { registerTechnicianCommands } from './commands/technician.js';
+import { registerProvisionCommand } from './commands/provision.js';
+import { registerSupportCommands } from './commands/support.js';
 import { NoServiceManager, SystemdServiceManager, type ServiceManager } from './service/service-manager.js';
 
 export interface CliDeps {
@@ -23,6 +26,8 @@ export interface CliDeps {
 export interface GlobalOptions {
   root: string;
   serviceManager: 'systemd' | 'none';
+  /** The service's admin socket; default: admin.socketPath of the config file. */
+  socket?: string;
 }
 
 export interface CommandKit {
@@ -32,11 +37,11 @@ export interface CommandKit {
   context(command: Command, healthTimeoutS?: string): OpsContext;
 }
 
-const GROUPS = [registerReleaseCommands, registerStoreCommands];
+const GROUPS = [registerTechnicianCommands, registerProvisionCommand, registerSupportCommands, registerReleaseCommands, registerStoreCommands];
 
 export function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
   const program = new Command('lockerctl')
-    .description("The technician's tool for a keylocker: releases (update, rollback) and the store (backup, restore).")
+    .description("The technician's tool for a keylocker: status, selftest, open, logs, provision, diagnostics, releases (update, rollback) and the store (backup, restore).")
     .version(softwareVersion(), '-V, --version', "print lockerctl's own version")
     .addOption(new Option('--root <dir>', 'the file system root the locker is installed under').default(deps.env.KEYLOCKER_ROOT ?? '/'))
     .addOption(
@@ -44,6 +49,7 @@ export function buildProgram(deps: CliDeps, setExit: (code: number) => void): Co
         .choices(['systemd', 'none'])
         .default(deps.env.KEYLOCKER_SERVICE_MANAGER ?? 'systemd'),
     )
+    .addOption(new Option('--socket <path>', "the running service's admin socket (default: admin.socketPath in the config file)").default(deps.env.KEYLOCKER_ADMIN_SOCKET))
     .showHelpAfterError('(lockerctl --help lists every command)')
     .exitOverride()
     .configureOutput({ writeOut: (text) => deps.io.stdout(text), writeErr: (text) => deps.io.stderr(text) });

@@ -213,6 +213,26 @@ export const configSchema = z.strictObject({
       reconnectMaxMs: 60_000,
       maxInFlight: 500,
     }),
+  admin: z
+    .strictObject({
+      /**
+       * The admin socket lockerctl talks to (kiosk/admin/): a Unix socket, mode 0660, group
+       * `group` when that group exists. Its directory must exist (systemd's RuntimeDirectory);
+       * without it the service runs with no admin socket and says so. null: none.
+       */
+      socketPath: z.string().regex(/^\/[^\0]{1,100}$/, 'an absolute path of at most 100 characters').nullable().default('/run/keylocker/admin.sock'),
+      /** The group that may use the socket (install.sh creates it; add technicians to it). */
+      group: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a group name').default('keylocker-admin'),
+    })
+    .default({ socketPath: '/run/keylocker/admin.sock', group: 'keylocker-admin' }),
+  metrics: z
+    .strictObject({
+      /** Prometheus text format at http://host:port/metrics; null: not served. 0: any free port (tests). */
+      port: z.number().int().min(0).max(65535).nullable().default(9464),
+      /** Loopback only: the metrics say how the locker is used and are for this machine's agent. */
+      host: z.string().refine(isLoopbackHost, 'a loopback address (127.0.0.1, ::1 or localhost): metrics are never served beyond this machine').default('127.0.0.1'),
+    })
+    .default({ port: 9464, host: '127.0.0.1' }),
   locks: z
     .strictObject({
       /**

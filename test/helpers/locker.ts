@@ -51,6 +51,9 @@ export async function startTestLocker(dir: string, overrides: Record<string, unk
         dataDir: dir,
         server: { host: '127.0.0.1', port: 0 },
         locks: { pulseMs: 50, doorConfirmTimeoutMs: 400, pollIntervalMs: 50 },
+        // Many test lockers run at once: no shared admin socket path, no fixed metrics port.
+        admin: { socketPath: null },
+        metrics: { port: 0 },
         ...overrides,
         backOffice: { pingIntervalMs: 2000, ...overridden, url: backOffice.lockerUrl },
       },
