@@ -45,9 +45,15 @@ export async function startAdminSocket(options: AdminSocketOptions): Promise<Adm
   await removeStaleSocket(path);
   const connections = new Set<Socket>();
   const work = new Set<Promise<void>>();
-  const server: Server = createServer((socket) => {
+  // Half-open: a client may end its side after the request and still read the reply.
+  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));
+    // A client gone mid-reply (EPIPE, ECONNRESET) ends that connection, never the service.
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      logger.debug({ code: error.code }, 'admin client went away');
+      socket.destroy();
+    });
     const done = serve(socket, options).catch((error: unknown) => {
       logger.error({ err: error instanceof Error ? error.message : String(error) }, 'admin request failed');
     });
@@ -91,7 +97,10 @@ async function serve(socket: Socket, options: AdminSocketOptions): Promise<void>
     socket.end();
   };
   const line = await readLine(socket);
-  if (line === null) return; // the client went away, or was too slow: nothing to answer
+  if (line === null) {
+    socket.end(); // the client went away, said nothing, or was too slow: nothing to answer
+    return;
+  }
   if ('error' in line) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: line.error } });
   const request = parseAdminRequest(line.text);
   if ('error' in request) return reply({ ok: false, error: { code: 'BAD_REQUEST', message: request.error } });

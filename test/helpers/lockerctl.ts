@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { runLockerctl } from '../../kiosk/cli/program.js';
-import { withLocker, type TestLocker } from './locker.js';
+import { withLocker, type TestLocker, type TestLockerOptions } from './locker.js';
 
 export interface CtlRun {
   code: number;
@@ -33,8 +33,8 @@ export async function shortSocketPath(t: Test): Promise<string> {
 }
 
 /** A test locker (simulator + reference back office) with its admin socket, and lockerctl pointed at it. */
-export async function withAdminLocker(t: Test, overrides: Record<string, unknown> = {}): Promise<{ locker: TestLocker; socket: string; ctl: (args: readonly string[]) => Promise<CtlRun> }> {
+export async function withAdminLocker(t: Test, overrides: Record<string, unknown> = {}, options: TestLockerOptions = {}): Promise<{ locker: TestLocker; socket: string; ctl: (args: readonly string[]) => Promise<CtlRun> }> {
   const socket = await shortSocketPath(t);
-  const locker = await withLocker(t, { ...overrides, admin: { socketPath: socket, group: 'keylocker-admin' } });
+  const locker = await withLocker(t, { ...overrides, admin: { socketPath: socket, group: 'keylocker-admin' } }, options);
   return { locker, socket, ctl: (args) => lockerctl(['--socket', socket, ...args]) };
 }
