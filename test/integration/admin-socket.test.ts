@@ -107,6 +107,8 @@ t.test('a second selftest while one runs is BUSY; progress lines come before the
   await until(() => locker.hardware.bank.doorState(2) === 'open', 'compartment 2 to open');
   t.match(await exchange(socket, '{"op":"selftest","args":{"compartments":[3]}}\n'), [{ ok: false, error: { code: 'BUSY' } }]);
   t.match(await exchange(socket, '{"op":"open","args":{"compartment":3,"reason":"lock check"}}\n'), [{ ok: false, error: { code: 'BUSY' } }]);
+  // Closed once the bank has its verdict (the outcome is audited before the wait for the door).
+  await until(async () => (await locker.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM audit_log WHERE phase = 'outcome'"))?.n === 1, 'the open to be confirmed');
   locker.hardware.sim?.closeDoor(1);
   const lines = await first;
   t.match(lines, [
