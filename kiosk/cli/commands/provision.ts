@@ -32,6 +32,11 @@ interface ProvisionFlags {
   json?: boolean;
 }
 
+function parseBit(value: string): number {
+  if (value !== '0' && value !== '1') throw new InvalidArgumentError('0 or 1');
+  return Number(value);
+}
+
 function parseInteger(value: string): number {
   if (!/^\d{1,6}$/.test(value)) throw new InvalidArgumentError('a whole number');
   return Number(value);
@@ -50,7 +55,7 @@ export function registerProvisionCommand(program: Command, kit: CommandKit): voi
     .option('--time-zone <tz>', 'IANA time zone, such as Europe/Oslo')
     .addOption(new Option('--hardware <kind>', 'the lock board').choices(['sim', 'kerong', 'mcp23017', 'gpio']))
     .option('--serial-path <path>', 'Kerong: the RS-485 adapter (prefer /dev/serial/by-id/...)')
-    .addOption(new Option('--locked-bit <bit>', 'Kerong: the status bit that means locked').choices(['0', '1']).argParser(Number))
+    .option('--locked-bit <bit>', 'Kerong: the status bit value that means locked (0 or 1, calibrated by selftest)', parseBit)
     .option('--board-pulse-ms <ms>', "Kerong: the board's own pulse length, measured on the bench", parseInteger)
     .option('--i2c-bus <n>', 'MCP23017: the I2C bus number (1 on the Pi header)', parseInteger)
     .option('--wiring <file>', 'a JSON file with hardware.compartments (required for gpio)')

@@ -94,7 +94,7 @@ async function readLogLines(options: { lines: number; since?: string; file?: str
 }
 
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
-const OMITTED = new Set(['level', 'time', 'pid', 'hostname', 'module', 'msg']);
+const OMITTED = new Set(['level', 'time', 'pid', 'hostname', 'svc', 'module', 'msg']);
 
 /** One pino JSON line as `time LEVEL [module] message key=value ...`; anything else as it is. */
 export function formatLogLine(line: string): string {
@@ -128,7 +128,7 @@ function run(command: string, args: readonly string[]): Promise<string> {
 }
 
 /** Keys whose values never leave the machine. */
-const SECRET_KEYS = new Set(['screenSecret', 'caFile']);
+const SECRET_KEYS = new Set(['screenSecret']);
 
 export function withoutSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutSecrets);
