@@ -134,3 +134,17 @@ t.test('without a check the notifier feeds the watchdog as before', async (t) =>
   t.equal(socket.pings(), 3);
   notifier.stop();
 });
+
+t.test('the unit and the config agree with the watchdog and the admin socket', async (t) => {
+  const { readFile } = await import('node:fs/promises');
+  const { decodeConfig } = await import('../../kiosk/config/load.js');
+  const unit = await readFile(new URL('../../systemd/keylocker.service', import.meta.url), 'utf8');
+  const watchdogS = Number(/^WatchdogSec=(\d+)s$/m.exec(unit)?.[1]);
+  t.ok(watchdogS > 0, 'WatchdogSec= is set');
+  t.match(unit, /^NotifyAccess=main$/m, 'pings come from the main process');
+  const config = decodeConfig({}, null);
+  t.ok(maxPollAgeMs(config.locks.pollIntervalMs) < watchdogS * 1000, 'a stalled poll is noticed well within WatchdogSec');
+  const runtimeDir = /^RuntimeDirectory=(\S+)$/m.exec(unit)?.[1];
+  t.equal(config.admin.socketPath, `/run/${runtimeDir}/admin.sock`, "the default admin socket is in the unit's RuntimeDirectory");
+  t.match(unit, /^SupplementaryGroups=.*\bkeylocker-admin\b/m, 'the service may give the socket to keylocker-admin');
+});
