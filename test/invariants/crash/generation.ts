@@ -66,6 +66,8 @@ export class Generation {
         timeZone: TIME_ZONE,
         log: { level: options.logLevel ?? 'info' },
         server: { host: '127.0.0.1', port: 0 },
+        // Lanes run side by side: no shared metrics port.
+        metrics: { port: 0 },
         locks: { pulseMs: 50, doorConfirmTimeoutMs: 300, pollIntervalMs: 50, doorLeftOpenAlarmMs: 5000 },
         backOffice: { url: backOffice.url, reconnectInitialMs: 100, reconnectMaxMs: 1000, pingIntervalMs: 5000 },
       }),
