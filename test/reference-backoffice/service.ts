@@ -526,7 +526,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       now: now.toISOString(),
       today,
       timeZone: this.#timeZone,
-      units: unitRows.map((unit) => unitView(unit, now)),
+      units: unitRows.map((unit) => unitView(unit, now, recentEvents.find((e) => e.unitId === unit.unitId)?.at ?? null)),
       reservations: list.map(({ pinHash: _hash, ...r }) => ({ ...r, timeline: timelines.get(r.id) ?? [] })),
       helpCalls: calls,
       commands: recentCommands.map(commandView),

@@ -124,14 +124,18 @@ export function paymentWire(r: MasterReservation): CommandArgs['payment.status']
   };
 }
 
-export function unitView(unit: Unit, now: Date): UnitView {
+/**
+ * `newestEventAt`: the newest event of the unit, if any. Its `at.clockSynchronised` is fresher than
+ * the hello's clock when it came later (a locker that connected before NTP answered, then synced).
+ */
+export function unitView(unit: Unit, now: Date, newestEventAt: StoredEvent['at'] | null = null): UnitView {
   const lastEventAgeS = unit.lastEventAt === null ? null : Math.max(0, Math.round((now.getTime() - Date.parse(unit.lastEventAt)) / 1000));
   return {
     unitId: unit.unitId,
     linkState: unit.linkState,
     lastSeen: unit.lastSeen,
     softwareVersion: unit.lastHello?.softwareVersion ?? null,
-    clock: unit.lastHello?.clock ?? null,
+    clock: clockOf(unit.lastHello?.clock ?? null, newestEventAt),
     ackedSeq: unit.ackedSeq,
     nextSeq: unit.nextSeq,
     outboxLag: unit.nextSeq === null ? null : Math.max(0, unit.nextSeq - 1 - unit.ackedSeq),
@@ -202,3 +206,9 @@ export function num(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
+
+function clockOf(hello: { wall: string; synchronised: boolean } | null, newest: StoredEvent['at'] | null): { wall: string; synchronised: boolean } | null {
+  if (!hello) return null;
+  if (!newest || Date.parse(newest.wall) < Date.parse(hello.wall)) return hello;
+  return { wall: newest.wall, synchronised: newest.clockSynchronised };
+}
