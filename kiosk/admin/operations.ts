@@ -12,6 +12,8 @@ import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { toSelfTestEntry, type LockBank, type OpenOutcome, type SelfTestEntry } from '../../controller/lock-bank.js';
 import type { ResolvedConfig } from '../config/load.js';
+import { clearQuarantineNow } from '../core/quarantine.js';
+import { isDomainError } from '../errors.js';
 import type { LockoutService } from '../core/lockout.js';
 import type { JourneyStore } from '../core/ports.js';
 import type { Compartment } from '../core/types.js';
@@ -87,6 +89,8 @@ export class AdminOperations {
         return this.open(request.args.compartment, request.args.reason);
       case 'selftest':
         return this.selfTest(request.args, progress);
+      case 'quarantine.clear':
+        return this.clearQuarantine(request.args.compartment, request.args.reason);
       case 'lockout.clear':
         return this.clearLockout(request.args.reservationId);
     }
@@ -210,6 +214,27 @@ export class AdminOperations {
       return { compartments: rows, confirmed: rows.filter((row) => row.result === 'confirmed').length, faults };
     } finally {
       this.#selfTestRunning = false;
+    }
+  }
+
+  /**
+   * Puts a quarantined compartment back into service after the technician looked (the core's
+   * clearQuarantine, as staff do with compartment.clear-quarantine): audited as `technician`,
+   * the back office told; refused when not quarantined or its door is not seen closed.
+   */
+  async clearQuarantine(compartment: number, reason: string): Promise<Record<string, unknown>> {
+    const p = this.#p;
+    if (!p.bank.compartmentIds.includes(compartment)) {
+      throw new AdminRefusal('UNKNOWN_COMPARTMENT', `no compartment ${compartment} (this locker has ${describeIds(p.bank.compartmentIds)})`);
+    }
+    try {
+      const result = await clearQuarantineNow(p.store, p.bank, { compartment, reason, by: 'technician' });
+      p.screens.emit('changed');
+      p.logger.info({ compartment, state: result.state }, 'technician cleared a quarantine');
+      return { ...result };
+    } catch (error) {
+      if (isDomainError(error)) throw new AdminRefusal(error.code === 'NOT_FOUND' ? 'UNKNOWN_COMPARTMENT' : 'REFUSED', error.message);
+      throw error;
     }
   }
 

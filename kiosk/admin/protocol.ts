@@ -38,6 +38,7 @@ export const adminRequestSchema = z.discriminatedUnion('op', [
       includeOccupied: z.boolean().default(false),
     }),
   }),
+  z.strictObject({ op: z.literal('quarantine.clear'), args: z.strictObject({ compartment, reason }) }),
   z.strictObject({
     op: z.literal('lockout.clear'),
     args: z.strictObject({ reservationId: z.string().min(1).max(200).nullable().default(null) }).default({ reservationId: null }),
@@ -53,6 +54,7 @@ export type AdminErrorCode =
   | 'UNKNOWN_COMPARTMENT'
   | 'IN_USE' // a customer or mechanic is mid-journey on that compartment
   | 'NOT_FOUND' // no such reservation
+  | 'REFUSED' // not possible in the compartment's state (not quarantined, its door not seen closed)
   | 'BUSY' // a selftest is already running
   | 'FAILED'; // the operation failed inside the service (the message says what)
 
@@ -73,7 +75,7 @@ export function describeRequestIssue(error: z.ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid request';
   if (issue.code === 'unrecognized_keys') return `unknown field "${[...issue.path, issue.keys[0] ?? ''].join('.')}"`;
-  if (issue.code === 'invalid_union' && issue.path.length === 0) return 'op must be one of status, open, selftest, lockout.clear';
+  if (issue.code === 'invalid_union' && issue.path.length === 0) return 'op must be one of status, open, selftest, quarantine.clear, lockout.clear';
   const where = issue.path.join('.') || 'request';
   return `${where}: ${issue.message}`;
 }
@@ -88,8 +90,8 @@ export function parseAdminRequest(line: string): AdminRequest | { error: string 
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { error: 'the request must be a JSON object' };
   const op = (raw as { op?: unknown }).op;
-  if (typeof op !== 'string' || !['status', 'open', 'selftest', 'lockout.clear'].includes(op)) {
-    return { error: 'op must be one of status, open, selftest, lockout.clear' };
+  if (typeof op !== 'string' || !['status', 'open', 'selftest', 'quarantine.clear', 'lockout.clear'].includes(op)) {
+    return { error: 'op must be one of status, open, selftest, quarantine.clear, lockout.clear' };
   }
   const parsed = adminRequestSchema.safeParse(raw);
   return parsed.success ? parsed.data : { error: describeRequestIssue(parsed.error) };

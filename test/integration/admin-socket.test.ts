@@ -66,7 +66,7 @@ t.test('bad requests: a clear error, nothing changed, the service goes on', asyn
   const cases: [string, string | RegExp][] = [
     ['not json\n', 'the request is not JSON'],
     ['[1,2]\n', 'the request must be a JSON object'],
-    ['{"op":"explode"}\n', 'op must be one of status, open, selftest, lockout.clear'],
+    ['{"op":"explode"}\n', 'op must be one of status, open, selftest, quarantine.clear, lockout.clear'],
     ['{"op":"open"}\n', /args: /],
     ['{"op":"open","args":{"compartment":3}}\n', /args\.reason/],
     ['{"op":"open","args":{"compartment":"3","reason":"lock check"}}\n', /args\.compartment/],

@@ -1,5 +1,5 @@
 /**
- * lockerctl status, open, selftest and lockout clear against a running locker on the simulator
+ * lockerctl status, open, selftest, quarantine clear and lockout clear against a running locker on the simulator
  * (with the reference back office), through the admin socket; status also against the same
  * locker stopped. Bad input of every kind: refused with its exit code, nothing moved.
  */
@@ -233,10 +233,42 @@ t.test('lockout clear lifts the PIN lockout the way lockout.lift does', async (t
   t.match(bare.stdout + bare.stderr, /clear \[options\]\s+lift the locker-wide PIN lockout/, 'lockout alone lists its commands');
 });
 
+t.test('quarantine clear N --reason: back in service, audited, the back office told; refused when it cannot be', async (t) => {
+  const { locker, ctl } = await withAdminLocker(t);
+  const sim = locker.hardware.sim;
+  if (!sim) throw new Error('simulator expected');
+  sim.forceDoor(4); // compartment 5, free, forced open: quarantined
+  await until(async () => (await locker.store.compartment(5))?.state === 'quarantined', 'compartment 5 quarantined');
+
+  const open = await ctl(['quarantine', 'clear', '5', '--reason', 'looked: empty', '--json']);
+  t.equal(open.code, EXIT.REFUSED, 'its door is still open');
+  t.match(open.json(), { error: { serviceError: 'REFUSED', message: /door 5 is open: close it first/ } });
+  t.equal((await locker.store.compartment(5))?.state, 'quarantined', 'nothing changed');
+
+  sim.closeDoor(4);
+  await until(() => locker.hardware.bank.doorState(5) === 'closed', 'door 5 closed');
+  const run = await ctl(['quarantine', 'clear', '5', '--reason', 'looked: empty', '--json']);
+  t.equal(run.code, EXIT.OK, run.stderr);
+  t.match(run.json(), { ok: true, compartment: 5, state: 'free', reservationId: null });
+  t.equal((await locker.store.compartment(5))?.state, 'free', 'back in service');
+  t.match((await recordedEvents(locker)).filter((e) => e.type === 'compartment.quarantine-cleared'), [{ payload: { compartment: 5, state: 'free', by: 'technician', reason: 'looked: empty' } }], 'the back office is told');
+  const audit = await locker.db.all<{ actor: string; action: string }>("SELECT actor, action FROM audit_log WHERE compartment_id = 5 AND action = 'clear'");
+  t.same(audit, [{ actor: 'staff:technician', action: 'clear' }], 'audited');
+
+  const again = await ctl(['quarantine', 'clear', '5', '--reason', 'looked: empty', '--json']);
+  t.equal(again.code, EXIT.REFUSED, 'not quarantined any more');
+  t.match(again.json(), { error: { serviceError: 'REFUSED', message: /compartment 5 is free, not quarantined/ } });
+  const unknown = await ctl(['quarantine', 'clear', '17', '--reason', 'looked: empty', '--json']);
+  t.match(unknown.json(), { error: { serviceError: 'UNKNOWN_COMPARTMENT' } });
+  t.equal((await ctl(['quarantine', 'clear', '5'])).code, EXIT.USAGE, 'no --reason: a usage error');
+  const shortReason = await ctl(['quarantine', 'clear', '5', '--reason', 'x', '--json']);
+  t.match(shortReason.json(), { error: { code: 'BAD_INPUT', message: /args\.reason: at least 3 characters/ } });
+});
+
 t.test('commands that need the service say it is not running (exit 6)', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'kl-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  for (const args of [['open', '3', '--reason', 'lock check'], ['selftest'], ['lockout', 'clear']]) {
+  for (const args of [['open', '3', '--reason', 'lock check'], ['selftest'], ['quarantine', 'clear', '3', '--reason', 'lock check'], ['lockout', 'clear']]) {
     const run = await lockerctl(['--socket', join(dir, 'none.sock'), ...args]);
     t.equal(run.code, EXIT.NOT_RUNNING, args.join(' '));
     t.match(run.stderr, /the locker service is not running/);
@@ -244,7 +276,7 @@ t.test('commands that need the service say it is not running (exit 6)', async (t
 });
 
 t.test('every technician command has --help', async (t) => {
-  for (const args of [['status'], ['open'], ['selftest'], ['lockout', 'clear'], ['logs'], ['diagnostics'], ['provision']]) {
+  for (const args of [['status'], ['open'], ['selftest'], ['quarantine', 'clear'], ['lockout', 'clear'], ['logs'], ['diagnostics'], ['provision']]) {
     const run = await lockerctl([...args, '--help']);
     t.equal(run.code, EXIT.OK, args.join(' '));
     t.match(run.stdout, /Usage: lockerctl /);

@@ -1,5 +1,5 @@
 /**
- * lockerctl status, selftest, open, lockout clear: through the running service's admin socket
+ * lockerctl status, selftest, open, quarantine clear, lockout clear: through the running service's admin socket
  * (kiosk/admin/). status alone also works with the service stopped (from a copy of the store).
  */
 import { InvalidArgumentError, type Command } from 'commander';
@@ -132,6 +132,27 @@ export function registerTechnicianCommands(program: Command, kit: CommandKit): v
         (r) => `compartment ${String(r.compartment)}: ${String(r.result)} (${String(r.pulses)} pulse(s)); ${String(r.detail)}`,
       );
       kit.setExit(code === EXIT.OK && !opened ? EXIT.FAULTS_FOUND : code);
+    });
+
+  const quarantine = program.command('quarantine').description('compartments taken out of service because their content is uncertain');
+  quarantine
+    .command('clear')
+    .description('put a quarantined compartment back into service after you have looked inside and closed its door (audited with your reason; the back office is told)')
+    .argument('<compartment>', 'the compartment number', parseCompartment)
+    .requiredOption('--reason <text>', 'what you found (kept in the audit log: 3-200 characters, no personal data)')
+    .option('--json', 'print the result as one JSON object')
+    .addHelpText('after', "\nExit codes: 0 cleared, 3 refused (unknown compartment, not quarantined, its door not seen closed, bad reason), 6 the service is not running, 2 bad flags.")
+    .action(async (compartment: number, options: { reason: string; json?: boolean }, command: Command) => {
+      const ctx = kit.context(command);
+      kit.setExit(
+        await report(
+          io,
+          'quarantine clear',
+          options,
+          async () => callAdmin({ op: 'quarantine.clear', args: { compartment, reason: options.reason } }, { socketPath: await socketPathFor(ctx, command), timeoutMs: 10_000 }),
+          (r) => `compartment ${String(r.compartment)}: back in service (${r.state === 'occupied' ? `holding the key of ${String(r.reservationId)}` : 'free'})`,
+        ),
+      );
     });
 
   const lockout = program.command('lockout').description('the PIN lockout');
