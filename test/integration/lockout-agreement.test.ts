@@ -51,6 +51,10 @@ async function keypad(locker: TestLocker): Promise<void> {
       if (reply.error?.code === 'LOCKED_OUT') await until(async () => (await locker.lockouts.lockedFor(new Date())) === null, 'the back-off to end');
     } else if (view.step === 'lookup-result' || view.step === 'lookup-sent') {
       await act(locker, { type: 'back' });
+    } else if (view.step === 'close-door' && view.compartment !== null) {
+      // Abandoned with the door open: the customer closes it, and the session ends.
+      locker.hardware.sim?.closeDoor(view.compartment - 1);
+      await until(() => locker.journeys.view().step !== 'close-door', 'the session to end at the closed door');
     } else {
       await act(locker, { type: 'abandon' });
       await act(locker, { type: 'abandonConfirm' });

@@ -149,7 +149,9 @@ t.test('"I have a PIN": the PIN decides the journey', async (t) => {
   view = await ok(t, locker, { type: 'pin', pin: '345678' });
   t.match(view, { step: 'take-key', journey: 'pickup', compartment: 16 });
   await ok(t, locker, { type: 'abandon' });
-  await ok(t, locker, { type: 'abandonConfirm' });
+  t.match(await ok(t, locker, { type: 'abandonConfirm' }), { step: 'close-door' }, 'the door is open: close it first');
+  locker.hardware.sim?.closeDoor(15);
+  await until(() => locker.journeys.view().step === 'welcome', 'the session to end at the closed door');
   view = await ok(t, locker, { type: 'start' } as never);
   t.equal(view.journey, null, 'start without a journey field is "I have a PIN" too');
   view = await ok(t, locker, { type: 'pin', pin: '234567' });
