@@ -8,7 +8,8 @@ import { parseJsonObject } from './json-columns.js';
  * (the seq doubles as the idempotency key) and acknowledged up to a seq.
  */
 
-interface OutboxRow {
+/** An outbox row as SQLite returns it (`SELECT *`). */
+export interface OutboxRow {
   seq: number;
   type: string;
   payload: string;
@@ -18,7 +19,8 @@ interface OutboxRow {
   acked_at: string | null;
 }
 
-function toEvent(row: OutboxRow): OutboxEvent {
+/** The row as the core's event (its payload parsed, checked to be an object). */
+export function toEvent(row: OutboxRow): OutboxEvent {
   return {
     seq: row.seq,
     type: row.type,

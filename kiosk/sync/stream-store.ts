@@ -7,29 +7,7 @@
  */
 import type { OutboxEvent } from '../core/types.js';
 import type { Queryable, Tx } from '../store/db.js';
-import { parseJsonObject } from '../store/json-columns.js';
-
-interface OutboxRow {
-  seq: number;
-  type: string;
-  payload: string;
-  wall_time: string;
-  mono_time: number;
-  boot_id: string;
-  acked_at: string | null;
-}
-
-function toEvent(row: OutboxRow): OutboxEvent {
-  return {
-    seq: row.seq,
-    type: row.type,
-    payload: parseJsonObject(row.payload, `outbox.payload of seq ${row.seq}`),
-    wallTime: row.wall_time,
-    monoTime: row.mono_time,
-    bootId: row.boot_id,
-    ackedAt: row.acked_at,
-  };
-}
+import { toEvent, type OutboxRow } from '../store/outbox.js';
 
 /** Events still held with seq > afterSeq, acknowledged or not, oldest first. */
 export async function listHeldAfter(q: Queryable, afterSeq: number, limit: number): Promise<OutboxEvent[]> {

@@ -248,8 +248,16 @@ export function isHello(m: LockerMessage): m is HelloMessage {
 }
 
 /**
+ * A failing test's bound, never shorter than this whatever a caller asks: the events waited for
+ * come in milliseconds on an idle machine, and a machine running two busy loops beside the suite
+ * may delay them by seconds; a short bound would turn that delay into a false failure.
+ */
+const MIN_WAIT_MS = 20_000;
+
+/**
  * Resolves with `pick(...args)` at the first emission of `event` for which it is defined;
- * rejects after `timeoutMs` (a failing test, not a wait: the event normally comes first).
+ * rejects after `timeoutMs` (at least MIN_WAIT_MS: a failing test, not a wait: the event
+ * normally comes first).
  */
 export function waitFor<E extends Record<keyof E, unknown[]>, K extends keyof E & string, R>(
   emitter: EventEmitter<E>,
@@ -259,10 +267,11 @@ export function waitFor<E extends Record<keyof E, unknown[]>, K extends keyof E 
   what: string,
 ): Promise<R> {
   return new Promise((resolve, reject) => {
+    const limitMs = Math.max(timeoutMs, MIN_WAIT_MS);
     const timer = setTimeout(() => {
       (emitter as EventEmitter).off(event, listener);
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-    }, timeoutMs);
+      reject(new Error(`timed out after ${limitMs} ms waiting for ${what}`));
+    }, limitMs);
     const listener = (...args: unknown[]): void => {
       const value = pick(...(args as E[K]));
       if (value === undefined) return;

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Test } from 'tap';
 import { LockoutService } from '../../kiosk/core/lockout.js';
 import type { JourneyStore } from '../../kiosk/core/ports.js';
+import type { Clock } from '../../kiosk/lib/clock.js';
 import { createSilentLogger, type Logger } from '../../kiosk/logging.js';
 import type { Db } from '../../kiosk/store/db.js';
 import { createJourneyStore } from '../../kiosk/store/journey-store.js';
@@ -45,6 +46,8 @@ export interface LockerSide {
       logger?: Logger;
       wallClock?: () => Date;
       timesyncFlagPath?: string | null;
+      /** The link's timers (pings, retries, welcome): a fake clock makes them a test's to advance. */
+      clock?: Clock;
     },
   ): SyncService;
   /** Appends `count` events in transactions of `perTx`, through the journey store. */
@@ -66,7 +69,7 @@ export async function lockerSide(t: Test, compartmentCount = 4): Promise<LockerS
     sync: null,
     store: createJourneyStore(db, { wallClock: () => new Date(), monoClock, bootId }, { onEventsCommitted: () => side.sync?.notifyEventsCommitted() }),
     makeSync(url, overrides = {}) {
-      const { help, welcomeTimeoutMs, doorState, logger, wallClock, timesyncFlagPath, ...backOffice } = overrides;
+      const { help, welcomeTimeoutMs, doorState, logger, wallClock, timesyncFlagPath, clock, ...backOffice } = overrides;
       const sync = new SyncService({
         db,
         unitId: UNIT_ID,
@@ -93,6 +96,7 @@ export async function lockerSide(t: Test, compartmentCount = 4): Promise<LockerS
         outboxPollMs: 60_000,
         ...(help ? { help } : {}),
         ...(wallClock ? { wallClock } : {}),
+        ...(clock ? { clock } : {}),
         ...(welcomeTimeoutMs !== undefined ? { welcomeTimeoutMs } : {}),
       });
       side.sync = sync;

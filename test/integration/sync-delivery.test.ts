@@ -83,7 +83,8 @@ t.test(`${TOTAL} events queued while the back office is down are all delivered i
   t.equal(await outbox.pendingCount(side.db), 0, 'the locker marked all delivered');
   t.equal((await sync.status()).outboxPending, 0);
   await sync.stop();
+  // How fast is the bench's business (npm run bench, outbox drain beside a bare ws send + ack);
+  // a time limit here would fail on a busy machine and prove nothing about the locker.
   const elapsed = Date.now() - started;
-  t.ok(elapsed < 20_000, `took ${elapsed} ms`);
   t.comment(`drained ${TOTAL} events in ${elapsed} ms including setup; ${repeats} repeats; ${bo.connections.length} connections`);
 });
