@@ -129,6 +129,20 @@ export async function ok(t: Test, locker: Locker, action: SessionAction): Promis
 }
 
 /**
+ * Leave the "done" screen with its button. Its own timer (session.doneMs, 8 s) may have ended
+ * the session first on a loaded machine; the press then finds no session, which is the same end.
+ * Either way the locker must be back at the welcome screen.
+ */
+export async function leaveDone(t: Test, locker: Locker): Promise<void> {
+  const before = locker.journeys.view().step;
+  if (before !== 'done' && before !== 'welcome') t.fail(`expected the done screen, found ${before}`);
+  const reply = await act(locker, { type: 'confirm' });
+  const endedByTimer = reply.status === 400 && reply.error?.code === 'BAD_ACTION' && locker.journeys.view().step === 'welcome';
+  if (reply.status !== 200 && !endedByTimer) t.fail(`leaving done failed: ${reply.status} ${JSON.stringify(reply.error)}`);
+  t.equal(locker.journeys.view().step, 'welcome', 'back at the welcome screen');
+}
+
+/**
  * Wait (bounded) until `check` holds, polling every 10 ms. The bound is a safety limit for a
  * broken build, never a measurement: generous, so a loaded machine only makes a test slower.
  */

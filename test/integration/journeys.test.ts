@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { audit, inflight, reservations } from '../../kiosk/store/repositories.js';
-import { act, ok, recordedEvents, screenSocket, startTestLocker, until, withLocker } from '../helpers/locker.js';
+import { act, leaveDone, ok, recordedEvents, screenSocket, startTestLocker, until, withLocker } from '../helpers/locker.js';
 import type { Locker } from '../../kiosk/locker.js';
 
 const events = recordedEvents;
@@ -164,7 +164,7 @@ t.test('pickup: paid opens; unpaid waits at the payment step; not ready is refus
   t.equal(view.step, 'done');
   t.match(await reservations.getById(locker.db, 'demo-pickup-paid'), { status: 'collected', compartmentId: null });
   t.match(await locker.store.compartment(16), { state: 'free' });
-  await ok(t, locker, { type: 'confirm' }); // "done" -> welcome
+  await leaveDone(t, locker);
 
   const pulses = sim?.pulseCount;
   await ok(t, locker, { type: 'start', journey: 'pickup' });

@@ -16,7 +16,9 @@ function run(args: string[], env: Record<string, string> = {}, onLine?: (line: s
   });
   let stdout = '';
   let stderr = '';
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  // A hang guard, not a measurement: tsx compiling the service on a machine running two busy
+  // loops beside the suite has taken more than 20 s.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk;
     for (const line of String(chunk).split('\n')) if (line) onLine?.(line, () => child.kill('SIGTERM'));

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { decodeConfig } from '../../kiosk/config/load.js';
-import { act, ok, until, withLocker } from '../helpers/locker.js';
+import { act, leaveDone, ok, until, withLocker } from '../helpers/locker.js';
 
 async function scrape(url: string): Promise<{ status: number; type: string | null; text: string }> {
   const response = await fetch(url);
@@ -47,7 +47,7 @@ t.test('what a scrape shows, and how it follows the locker', async (t) => {
   locker.hardware.sim?.closeDoor(0);
   await until(() => locker.hardware.bank.doorState(1) === 'closed', 'the door to close');
   await ok(t, locker, { type: 'confirm' });
-  await ok(t, locker, { type: 'confirm' }); // "done": back to the welcome screen
+  await leaveDone(t, locker);
   // A jammed lock, a forced door, a board gone for a moment.
   locker.hardware.sim?.setJammed(1, true);
   t.match(await locker.hardware.bank.open(2), { ok: false, error: 'JAMMED' });
