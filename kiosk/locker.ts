@@ -15,6 +15,8 @@ import { Journeys } from './core/journeys.js';
 import { LockoutService } from './core/lockout.js';
 import { MechanicDesk } from './core/mechanic-desk.js';
 import { MechanicTokens } from './core/mechanic-token.js';
+import { RollingWindowThrottle } from './core/open-throttle.js';
+import { RemoteOpener } from './core/remote-open.js';
 import type { JourneyStore } from './core/ports.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { softwareVersion } from './version.js';
@@ -147,6 +149,17 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       renderQr: (text) => QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
     });
     journeys.events.on('changed', () => mechanic.customerChanged());
+
+    // Staff opening a door from the back office: audited, and at most N a minute (monotonic clock).
+    const remoteOpen = new RemoteOpener({
+      store,
+      locks: hardware.bank,
+      throttle: new RollingWindowThrottle({ limit: config.security.remoteOpensPerMinute, windowMs: 60_000, now: () => clock.now() }),
+      compartmentIds: () => hardware.bank.compartmentIds,
+      boardOnline: (id) => boardOnlineFor(config, hardware, id),
+      customerOn: (id) => journeys.view().sessionId !== null && journeys.topView().compartment === id,
+      logger: moduleLogger(logger, 'kiosk:remote-open'),
+    });
     cleanup.unshift(async () => mechanic.stop());
 
     // The back office. Without one the unit is unprovisioned: it serves the reservations it
@@ -171,6 +184,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
         doorState: (id) => hardware.bank.doorState(id),
         help: journeys,
         mechanic,
+        remoteOpen,
         lockouts,
         pinHashing,
         logger,
@@ -264,6 +278,13 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
     await runAll(cleanup, logger);
     throw error;
   }
+}
+
+/** The compartment's lock board answers (a lock on a silent board is never pulsed blind). */
+function boardOnlineFor(config: ResolvedConfig, hardware: Hardware, compartment: number): boolean {
+  const wiring = config.compartmentWiring.find((w) => w.id === compartment);
+  if (!wiring) return false;
+  return hardware.bank.boardStatus().some((board) => board.board === wiring.lock.board && board.online);
 }
 
 function countStates(rows: { state: string }[]): Record<string, number> {

@@ -88,6 +88,8 @@ export const configSchema = z.strictObject({
       lookupsPerMinute: z.number().int().min(1).max(600).default(6),
       /** One PIN delivery per reservation per this long. */
       pinDeliveryIntervalMs: z.number().int().min(0).max(86_400_000).default(600_000),
+      /** Doors opened from the back office (compartment.remote-open) per rolling minute at this locker; one more is refused with an alarm. */
+      remoteOpensPerMinute: z.number().int().min(1).max(60).default(4),
       /** PIN lockout (kiosk/core/lockout.ts). */
       lockout: z
         .strictObject({
@@ -103,6 +105,7 @@ export const configSchema = z.strictObject({
     .default({
       lookupsPerMinute: 6,
       pinDeliveryIntervalMs: 600_000,
+      remoteOpensPerMinute: 4,
       lockout: { reservationMaxFailures: 5, lockerFreeFailures: 5, lockerBaseBackoffMs: 30_000, lockerMaxBackoffMs: 120_000, lockerDecayMs: 600_000 },
     }),
   retention: z

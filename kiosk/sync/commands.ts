@@ -26,6 +26,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { LockoutService } from '../core/lockout.js';
 import type { MechanicDesk } from '../core/mechanic-desk.js';
+import type { RemoteOpener } from '../core/remote-open.js';
 import type { UnitPinHashing } from '../core/pin.js';
 import type { Logger } from '../logging.js';
 import type { Db, Tx } from '../store/db.js';
@@ -57,6 +58,8 @@ export interface CommandProcessorOptions {
   help?: HelpCallPort;
   /** The mechanic journey's desk (core/mechanic-desk.ts). */
   mechanic?: MechanicDesk;
+  /** Staff opening compartments from the back office (core/remote-open.ts); absent: refused. */
+  remoteOpen?: RemoteOpener;
   /** How events written by commands (a lockout's end) are stamped; default: wall clock, mono 0. */
   stamps?: StoreStamps;
   /** The unit's PIN salt and cost; default: read from the database once. */
@@ -86,6 +89,7 @@ export class CommandProcessor {
       quarantine: new QuarantineCommands({ doorState: options.doorState ?? (() => 'unknown'), stamps }),
       help: options.help,
       ...(options.mechanic ? { mechanic: { desk: options.mechanic, stamps } } : {}),
+      ...(options.remoteOpen ? { remoteOpen: { opener: options.remoteOpen, stamps } } : {}),
       reservationChanged: (id, change) => this.events.emit('reservationChanged', id, change),
     };
   }

@@ -114,7 +114,12 @@ export type EventType =
   // issue 7: a session ended after its door opened; an item sensor disagreed; staff cleared a quarantine
   | 'journey.abandoned'
   | 'compartment.item-mismatch'
-  | 'compartment.quarantine-cleared';
+  | 'compartment.quarantine-cleared'
+  // issue 10: staff open a compartment from the back office
+  | 'compartment.remote-open-requested'
+  | 'compartment.remote-open-done'
+  | 'compartment.remote-open-refused'
+  | 'alarm.remote-open-throttled';
 
 export interface EventMessage {
   v: 1;
@@ -225,7 +230,8 @@ export type CommandName =
   | 'mechanic.open'
   | 'inventory.page'
   | 'lockout.lift'
-  | 'compartment.clear-quarantine';
+  | 'compartment.clear-quarantine'
+  | 'compartment.remote-open';
 
 export interface CommandArgs {
   'reservation.upsert': { reservation: ReservationWire; version: number };
@@ -245,6 +251,8 @@ export interface CommandArgs {
   'lockout.lift': { scope: 'locker' | 'reservation'; reservationId: string | null };
   /** Staff looked into a quarantined compartment: back into service (kiosk/core/quarantine.ts clearQuarantine). */
   'compartment.clear-quarantine': { compartment: number; reason: string; by: string };
+  /** Staff open a compartment from the back office, with a reason (kiosk/core/remote-open.ts): audited, throttled. */
+  'compartment.remote-open': { compartment: number; reason: string; by: string };
 }
 
 export type HelpCallStateWire = 'received' | 'taken' | 'closed';

@@ -22,6 +22,7 @@ import { ClockStatus, MAX_SERVER_SKEW_MS } from './clock-status.js';
 import * as store from './command-store.js';
 import { CommandQueue } from './command-queue.js';
 import type { MechanicDesk } from '../core/mechanic-desk.js';
+import type { RemoteOpener } from '../core/remote-open.js';
 import { CommandProcessor, type HelpCallPort, type ReservationChange } from './commands.js';
 import { buildHello } from './hello.js';
 import type { UnitIdentity } from './identity.js';
@@ -60,6 +61,8 @@ export interface SyncServiceOptions {
   help?: HelpCallPort;
   /** The mechanic journey's desk; absent: mechanic requests are recorded and tokens refused. */
   mechanic?: MechanicDesk;
+  /** Staff opening compartments from the back office; absent: compartment.remote-open is refused. */
+  remoteOpen?: RemoteOpener;
   logger: Logger;
   clock?: Clock;
   wallClock?: () => Date;
@@ -154,6 +157,7 @@ export class SyncService {
       ...(options.pinHashing !== undefined ? { pinHashing: options.pinHashing } : {}),
       ...(options.help ? { help: options.help } : {}),
       ...(options.mechanic ? { mechanic: options.mechanic } : {}),
+      ...(options.remoteOpen ? { remoteOpen: options.remoteOpen } : {}),
     });
     this.commands.events.on('reservationChanged', (id, change) => this.events.emit('reservationChanged', id, change));
 

@@ -14,6 +14,7 @@ import type { Clock } from '../lib/clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { LockoutService } from '../core/lockout.js';
 import type { MechanicDesk } from '../core/mechanic-desk.js';
+import type { RemoteOpener } from '../core/remote-open.js';
 import type { UnitPinHashing } from '../core/pin.js';
 import { moduleLogger, type Logger } from '../logging.js';
 import type { Db } from '../store/db.js';
@@ -38,6 +39,8 @@ export interface CreateSyncOptions {
   help?: HelpCallPort;
   /** The mechanic journey's desk (core/mechanic-desk.ts). */
   mechanic?: MechanicDesk;
+  /** Staff opening compartments from the back office (core/remote-open.ts). */
+  remoteOpen?: RemoteOpener;
   /** The same lockout service the journeys use: staff lift lockouts through it. */
   lockouts: LockoutService;
   /** The unit's PIN salt and cost, published in the hello. */
@@ -64,6 +67,7 @@ export function createSync(options: CreateSyncOptions): SyncService {
     pinHashing: options.pinHashing,
     ...(options.help ? { help: options.help } : {}),
     ...(options.mechanic ? { mechanic: options.mechanic } : {}),
+    ...(options.remoteOpen ? { remoteOpen: options.remoteOpen } : {}),
     logger,
     monoClock: options.monoClock,
     ...(options.clock ? { clock: options.clock } : {}),

@@ -148,6 +148,11 @@ export const eventExamples: { readonly [E in EventType]: EventMessage } = frozen
   'journey.abandoned': event(140, 'journey.abandoned', { reservationId: 'r-2025-0412', compartment: 2, journey: 'dropoff', reason: 'abandoned', content: 'empty', quarantined: false }),
   'compartment.item-mismatch': event(141, 'compartment.item-mismatch', { compartment: 4, reservationId: 'r-2025-0431', journey: 'dropoff', expected: 'present', seen: 'absent' }),
   'compartment.quarantine-cleared': event(142, 'compartment.quarantine-cleared', { compartment: 8, state: 'free', reservationId: null, reason: 'Looked inside: empty, lock works', by: 'Ole-Johan Bakke' }),
+  // issue 10: staff open a compartment from the back office (audited, throttled)
+  'compartment.remote-open-requested': event(143, 'compartment.remote-open-requested', { compartment: 5, by: 'Kari Nordmann', reason: 'Customer forgot a bag in it' }),
+  'compartment.remote-open-done': event(144, 'compartment.remote-open-done', { compartment: 5, by: 'Kari Nordmann', opened: true, result: 'confirmed', pulses: 1 }),
+  'compartment.remote-open-refused': event(145, 'compartment.remote-open-refused', { compartment: 5, by: 'Kari Nordmann', reason: 'THROTTLED', retryAfterS: 42 }),
+  'alarm.remote-open-throttled': event(146, 'alarm.remote-open-throttled', { compartment: 5, by: 'Kari Nordmann', limit: 4, windowS: 60, retryAfterS: 42 }),
   'compartment.open-refused': event(134, 'compartment.open-refused', {
     compartment: 2,
     reservationId: 'r-2025-0424',
@@ -210,6 +215,11 @@ export const commandResultExamples: { readonly [N in CommandName]: readonly Resu
   'compartment.clear-quarantine': [
     ok('cmd-000493', { applied: true, compartment: 8, state: 'free', reservationId: null }),
     ok('cmd-000494', { applied: true, compartment: 16, state: 'occupied', reservationId: 'r-2025-0419' }),
+  ],
+  'compartment.remote-open': [
+    ok('cmd-000495', { accepted: true, compartment: 5 }),
+    ok('cmd-000495', { accepted: false, reason: 'IN_JOURNEY' }),
+    ok('cmd-000496', { accepted: false, reason: 'THROTTLED', retryAfterS: 42 }),
   ],
   'inventory.page': [
     ok('cmd-000490', {
@@ -334,6 +344,13 @@ export const commandExamples: { readonly [N in CommandName]: CommandOf<N> } = fr
     id: 'cmd-000493',
     name: 'compartment.clear-quarantine',
     args: { compartment: 8, reason: 'Looked inside: empty, lock works', by: 'Ole-Johan Bakke' },
+  },
+  'compartment.remote-open': {
+    v: 1,
+    type: 'command',
+    id: 'cmd-000495',
+    name: 'compartment.remote-open',
+    args: { compartment: 5, reason: 'Customer forgot a bag in it', by: 'Kari Nordmann' },
   },
 });
 

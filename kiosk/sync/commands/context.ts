@@ -7,6 +7,7 @@
 import type { MechanicCommandPort } from './mechanic.js';
 import type { PinCommands } from './pins.js';
 import type { QuarantineCommands } from './quarantine.js';
+import type { RemoteOpenCommandPort } from './remote-open.js';
 import type { Tx } from '../../store/db.js';
 import type { CommandArgs, CommandName, ErrorCode } from '../messages.js';
 
@@ -26,6 +27,8 @@ export interface CommandPorts {
   help: HelpCallPort | undefined;
   /** The mechanic journey (QR tokens, doors for tablets); absent: requests are only recorded. */
   mechanic?: MechanicCommandPort | undefined;
+  /** Staff opening a compartment from the back office; absent: refused (commands/remote-open.ts). */
+  remoteOpen?: RemoteOpenCommandPort | undefined;
   /** After the commit: a reservation was changed by the back office. */
   reservationChanged(reservationId: string, change: ReservationChange): void;
 }

@@ -13,6 +13,7 @@ import { lockoutCommands } from './pins.js';
 import { mechanicCommands } from './mechanic.js';
 import { paymentCommands } from './payments.js';
 import { quarantineCommands } from './quarantine.js';
+import { remoteOpenCommands } from './remote-open.js';
 import { reservationCommands } from './reservations.js';
 
 export const COMMAND_HANDLERS: { readonly [N in CommandName]: CommandHandler<N> } = {
@@ -23,6 +24,7 @@ export const COMMAND_HANDLERS: { readonly [N in CommandName]: CommandHandler<N> 
   ...inventoryCommands,
   ...lockoutCommands,
   ...quarantineCommands,
+  ...remoteOpenCommands,
 };
 
 /**

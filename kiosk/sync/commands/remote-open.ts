@@ -1,0 +1,46 @@
+/**
+ * compartment.remote-open (docs/protocol.md, "Remote open"): staff open a compartment from the
+ * back office with a reason. The core decides inside this command's transaction
+ * (kiosk/core/remote-open.ts: journey, board, throttle); an accepted open is pulsed after the
+ * commit. Answered `{ accepted: true, compartment }`, or `{ accepted: false, reason }` (with a
+ * `compartment.remote-open-refused` event, and `alarm.remote-open-throttled` beyond the limit),
+ * committed like any result. A locker built without a remote opener refuses every request.
+ */
+import type { RemoteOpener, RemoteOpenTx } from '../../core/remote-open.js';
+import { isDomainError } from '../../errors.js';
+import type { Tx } from '../../store/db.js';
+import { journeyTxOf, type StoreStamps } from '../../store/journey-store.js';
+import { inflight } from '../../store/repositories.js';
+import type { CommandArgs } from '../messages.js';
+import { CommandFailure, type CommandContext, type CommandFamily } from './context.js';
+
+/** The opener and the stamps its events get inside a command's transaction. */
+export interface RemoteOpenCommandPort {
+  opener: RemoteOpener;
+  stamps: StoreStamps;
+}
+
+function remoteOpenTx(tx: Tx, stamps: StoreStamps): RemoteOpenTx {
+  return {
+    ...journeyTxOf(tx, stamps),
+    inflightOn: async (compartment) => (await inflight.list(tx)).some((entry) => entry.compartmentId === compartment),
+  };
+}
+
+async function remoteOpen(ctx: CommandContext, args: CommandArgs['compartment.remote-open']): Promise<Record<string, unknown>> {
+  const port = ctx.ports.remoteOpen;
+  if (!port) throw new CommandFailure('CONFLICT', 'this locker cannot open compartments remotely');
+  try {
+    const decision = await port.opener.decide(remoteOpenTx(ctx.tx, port.stamps), args);
+    if (!decision.ok) return { accepted: false, reason: decision.reason, ...(decision.retryAfterS === undefined ? {} : { retryAfterS: decision.retryAfterS }) };
+    ctx.afterCommit(() => void port.opener.open(decision).catch(() => undefined));
+    return { accepted: true, compartment: decision.compartment };
+  } catch (error) {
+    if (!isDomainError(error)) throw error;
+    throw new CommandFailure(error.code === 'NOT_FOUND' ? 'NOT_FOUND' : 'SCHEMA', error.message);
+  }
+}
+
+export const remoteOpenCommands: CommandFamily<'compartment.remote-open'> = {
+  'compartment.remote-open': remoteOpen,
+};
