@@ -68,6 +68,8 @@ export function createBackOfficeApp(options: BackOfficeAppOptions): express.Expr
   api.post('/reservations/:id/reset', route(async (req, res) => res.json({ reservation: await service.resetReservation(param(req, 'id')) })));
   api.post('/reservations/:id/lift-lockout', route(async (req, res) => res.status(202).json(await service.liftLockout({ reservationId: param(req, 'id') }))));
   api.post('/units/:unitId/compartments/:compartment/clear-quarantine', route(async (req, res) => res.status(202).json(await service.clearQuarantine(param(req, 'unitId'), Number(param(req, 'compartment')), req.body))));
+  api.post('/units/:unitId/compartments/:compartment/remote-open', route(async (req, res) => res.status(202).json(await service.staff.remoteOpen(param(req, 'unitId'), Number(param(req, 'compartment')), req.body))));
+  api.post('/help/:id/ignore', route(async (req, res) => res.json(await service.staff.ignoreHelp(param(req, 'id'), req.body))));
   api.post('/units/:unitId/lift-lockout', route(async (req, res) => res.status(202).json(await service.liftLockout({ unitId: param(req, 'unitId') }))));
   api.post('/reservations/:id/payment', route(async (req, res) => res.json({ reservation: await service.setPayment(param(req, 'id'), req.body) })));
   api.post('/help/:id/take', route(async (req, res) => res.json({ helpCall: await service.takeHelpCall(param(req, 'id'), req.body) })));

@@ -24,6 +24,7 @@ import { DEMO_APPOINTMENTS } from './demo.js';
 import { LockerSync } from './locker-sync.js';
 import { BackOfficeError, bad } from './errors.js';
 import { TabletRegistry } from './tablets.js';
+import { StaffOps } from './staff-ops.js';
 import { PHONE_ERRORS, PLATE_ERRORS, clearQuarantineSchema, createSchema, helpSchema, liftSchema, mechanicSchema, parse, paymentSchema, scanSchema, updateSchema } from './staff-input.js';
 import { commandView, displayPlate, eventView, paymentWire, toWire, unitView, type StaffState, type TabletState } from './views.js';
 
@@ -83,6 +84,8 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   readonly #drawPin: () => string;
   /** Mechanic tablets: enrolment, credentials, revocation. */
   readonly tablets: TabletRegistry;
+  /** The staff's side of the locker: compartments, remote open, alarms, help calls ignored per person. */
+  readonly staff: StaffOps;
 
   constructor(options: ServiceOptions) {
     super();
@@ -105,6 +108,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       rehash: (tx, unitId, hello, now) => this.#rehashForUnit(tx, unitId, hello, now),
     });
     this.#drawPin = options.pinGenerator ?? (() => generatePin());
+    this.staff = new StaffOps({ db: this.#db, logger: this.#log, now: this.#now, queue: (tx, command, now) => this.#command(tx, command, now), committed: (unitId) => this.#committed(unitId), changed: () => this.#changed() });
   }
 
   today(): string {
@@ -531,6 +535,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       helpCalls: calls,
       commands: recentCommands.map(commandView),
       events: recentEvents.map(eventView),
+      staff: await this.staff.view(),
     };
   }
 

@@ -17,6 +17,7 @@ import type { JWK } from 'jose';
 import type { Logger } from '../../kiosk/logging.js';
 import { openDatabase, type Db, type Queryable, type Tx } from '../../kiosk/store/db.js';
 import type { Migration } from '../../kiosk/store/migrations.js';
+import { HELP_IGNORES_MIGRATION } from './staff-schema.js';
 import type { CommandName, HelloMessage } from '../../kiosk/sync/messages.js';
 
 export const BACKOFFICE_MIGRATIONS: readonly Migration[] = [
@@ -169,6 +170,7 @@ CREATE TABLE tablet_enrolment_codes (
 );
 `,
   },
+  { version: 5, name: 'back office: help calls ignored per staff member (staff-ops.ts)', up: HELP_IGNORES_MIGRATION },
 ];
 
 export async function openBackOfficeDatabase(path: string, logger: Logger): Promise<Db> {

@@ -3,6 +3,7 @@
  * never a PIN hash; contact data only where staff need it.
  */
 import type { HelloMessage, CommandArgs, CommandName, ReservationWire } from '../../kiosk/sync/messages.js';
+import type { StaffOpsView } from './staff-ops.js';
 import type { HelpCall, MasterReservation, StoredCommand, StoredEvent, TimelineEntry, Unit } from './store.js';
 
 export interface StaffState {
@@ -14,6 +15,8 @@ export interface StaffState {
   helpCalls: HelpCall[];
   commands: CommandView[];
   events: EventView[];
+  /** Compartments, alarms and help calls ignored per staff member (staff-ops.ts). */
+  staff: StaffOpsView;
 }
 
 export interface UnitView {

@@ -4,6 +4,8 @@
  * Everything is rendered from the state pushed over /staff; actions go to the JSON API.
  */
 import { ago, clock, h, live, money, post, replace, toast } from '/common.js';
+import { renderCompartments } from '/compartments.js';
+import { visibleHelpCalls } from '/help-calls.js';
 
 const STATUS_TEXT = {
   booked: 'Booked',
@@ -88,6 +90,7 @@ function render() {
   const dateInput = document.querySelector('#create [name=appointmentDate]');
   if (!dateInput.value) dateInput.value = state.today;
   renderUnits(tz);
+  renderCompartments(state);
   renderReservations(tz);
   renderHelp(tz);
   renderCommands(tz);
@@ -283,7 +286,7 @@ function describe(entry) {
 
 function renderHelp(tz) {
   const box = document.getElementById('help');
-  const calls = state.helpCalls;
+  const calls = visibleHelpCalls(state, document.getElementById('staff-name').value.trim());
   // On a narrow screen the panel is far down: the header says when someone is waiting.
   const waiting = calls.filter((call) => call.state === 'open').length;
   const badge = document.getElementById('help-badge');
@@ -301,7 +304,7 @@ function renderHelp(tz) {
       calls.map((call) =>
         h(
           'li',
-          { class: `help ${call.state}` },
+          { class: `help ${call.state}`, 'data-help-call': call.callId },
           h('div', {}, h('strong', {}, `${clock(call.createdAt, tz)} · ${call.unitId}`),
             h('span', { class: `status help-${call.state}` }, call.state === 'open' ? 'waiting' : call.state === 'taken' ? `taken by ${call.takenBy ?? 'staff'}` : 'closed')),
           h('div', { class: 'muted' }, [call.journey, call.step, call.compartment ? `compartment ${call.compartment}` : null].filter(Boolean).join(' · ')),
@@ -309,7 +312,8 @@ function renderHelp(tz) {
             ? h(
                 'div',
                 { class: 'actions' },
-                h('button', { type: 'button', class: 'primary', disabled: call.state === 'taken', onclick: () => help(call, 'take') }, 'Take'),
+                call.state === 'open' ? h('button', { type: 'button', class: 'primary', 'data-take': call.callId, onclick: () => help(call, 'take') }, "I'll take it") : null,
+                call.state === 'open' ? h('button', { type: 'button', 'data-ignore': call.callId, onclick: () => help(call, 'ignore') }, 'Ignore') : null,
                 h('button', { type: 'button', onclick: () => help(call, 'close') }, 'Close'),
               )
             : null,
@@ -426,6 +430,10 @@ function pay(r, status) {
 
 function help(call, what) {
   const by = document.getElementById('staff-name').value.trim() || null;
+  if (what === 'ignore') {
+    if (!by) return toast('Type your name first: ignoring hides the call for you only', 'bad');
+    return act(`/api/help/${encodeURIComponent(call.callId)}/ignore`, { staff: by, unitId: call.unitId }, 'Help call hidden for you');
+  }
   act(`/api/help/${encodeURIComponent(call.callId)}/${what}`, { by, unitId: call.unitId }, what === 'take' ? 'Help call taken' : 'Help call closed');
 }
 
@@ -495,7 +503,10 @@ function setupForm() {
 
 setupForm();
 document.getElementById('staff-name').value = localStorage.getItem('staffName') ?? '';
-document.getElementById('staff-name').addEventListener('change', (event) => localStorage.setItem('staffName', event.target.value.trim()));
+document.getElementById('staff-name').addEventListener('change', (event) => {
+  localStorage.setItem('staffName', event.target.value.trim());
+  render();
+});
 document.getElementById('reservations').addEventListener('focusout', () => setTimeout(() => renderWanted && render(), 0));
 live(
   'staff',

@@ -1,0 +1,99 @@
+/**
+ * The staff's compartment view (issue 10) in real Chromium against a test locker on the
+ * simulator and the reference back office: 16 tiles with state, door and content; a quarantine
+ * cleared with a reason (a refusal shown plainly on the tile); a remote open with a reason
+ * opens the compartment on the simulator; the 5th remote open within a minute is refused by
+ * the locker and its alarm shows on the staff page.
+ */
+import t from 'tap';
+import type { Page } from 'playwright-core';
+import { quarantineIn } from '../../kiosk/core/quarantine.js';
+import { launchBrowser, openPage, screenshot, scriptErrors } from '../helpers/browser.js';
+import { ok, recordedEvents, until, withLocker } from '../helpers/locker.js';
+
+const tile = (page: Page, id: number) => page.locator(`#compartments li.comp-tile[data-compartment="${id}"]`);
+
+async function remoteOpen(page: Page, id: number, reason: string): Promise<void> {
+  await tile(page, id).locator('[data-remote-open]').click();
+  await page.locator('#comp-reason').fill(reason);
+  await page.locator('#comp-submit').click();
+  await page.locator('#comp-action').waitFor({ state: 'hidden' });
+}
+
+t.test('16 tiles; clear a quarantine with a reason; remote open opens the door; the 5th in a minute is refused with an alarm', async (t) => {
+  const browser = await launchBrowser(t);
+  const locker = await withLocker(t, { session: { doneMs: 1000 } });
+  const sim = locker.hardware.sim;
+  if (!sim) throw new Error('the test locker runs on the simulator');
+
+  // A customer drops the key of WO-1001 off: compartment 1 holds it.
+  await ok(t, locker, { type: 'start', journey: 'dropoff' });
+  await ok(t, locker, { type: 'pin', pin: '123456' });
+  await ok(t, locker, { type: 'details', phone: null, remark: null });
+  await ok(t, locker, { type: 'confirm' });
+  sim.closeDoor(0);
+  await until(() => locker.hardware.bank.doorState(1) === 'closed', 'door 1 closed');
+  await ok(t, locker, { type: 'confirm' });
+  // Two compartments the locker set aside; door 10 is open (so its clear is refused).
+  await locker.store.transaction((tx) => quarantineIn(tx, 9, null, 'open failed: JAMMED'));
+  await locker.store.transaction((tx) => quarantineIn(tx, 10, null, 'forced open'));
+  sim.forceDoor(9);
+  await until(() => locker.hardware.bank.doorState(10) === 'open', 'door 10 open');
+
+  const staff = await openPage(t, browser, locker.urls.backOffice, { width: 1280, height: 800 });
+  await staff.locator('#staff-name').fill('Kari');
+  await staff.locator('#staff-name').dispatchEvent('change');
+  await t.resolves(tile(staff, 16).waitFor(), 'the tiles are drawn');
+  t.equal(await staff.locator('#compartments li.comp-tile').count(), 16, '16 tiles');
+  await tile(staff, 1).and(staff.locator('[data-state="occupied"]')).waitFor();
+  t.match(await tile(staff, 1).textContent(), /Key inside.*Door closed.*WO-1001/s, 'compartment 1: key inside, door closed, its order');
+  await tile(staff, 9).and(staff.locator('[data-state="quarantined"]')).waitFor();
+  t.match(await tile(staff, 9).textContent(), /Quarantined.*open failed: JAMMED/s, 'compartment 9: quarantined, with why');
+  await tile(staff, 10).and(staff.locator('[data-door="open"]')).waitFor();
+  t.match(await tile(staff, 2).textContent(), /Free.*Door closed.*empty/s, 'compartment 2: free and empty');
+  await screenshot(staff, 'staff-compartments');
+
+  // Clear 9: a reason is required (nothing is sent without one).
+  const commandsBefore = (await locker.backOffice.service.staffState()).commands.length;
+  await tile(staff, 9).locator('[data-clear]').click();
+  await staff.locator('#comp-submit').click();
+  t.match(await staff.locator('#comp-error').textContent(), /Say what you found/, 'no reason: the page says so');
+  t.equal((await locker.backOffice.service.staffState()).commands.length, commandsBefore, 'and sends nothing');
+  await staff.locator('#comp-reason').fill('Looked inside: empty, the lock works');
+  await staff.locator('#comp-submit').click();
+  await tile(staff, 9).and(staff.locator('[data-state="free"]')).waitFor();
+  t.equal((await locker.store.compartment(9))?.state, 'free', 'the locker put 9 back into service');
+
+  // Clear 10 with its door open: refused by the locker, and the tile says why.
+  await tile(staff, 10).locator('[data-clear]').click();
+  await staff.locator('#comp-reason').fill('Looked inside');
+  await staff.locator('#comp-submit').click();
+  await staff.locator('[data-last-action="10"].bad', { hasText: 'door 10 is open: close it first' }).waitFor();
+  t.equal((await locker.store.compartment(10))?.state, 'quarantined', 'still quarantined');
+
+  // Remote open of 2..5: each opens its door on the simulator.
+  for (const id of [2, 3, 4, 5]) {
+    const pulses = sim.pulseCount;
+    await remoteOpen(staff, id, `customer forgot something in ${id}`);
+    await until(() => sim.pulseCount > pulses && locker.hardware.bank.doorState(id) === 'open', `door ${id} opened on the simulator`);
+    await tile(staff, id).and(staff.locator('[data-door="open"]')).waitFor();
+  }
+  // The 5th within the minute: refused by the locker, nothing pulsed, the alarm on the page.
+  const pulses = sim.pulseCount;
+  await remoteOpen(staff, 6, 'one more');
+  await staff.locator('.alarm[data-alarm="alarm.remote-open-throttled"]').waitFor();
+  t.match(await staff.locator('.alarm').first().textContent(), /More than 4 remote opens in 60 s: compartment 6 was not opened.*Kari/s, 'the alarm says what happened');
+  await staff.locator('[data-last-action="6"].bad', { hasText: 'too many remote opens' }).waitFor();
+  t.equal(sim.pulseCount, pulses, 'no pulse for the 5th');
+  t.equal(locker.hardware.bank.doorState(6), 'closed');
+  const events = (await recordedEvents(locker)).map((e) => e.type);
+  t.equal(events.filter((type) => type === 'compartment.remote-open-done').length, 4, 'four remote opens done');
+  t.ok(events.includes('alarm.remote-open-throttled'), 'the locker raised the alarm');
+  await screenshot(staff, 'staff-compartments-alarm');
+
+  // Readable at 1024x600 too: every tile within the page's width, none overlapping.
+  await staff.setViewportSize({ width: 1024, height: 600 });
+  const boxes = await staff.locator('#compartments li.comp-tile').evaluateAll((items) => items.map((item) => item.getBoundingClientRect().toJSON() as DOMRect));
+  t.ok(boxes.every((b) => b.left >= 0 && b.right <= 1024 && b.width >= 150), `16 tiles fit 1024 px, each at least 150 px wide: ${JSON.stringify(boxes.map((b) => Math.round(b.width)))}`);
+  t.same(scriptErrors(staff), []);
+});
