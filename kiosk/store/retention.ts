@@ -8,7 +8,9 @@
  * - from their events still waiting for the back office: the added phone and the remark;
  * - from the audit trail: which reservation an actuation was for and its detail, so the trail
  *   keeps compartment, time, actor and what the lock did;
- * and deletes events the back office acknowledged `ackedEventsDays` ago.
+ * and deletes events the back office acknowledged `ackedEventsDays` ago, and the mechanic
+ * journey's one-time QR tokens a day after they were made (each lives 60 s; a nonce no longer
+ * on file is refused like a used one, so forgetting it opens nothing).
  *
  * A reservation whose key may still be in a compartment (a compartment names it, or a journey
  * on it is in flight) is kept until a person has resolved it. The sweep trusts the wall clock
@@ -32,7 +34,11 @@ export interface SweepResult {
   eventsRedacted: number;
   auditRows: number;
   ackedEventsDeleted: number;
+  mechanicTokensDeleted: number;
 }
+
+/** Mechanic QR tokens are kept this long after they were made (they are valid for 60 s). */
+export const MECHANIC_TOKEN_KEEP_MS = 24 * 60 * 60 * 1000;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Fields of event payloads that may hold personal data (docs/protocol.md, "Events"). */
@@ -55,7 +61,7 @@ async function endedReservations(tx: Tx, endedBefore: Date): Promise<string[]> {
 }
 
 /** Removes the personal data of reservations that ended before `endedBefore` (one transaction). */
-export async function purgePersonalData(tx: Tx, endedBefore: Date, now: Date): Promise<Omit<SweepResult, 'ackedEventsDeleted'>> {
+export async function purgePersonalData(tx: Tx, endedBefore: Date, now: Date): Promise<Omit<SweepResult, 'ackedEventsDeleted' | 'mechanicTokensDeleted'>> {
   const ids = await endedReservations(tx, endedBefore);
   const result = { reservations: 0, timelineRows: 0, eventsRedacted: 0, auditRows: 0 };
   // In slices: SQLite binds at most a few hundred parameters comfortably.
@@ -90,7 +96,8 @@ export async function sweep(db: Db, now: Date, settings: Pick<RetentionSettings,
   return db.transaction(async (tx) => {
     const personal = await purgePersonalData(tx, new Date(now.getTime() - settings.personalDataDays * DAY_MS), now);
     const ackedEventsDeleted = await outbox.purgeAcked(tx, new Date(now.getTime() - settings.ackedEventsDays * DAY_MS));
-    return { ...personal, ackedEventsDeleted };
+    const tokens = await tx.run('DELETE FROM mechanic_tokens WHERE issued_at < ?', [new Date(now.getTime() - MECHANIC_TOKEN_KEEP_MS).toISOString()]);
+    return { ...personal, ackedEventsDeleted, mechanicTokensDeleted: tokens.changes };
   });
 }
 
