@@ -52,13 +52,14 @@ t.test("the tablet's camera reads the QR off the top screen; the compartment ope
     });
     return (await res.json()) as Record<string, string>;
   };
-  // The back office learns of the drop-off from the locker's event stream: ask once it has.
-  await until(async () => {
-    const state = (await (await fetch(new URL('/api/tablet', locker.urls.backOffice))).json()) as { keys: { reservationId: string }[] };
-    return state.keys.some((key) => key.reservationId === 'demo-dropoff-1');
-  }, 'the back office knows the key is in', 20_000);
   const { code } = await api('/api/tablets/enrolment-code', {});
   const { credential } = await api('/api/tablets/enrol', { code, name: 'Camera tablet' });
+  // The back office learns of the drop-off from the locker's event stream: ask once it has.
+  await until(async () => {
+    const feed = await fetch(new URL('/api/tablet', locker.urls.backOffice), { headers: { Authorization: `Bearer ${credential}` } });
+    const state = (await feed.json()) as { keys: { reservationId: string }[] };
+    return state.keys.some((key) => key.reservationId === 'demo-dropoff-1');
+  }, 'the back office knows the key is in', 20_000);
   const { requestId } = await api('/api/mechanic/request', { reservationId: 'demo-dropoff-1' }, credential);
   t.ok(requestId, 'the request was accepted');
 

@@ -310,7 +310,8 @@ t.test("locker events change the master copy: deposit, help call, PIN delivery, 
   t.equal((await postJson(bo.url, '/api/help/nope/close', {})).status, 404);
 
   // Mechanic request: the key is in now.
-  const tablet = (await (await fetch(new URL('/api/tablet', bo.url))).json()) as TabletState;
+  t.equal((await fetch(new URL('/api/tablet', bo.url))).status, 401, 'the work-order feed is for enrolled tablets only');
+  const tablet = (await (await fetch(new URL('/api/tablet', bo.url), { headers: asTablet })).json()) as TabletState;
   t.match(tablet.keys, [{ reservationId: id, workOrder: 'WO-7', compartmentId: 5 }]);
   t.notOk(JSON.stringify(tablet).includes(created.body.reservation.pin), 'the tablet never sees a PIN');
   const asked = await postJson(bo.url, '/api/mechanic/request', { reservationId: id, tabletId: 'tablet-spoofed' }, asTablet);
@@ -322,7 +323,7 @@ t.test("locker events change the master copy: deposit, help call, PIN delivery, 
   t.match(request, { type: 'command', id: asked.body.commandId, name: 'mechanic.request', args: { requestId: asked.body.requestId, reservationId: id, purpose: 'retrieve', tabletId } });
   locker.send({ v: 1, type: 'result', commandId: request.id, ok: true, result: { accepted: true } });
   t.same(await locker.settle(8), []);
-  const tabletAfter = (await (await fetch(new URL('/api/tablet', bo.url))).json()) as TabletState;
+  const tabletAfter = (await (await fetch(new URL('/api/tablet', bo.url), { headers: asTablet })).json()) as TabletState;
   t.match(tabletAfter.requests, [{ requestId: asked.body.requestId, ok: true, tabletId }]);
   // The scan is forwarded as mechanic.open naming the authenticated tablet; a revoked tablet can do nothing.
   const scanned = await postJson(bo.url, '/api/mechanic/scan', { requestId: asked.body.requestId, token: 'eyJ.token.as-scanned' }, asTablet);

@@ -60,7 +60,6 @@ export function createBackOfficeApp(options: BackOfficeAppOptions): express.Expr
   api.use(express.json({ limit: '16kb', strict: true }));
 
   api.get('/state', route(async (_req, res) => res.json(await service.staffState())));
-  api.get('/tablet', route(async (_req, res) => res.json(await service.tabletState())));
 
   api.post('/reservations', route(async (req, res) => res.status(201).json({ reservation: await service.createReservation(req.body) })));
   api.post('/reservations/:id', route(async (req, res) => res.json({ reservation: await service.updateReservation(param(req, 'id'), req.body) })));
@@ -85,6 +84,11 @@ export function createBackOfficeApp(options: BackOfficeAppOptions): express.Expr
     res.json({ revoked: true });
   }));
   api.get('/tablets/me', route(async (req, res) => res.json({ tablet: await tablet(req) })));
+  // The tablet's work-order feed, for enrolled tablets only (the live one is ws /staff?view=tablet, tablet-feed.ts).
+  api.get('/tablet', route(async (req, res) => {
+    await tablet(req);
+    res.json(await service.tabletState());
+  }));
   api.post('/mechanic/request', route(async (req, res) => res.status(202).json(await service.mechanicRequest(req.body, (await tablet(req)).tabletId))));
   api.post('/mechanic/scan', route(async (req, res) => res.status(202).json(await service.mechanicScan(req.body, (await tablet(req)).tabletId))));
   api.use((_req, res) => {

@@ -23,6 +23,7 @@ import { createBackOfficeApp } from './http.js';
 import { LockerProtocolServer } from './protocol-server.js';
 import { BackOfficeService } from './service.js';
 import { openBackOfficeDatabase } from './store.js';
+import { FEED_REVOKED, TABLET_PROTOCOL, feedAllowed, feedAuthorization } from './tablet-feed.js';
 
 /** The staff and tablet pages: ui/ at the top of the repository. */
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -112,10 +113,15 @@ export async function startReferenceBackOffice(options: ReferenceBackOfficeOptio
   });
 
   // Staff and tablet pages: the state is pushed on every change (coalesced), they only listen.
-  const staff = new WebSocketServer({ noServer: true, maxPayload: MAX_STAFF_MESSAGE });
+  const staff = new WebSocketServer({ noServer: true, maxPayload: MAX_STAFF_MESSAGE, handleProtocols: (offered) => (offered.has(TABLET_PROTOCOL) ? TABLET_PROTOCOL : false) });
   const viewers = new Map<WebSocket, View>();
+  const feedCredentials = new WeakMap<WebSocket, string | undefined>();
   const push = async (socket: WebSocket, view: View): Promise<void> => {
     try {
+      if (view === 'tablet' && !(await feedAllowed(service.tablets, feedCredentials.get(socket)))) {
+        socket.close(FEED_REVOKED, 'this tablet is no longer enrolled');
+        return;
+      }
       const state = view === 'staff' ? await service.staffState() : await service.tabletState();
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: view, state }));
     } catch (error) {
@@ -134,6 +140,7 @@ export async function startReferenceBackOffice(options: ReferenceBackOfficeOptio
   staff.on('connection', (socket, request) => {
     const view: View = new URL(request.url ?? '/', 'http://localhost').searchParams.get('view') === 'tablet' ? 'tablet' : 'staff';
     viewers.set(socket, view);
+    feedCredentials.set(socket, feedAuthorization(request));
     socket.on('close', () => viewers.delete(socket));
     socket.on('error', () => viewers.delete(socket));
     socket.on('message', () => socket.send(JSON.stringify({ type: 'error', message: 'send changes to the JSON API' })));
@@ -153,7 +160,16 @@ export async function startReferenceBackOffice(options: ReferenceBackOfficeOptio
     } else if (path === '/staff') {
       // The push carries the demo PINs: no other site's page may open it (cross-site WebSocket
       // hijacking); the Origin was checked above.
-      staff.handleUpgrade(request, socket, head, (ws) => staff.emit('connection', ws, request));
+      const tabletView = new URL(request.url ?? '/', 'http://localhost').searchParams.get('view') === 'tablet';
+      const upgrade = () => staff.handleUpgrade(request, socket, head, (ws) => staff.emit('connection', ws, request));
+      if (!tabletView) upgrade();
+      else {
+        // The tablet feed needs the tablet's credential (tablet-feed.ts).
+        void feedAllowed(service.tablets, feedAuthorization(request)).then((allowed) => {
+          if (allowed) upgrade();
+          else socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        });
+      }
     } else {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     }

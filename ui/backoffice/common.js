@@ -59,13 +59,14 @@ export async function post(path, body = {}) {
 
 /**
  * The live state: pushed over ws /staff on every change, reconnecting with backoff. `onState`
- * gets each state, `onLink` true/false as the push connects and drops.
+ * gets each state, `onLink` true/false as the push connects and drops. `protocols()`: the
+ * WebSocket subprotocols to offer at each (re)connection (the tablet's credential).
  */
-export function live(view, onState, onLink) {
+export function live(view, onState, onLink, protocols = () => undefined) {
   let delay = 500;
   const open = () => {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const socket = new WebSocket(`${scheme}://${location.host}/staff?view=${view}`);
+    const socket = new WebSocket(`${scheme}://${location.host}/staff?view=${view}`, protocols());
     socket.addEventListener('open', () => {
       delay = 500;
       onLink(true);

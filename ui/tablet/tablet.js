@@ -39,6 +39,7 @@ async function whoAmI() {
   document.getElementById('enrol').hidden = me !== null;
   document.getElementById('work').hidden = me === null;
   document.getElementById('who').textContent = me ? `${me.name} · ${me.tabletId}` : 'Not enrolled';
+  if (me) startFeed();
   render();
 }
 
@@ -175,9 +176,15 @@ document.getElementById('scan-form').addEventListener('submit', (event) => {
   void send(document.getElementById('scan-token').value);
 });
 
-live('tablet', (next) => { state = next; render(); }, (up) => {
-  const badge = document.getElementById('live');
-  badge.className = `live ${up ? 'on' : 'off'}`;
-  badge.textContent = up ? 'live' : 'reconnecting…';
-});
+let feedStarted = false;
+/** The work-order feed, once the tablet is enrolled: its credential is offered as a subprotocol (a WebSocket has no headers). */
+function startFeed() {
+  if (feedStarted) return;
+  feedStarted = true;
+  live('tablet', (next) => { state = next; render(); }, (up) => {
+    const badge = document.getElementById('live');
+    badge.className = `live ${up ? 'on' : 'off'}`;
+    badge.textContent = up ? 'live' : 'reconnecting…';
+  }, () => ['keylocker.tablet', localStorage.getItem(CREDENTIAL) ?? '']);
+}
 void whoAmI();
