@@ -84,6 +84,17 @@ t.test('a back office that acknowledges beyond what was sent and never answers a
   t.match(out.join('\n'), /^FAIL  P-EVT-4 /m, 'the text report names the failed rule');
 });
 
+t.test('a back office that refuses the staff-side events (remote open, its alarm) fails P-STAFF-1 (the reference back office passes it: first test)', async (t) => {
+  const privateKey = generateKeyPairSync('ed25519').privateKey;
+  const enrolment = new KitUnit('kit-unit-3', privateKey, AUDIENCE).enrolment();
+  const refusing = new MiniBackOffice({ publicKeyJwk: enrolment.publicJwk, unitId: 'kit-unit-3', audience: AUDIENCE, nackTypes: ['alarm.remote-open-throttled'] });
+  await refusing.listen();
+  t.teardown(() => refusing.close());
+  const report = await runConformance({ url: refusing.url, unitId: 'kit-unit-3', privateKey, audience: AUDIENCE, timeoutMs: 500 });
+  t.equal(verdicts(report)['P-STAFF-1'], 'fail');
+  t.match(report.results.find((r) => r.id === 'P-STAFF-1')?.detail, /refused: this back office does not take this event/);
+});
+
 t.test('the command line: usage errors, and the enrolment record', async (t) => {
   const err: string[] = [];
   t.equal(await main(['--url', 'wss://x/locker'], () => undefined, (s) => err.push(s)), 2);

@@ -278,6 +278,23 @@ export async function runConformance(options: KitOptions): Promise<Report> {
     const last = await third.socket.waitFor(ackAtLeast(s + 7), timeoutMs, mark3);
     const repaged = third.socket.frames.some((f) => f.type === 'command' && f['name'] === 'inventory.page');
     judge('P-INV-2', !repaged && last !== null, repaged ? 'paged again although the digest was the one it had paged' : last ? 'not paged again' : `no ack of ${s + 7}`);
+
+    // The staff side (issue 10): a remote open asked, done, refused by the throttle, its alarm.
+    const staffEvents: [string, Record<string, unknown>][] = [
+      ['compartment.remote-open-requested', { compartment: 5, by: 'kit', reason: 'conformance check' }],
+      ['compartment.remote-open-done', { compartment: 5, by: 'kit', opened: true, result: 'confirmed', pulses: 1 }],
+      ['compartment.remote-open-refused', { compartment: 6, by: 'kit', reason: 'THROTTLED', retryAfterS: 30 }],
+      ['alarm.remote-open-throttled', { compartment: 6, by: 'kit', limit: 4, windowS: 60, retryAfterS: 30 }],
+    ];
+    const mark4 = third.socket.frames.length;
+    staffEvents.forEach(([type, payload], index) => send(third, unit.event(s + 8 + index, type, payload)));
+    const staffAck = await third.socket.waitFor(ackAtLeast(s + 8 + staffEvents.length - 1), timeoutMs, mark4);
+    const staffNack = third.socket.frames.slice(mark4).find((f) => f.type === 'nack');
+    judge(
+      'P-STAFF-1',
+      staffAck !== null && staffNack === undefined,
+      staffNack ? `seq ${String(staffNack['seq'])} refused: ${String(staffNack['reason'])}` : staffAck ? `acked up to ${String(staffAck['seq'])}` : `no ack of ${s + 8 + staffEvents.length - 1} within ${timeoutMs} ms`,
+    );
     await third.socket.close();
   } catch (error) {
     const why = error instanceof Stop ? error.message : `the kit stopped: ${(error as Error).message}`;

@@ -39,4 +39,5 @@ export const RULES: readonly Rule[] = [
   { id: 'P-CMD-2', section: 'Commands', title: 'a command not answered is sent again after a reconnect, with the same id and content' },
   { id: 'P-INV-1', section: 'Inventory', title: 'an inventory digest the back office does not know is paged with inventory.page from after: null until next is null' },
   { id: 'P-INV-2', section: 'Inventory', title: 'an inventory already paged is not paged again while the digest is unchanged' },
+  { id: 'P-STAFF-1', section: 'Remote open', title: 'the remote-open events and alarm.remote-open-throttled (valid payloads) are acknowledged, never refused' },
 ];

@@ -30,6 +30,8 @@ export interface MiniBackOfficeOptions {
   ackedSeq?: number;
   /** A broken back office: each event is acknowledged at once as its seq plus this (beyond what was sent). */
   ackBeyondBy?: number;
+  /** A broken back office: events of these types are refused with a nack (SCHEMA), however valid. */
+  nackTypes?: readonly string[];
   /**
    * Events received but not yet acknowledged are lost when a connection closes, as in a back
    * office that commits in batches and acknowledges what it committed.
@@ -217,6 +219,12 @@ export class MiniBackOffice {
         return; // held beyond the contiguous prefix: the stream brings it again
       }
       this.arrivals.push(message.seq);
+      if (this.options.nackTypes?.includes(message.event)) {
+        connection.socket.send(JSON.stringify({ v: 1, type: 'nack', seq: message.seq, code: 'SCHEMA', reason: 'this back office does not take this event' }));
+        this.stored.set(message.seq, message);
+        while (this.stored.has(this.contiguous + 1)) this.contiguous += 1;
+        return;
+      }
       if (this.options.ackBeyondBy !== undefined) {
         connection.socket.send(JSON.stringify({ v: 1, type: 'ack', seq: message.seq + this.options.ackBeyondBy }));
         return;
