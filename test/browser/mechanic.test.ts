@@ -101,6 +101,11 @@ t.test('tablet asks, the top screen shows the QR, the scan opens the compartment
   sim.closeDoor(0);
   await until(async () => (await recordedEvents(locker)).some((e) => e.type === 'key.retrieved'), 'key.retrieved', 10_000);
   t.match(await locker.store.compartment(1), { state: 'free' }, 'compartment 1 is free again');
+  // The work order's timeline on the tablet: dropped in compartment 1, collected by Bay 3.
+  await order.locator('.milestones li.done[data-stage="collected-by-mechanic"]', { hasText: 'Bay 3' }).waitFor();
+  t.match(await order.locator('.milestones li[data-stage="key-dropped"]').textContent(), /Key dropped.*compartment 1/, 'the tablet shows the key dropped in compartment 1');
+  t.equal(await order.locator('.milestones li.todo[data-stage="collected-by-customer"]').count(), 1, 'and what has not happened yet');
+  await screenshot(tablet, 'mechanic-tablet-timeline');
   t.same(scriptErrors(tablet), [], 'no script error on the tablet');
   t.same(scriptErrors(top), [], 'no script error on the top screen');
 });
@@ -149,6 +154,12 @@ t.test('a key returned for pickup through the QR, then collected by the customer
   await ok(t, locker, { type: 'confirm' });
   await until(async () => (await recordedEvents(locker)).some((e) => e.type === 'key.collected'), 'key.collected', 10_000);
   t.match(await locker.store.compartment(compartment), { state: 'free' }, 'the compartment is free again');
+  // The timeline on the staff page and the tablet: returned by Front desk, collected by the customer.
+  const card = staff.locator('article.card', { hasText: 'WO-0992' }).first();
+  await card.locator('.milestones li.done[data-stage="collected-by-customer"]').waitFor();
+  t.match(await card.locator('.milestones li[data-stage="returned"]').textContent(), /Returned for pickup.*Front desk · compartment 1/, 'the staff page: returned, by whom and where');
+  await order.locator('.milestones li.done[data-stage="collected-by-customer"]').waitFor();
+  t.pass('the tablet: collected by the customer');
   t.same(scriptErrors(tablet), [], 'no script error on the tablet');
   t.same(scriptErrors(staff), [], 'no script error on the staff page');
 });

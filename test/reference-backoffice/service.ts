@@ -25,6 +25,7 @@ import { LockerSync } from './locker-sync.js';
 import { BackOfficeError, bad } from './errors.js';
 import { TabletRegistry } from './tablets.js';
 import { StaffOps } from './staff-ops.js';
+import { workOrderTimelines } from './work-order-timeline.js';
 import { PHONE_ERRORS, PLATE_ERRORS, clearQuarantineSchema, createSchema, helpSchema, liftSchema, mechanicSchema, parse, paymentSchema, scanSchema, updateSchema } from './staff-input.js';
 import { commandView, displayPlate, eventView, paymentWire, toWire, unitView, type StaffState, type TabletState } from './views.js';
 
@@ -536,6 +537,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       commands: recentCommands.map(commandView),
       events: recentEvents.map(eventView),
       staff: await this.staff.view(),
+      workOrders: workOrderTimelines(list.map((r) => ({ ...r, timeline: timelines.get(r.id) ?? [] }))),
     };
   }
 
@@ -553,6 +555,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       commands.recent(this.#db, 60, 'mechanic.open'),
     ]);
     const workOrders = new Map(list.map((r) => [r.id, r.workOrder]));
+    const timelines = await timeline.forReservations(this.#db, list.map((r) => r.id));
     const keyIn = (r: (typeof list)[number]) => (r.kind === 'dropoff' && r.status === 'deposited') || (r.kind === 'pickup' && r.status === 'ready');
     return {
       now: now.toISOString(),
@@ -574,6 +577,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
           canReturn: r.kind === 'pickup' && r.status === 'booked',
         }))
         .sort((a, b) => Number(b.keyInLocker) - Number(a.keyInLocker) || a.workOrder.localeCompare(b.workOrder)),
+      workOrders: workOrderTimelines(list.map((r) => ({ ...r, timeline: timelines.get(r.id) ?? [] }))),
       requests: requests.map((c) => {
         const args = c.args as Partial<CommandArgs['mechanic.request']>;
         const scan = scans.find((open) => (open.args as { requestId?: unknown }).requestId === args.requestId);

@@ -4,6 +4,7 @@
  */
 import type { HelloMessage, CommandArgs, CommandName, ReservationWire } from '../../kiosk/sync/messages.js';
 import type { StaffOpsView } from './staff-ops.js';
+import type { Milestone } from './work-order-timeline.js';
 import type { HelpCall, MasterReservation, StoredCommand, StoredEvent, TimelineEntry, Unit } from './store.js';
 
 export interface StaffState {
@@ -17,6 +18,8 @@ export interface StaffState {
   events: EventView[];
   /** Compartments, alarms and help calls ignored per staff member (staff-ops.ts). */
   staff: StaffOpsView;
+  /** Each work order's milestones (work-order-timeline.ts). */
+  workOrders: Record<string, Milestone[]>;
 }
 
 export interface UnitView {
@@ -78,6 +81,8 @@ export interface TabletState {
     canRetrieve: boolean;
     canReturn: boolean;
   }[];
+  /** Each work order's milestones, without names or contact data (work-order-timeline.ts). */
+  workOrders: Record<string, Milestone[]>;
   requests: {
     requestId: string;
     commandId: string;

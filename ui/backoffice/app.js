@@ -6,6 +6,7 @@
 import { ago, clock, h, live, money, post, replace, toast } from '/common.js';
 import { renderCompartments } from '/compartments.js';
 import { visibleHelpCalls } from '/help-calls.js';
+import { milestoneStrip } from '/work-order.js';
 
 const STATUS_TEXT = {
   booked: 'Booked',
@@ -195,6 +196,7 @@ function card(r, tz) {
       field('Payment', payment),
       field('PIN', h('span', { class: 'pin' }, r.pin), h('span', { class: 'demo-tag' }, 'demo')),
     ),
+    milestoneStrip(state.workOrders?.[r.workOrder], tz),
     r.remark || r.addedPhone
       ? h(
           'div',

@@ -7,6 +7,7 @@
  * has it), or its text is typed; the back office forwards it to the locker, which opens.
  */
 import { clock, h, live, replace, toast } from '/common.js';
+import { milestoneStrip } from '/work-order.js';
 
 const CREDENTIAL = 'keylocker.tablet.credential';
 let state = null;
@@ -70,7 +71,8 @@ function render() {
         h('span', { class: 'plate' }, o.plateDisplay),
         h('span', { class: 'muted' }, o.keyInLocker && o.compartmentId ? `compartment ${o.compartmentId}` : o.status),
         o.canRetrieve && h('button', { type: 'button', class: 'primary', onclick: () => ask(o, 'retrieve') }, 'Scan QR'),
-        o.canReturn && h('button', { type: 'button', onclick: () => ask(o, 'deposit') }, 'Return key')))));
+        o.canReturn && h('button', { type: 'button', onclick: () => ask(o, 'deposit') }, 'Return key'),
+        milestoneStrip(state.workOrders?.[o.workOrder], state.timeZone)))));
   }
   const requests = document.getElementById('requests');
   const mine = state.requests.filter((r) => r.tabletId === me.tabletId);
