@@ -103,6 +103,11 @@ export class RemoteOpener {
     return { ok: true, compartment, by, intentId, reservationId: holder };
   }
 
+  /** `open`, started after the command's commit: a failure to record it is logged (its intent stays open in the audit trail). */
+  openAfterCommit(decision: Extract<RemoteOpenDecision, { ok: true }>): void {
+    this.open(decision).catch((error: unknown) => this.#o.logger.error({ err: String(error), compartment: decision.compartment }, 'remote open could not be finished'));
+  }
+
   /** After the decision committed: the pulse, then its outcome and the done event in one transaction. */
   async open(decision: Extract<RemoteOpenDecision, { ok: true }>): Promise<boolean> {
     const { compartment, by, intentId, reservationId } = decision;

@@ -33,7 +33,7 @@ async function remoteOpen(ctx: CommandContext, args: CommandArgs['compartment.re
   try {
     const decision = await port.opener.decide(remoteOpenTx(ctx.tx, port.stamps), args);
     if (!decision.ok) return { accepted: false, reason: decision.reason, ...(decision.retryAfterS === undefined ? {} : { retryAfterS: decision.retryAfterS }) };
-    ctx.afterCommit(() => void port.opener.open(decision).catch(() => undefined));
+    ctx.afterCommit(() => port.opener.openAfterCommit(decision));
     return { accepted: true, compartment: decision.compartment };
   } catch (error) {
     if (!isDomainError(error)) throw error;
