@@ -54,9 +54,9 @@ interface SessionContext {
   /** Of those, the ones plainly usable when it was typed (two of them: nothing may open). */
   usableAtPin: Set<string>;
   typed: string | null;
-  /** The plate of the last lookup that answered, and the journey chosen then. */
+  /** The plate of the last lookup that matched, and the reservations it listed then (the core keeps that list). */
   plate: string | null;
-  lookupJourney: SessionView['journey'];
+  lookupListed: Set<string> | null;
 }
 
 const VALID_DROPOFF_DATES = new Set([TODAY, addDays(TODAY, 1)]);
@@ -89,7 +89,7 @@ export async function runCase(seed: number, options: CaseOptions = {}): Promise<
   });
   note(`case seed=${seed} compartments=${compartmentCount} itemSensors=${itemSensors} hashing=${unit ? 'unit' : 'legacy'} pins=${pool.join(',')}`);
   const { locks, journeys } = world;
-  let session: SessionContext = { pinMatches: new Set(), usableAtPin: new Set(), typed: null, plate: null, lookupJourney: null };
+  let session: SessionContext = { pinMatches: new Set(), usableAtPin: new Set(), typed: null, plate: null, lookupListed: null };
   /** The payment.status being applied now, if any. */
   let paying: { id: string; status: string; version: number } | null = null;
   const pendingAmbiguity: { compartment: number; opened: string; other: string }[] = [];
@@ -130,10 +130,7 @@ export async function runCase(seed: number, options: CaseOptions = {}): Promise<
   /** Untouched by any session, so the locker holds it exactly as the back office set it up. */
   function plainlyUsable(m: ModelReservation): boolean {
     if (m.touched || m.cancelled || m.finished) return false;
-    if (session.plate !== null) {
-      const listed = plateKey(m.plateDisplay) === plateKey(session.plate) && m.appointmentDate === TODAY && (session.lookupJourney === null || session.lookupJourney === m.kind);
-      if (!listed) return false;
-    }
+    if (session.lookupListed !== null && !session.lookupListed.has(m.id)) return false;
     if (m.kind === 'dropoff') return VALID_DROPOFF_DATES.has(m.appointmentDate);
     return m.compartment !== null && locks.contents.get(m.compartment) === m.id;
   }
@@ -286,7 +283,7 @@ export async function runCase(seed: number, options: CaseOptions = {}): Promise<
     await journeys.settled();
     await settleAmbiguity();
     const holder = random.chance(0.85) ? random.pick(model) : null;
-    session = { pinMatches: new Set(), usableAtPin: new Set(), typed: null, plate: null, lookupJourney: null };
+    session = { pinMatches: new Set(), usableAtPin: new Set(), typed: null, plate: null, lookupListed: null };
     note(`customer ${c}: ${holder ? `holder of ${holder.id}` : 'a stranger'}`);
     await customer(holder);
     await endSession(holder);
@@ -305,8 +302,17 @@ export async function runCase(seed: number, options: CaseOptions = {}): Promise<
     if (error === null && view.step === 'lookup-result') {
       // A lookup that found nothing narrows nothing (the core keeps no empty list): only one that
       // matched (it shows where the PIN would go) binds the next PIN to its plate.
-      if (view.destinations.length > 0) session.plate = plate;
-      session.lookupJourney = view.journey;
+      if (view.destinations.length > 0) {
+        session.plate = plate;
+        // What the lookup listed: today's, of the session's journey, a drop-off still to do or a
+        // pickup whose key is in. A key arriving later is not on the list the PIN is checked against.
+        session.lookupListed = new Set(
+          model
+            .filter((m) => plateKey(m.plateDisplay) === plateKey(plate) && m.appointmentDate === TODAY && (view.journey === null || view.journey === m.kind))
+            .filter((m) => !m.cancelled && !m.finished && (m.kind === 'dropoff' || m.compartment !== null))
+            .map((m) => m.id),
+        );
+      }
       await act({ type: 'back' });
     }
   }
@@ -433,7 +439,7 @@ export interface RunSummary {
 export async function runCases(
   seed: number,
   count: number,
-  options: CaseOptions & { lanes?: number; stopAfterFailures?: number; onProgress?: (done: number) => void } = {},
+  options: CaseOptions & { lanes?: number; stopAfterFailures?: number; onProgress?: (done: number) => void; stopped?: () => boolean } = {},
 ): Promise<RunSummary> {
   const seeds = new Random(seed);
   const started = performance.now();
@@ -446,7 +452,7 @@ export async function runCases(
   const lane = async () => {
     const db = await openCaseDatabase();
     try {
-      while (next < count && failures.length < stopAfter) {
+      while (next < count && failures.length < stopAfter && !options.stopped?.()) {
         next += 1;
         const caseSeed = Math.floor(seeds.next() * 0x1_0000_0000);
         const result = await runCase(caseSeed, { ...options, db });
