@@ -28,7 +28,8 @@ import type { UnitPinHashing } from '../../../kiosk/core/pin.js';
 import type { JourneyStore, LockPort } from '../../../kiosk/core/ports.js';
 import { createSilentLogger } from '../../../kiosk/logging.js';
 import { openDatabase, type Db } from '../../../kiosk/store/db.js';
-import { createJourneyStore } from '../../../kiosk/store/journey-store.js';
+import { createJourneyStore, type StoreStamps } from '../../../kiosk/store/journey-store.js';
+import type { MechanicDesk } from '../../../kiosk/core/mechanic-desk.js';
 import { compartments } from '../../../kiosk/store/repositories.js';
 import { CommandProcessor } from '../../../kiosk/sync/commands.js';
 import type { CommandArgs, CommandMessage, CommandName, ResultMessage } from '../../../kiosk/sync/messages.js';
@@ -50,6 +51,8 @@ export class RecordingLocks implements LockPort {
   onPulse: (compartment: number) => void = () => undefined;
   /** The next open() fails this way (the lock jammed with its board answering, or the board silent). */
   failNext: 'jam' | 'offline' | null = null;
+  /** The board is down: every open() finds it silent, and no door can be read. */
+  boardDown = false;
 
   constructor(
     readonly count: number,
@@ -62,7 +65,7 @@ export class RecordingLocks implements LockPort {
     if (compartment < 1 || compartment > this.count) {
       return { ok: false, compartment, pulses: 0, error: 'UNKNOWN_COMPARTMENT', detail: `no compartment ${compartment}` };
     }
-    const failure = this.failNext;
+    const failure = this.boardDown ? 'offline' : this.failNext;
     this.failNext = null;
     if (failure === 'offline') return { ok: false, compartment, pulses: 0, error: 'BOARD_OFFLINE', detail: 'the board did not answer' };
     this.pulses.push(compartment);
@@ -75,6 +78,7 @@ export class RecordingLocks implements LockPort {
   }
 
   doorState(compartment: number): DoorState {
+    if (this.boardDown) return 'unknown';
     return this.#doors.get(compartment) ?? 'closed';
   }
 
@@ -83,9 +87,9 @@ export class RecordingLocks implements LockPort {
   }
 
   close(compartment: number): void {
-    if (this.doorState(compartment) !== 'open') return;
+    if ((this.#doors.get(compartment) ?? 'closed') !== 'open') return;
     this.#doors.set(compartment, 'closed');
-    this.events.emit('doorClosed', compartment);
+    if (!this.boardDown) this.events.emit('doorClosed', compartment);
   }
 
   openDoors(): number[] {
@@ -100,6 +104,7 @@ export interface World {
   journeys: Journeys;
   clock: ReturnType<typeof createFakeClock>;
   wallClock: () => Date;
+  processor: CommandProcessor;
   /** Applies one back-office command through the real processor. */
   command<N extends CommandName>(name: N, args: CommandArgs[N]): Promise<ResultMessage>;
   close(): Promise<void>;
@@ -113,6 +118,10 @@ export interface WorldOptions {
   wrapStore?: (store: JourneyStore) => JourneyStore;
   /** A database left by an earlier case (emptied here); absent: a new one. Closing the world leaves it open. */
   db?: Db;
+  /** Told after each commit that wrote outbox events (the sync client's wake-up). */
+  onEventsCommitted?: () => void;
+  /** The mechanic's desk, for the back office's mechanic commands (the day's retrievals). */
+  mechanic?: (parts: { db: Db; locks: RecordingLocks; clock: ReturnType<typeof createFakeClock>; wallClock: () => Date; stamps: StoreStamps }) => MechanicDesk;
 }
 
 /** Every table a case writes (the schema and its version stay). */
@@ -139,11 +148,14 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   const wallClock = () => new Date(WALL_START + clock.now());
   const stamps = { wallClock, monoClock: () => clock.now(), bootId: 'property' };
   await db.transaction((tx) => compartments.ensure(tx, options.compartments, wallClock()));
-  const realStore = createJourneyStore(db, stamps);
+  const realStore = createJourneyStore(db, stamps, options.onEventsCommitted ? { onEventsCommitted: options.onEventsCommitted } : undefined);
   const store = options.wrapStore ? options.wrapStore(realStore) : realStore;
   const locks = new RecordingLocks(options.compartments, options.itemSensors);
   const lockouts = new LockoutService({ store: realStore, clock, wallClock });
-  const processor = new CommandProcessor({ db, lockouts, logger, wallClock, stamps, pinHashing: options.pinHashing, doorState: (id) => locks.doorState(id) });
+  const mechanic = options.mechanic?.({ db, locks, clock, wallClock, stamps });
+  const processor = new CommandProcessor({
+    db, lockouts, logger, wallClock, stamps, pinHashing: options.pinHashing, doorState: (id) => locks.doorState(id), ...(mechanic ? { mechanic } : {}),
+  });
   const journeys = new Journeys({
     store,
     locks,
@@ -166,6 +178,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     journeys,
     clock,
     wallClock,
+    processor,
     async command(name, args) {
       commandId += 1;
       const result = await processor.apply({ v: 1, type: 'command', id: `c-${commandId}`, name, args } as CommandMessage);
