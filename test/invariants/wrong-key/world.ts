@@ -54,11 +54,14 @@ export class RecordingLocks implements LockPort {
   /** The board is down: every open() finds it silent, and no door can be read. */
   boardDown = false;
 
+  /** The item sensors report the physical content; absent on a bank without them (LockPort's optional member). */
+  readonly itemPresent?: (compartment: number) => boolean | null;
+
   constructor(
     readonly count: number,
     readonly itemSensors: boolean,
   ) {
-    if (!itemSensors) delete (this as Partial<LockPort>).itemPresent;
+    if (itemSensors) this.itemPresent = (compartment) => this.contents.has(compartment);
   }
 
   async open(compartment: number): Promise<OpenOutcome> {
@@ -80,10 +83,6 @@ export class RecordingLocks implements LockPort {
   doorState(compartment: number): DoorState {
     if (this.boardDown) return 'unknown';
     return this.#doors.get(compartment) ?? 'closed';
-  }
-
-  itemPresent(compartment: number): boolean | null {
-    return this.contents.has(compartment);
   }
 
   close(compartment: number): void {
