@@ -11,7 +11,8 @@
 import t from 'tap';
 import type { JourneyStore } from '../../kiosk/core/ports.js';
 import { seedFrom } from './crash/random.js';
-import { runCases, type CaseResult } from './wrong-key/property.js';
+import type { CaseResult } from './wrong-key/property.js';
+import { runCases } from './wrong-key/runs.js';
 
 const SEED = seedFrom(process.env);
 const CASES = Number(process.env.WRONG_KEY_CASES ?? 400);

@@ -6,7 +6,8 @@
  * and printed).
  */
 import { seedFrom } from '../crash/random.js';
-import { runCase, runCases, shrink } from './property.js';
+import { runCase } from './property.js';
+import { runCases, shrink } from './runs.js';
 
 const caseSeed = process.env.CASE_SEED;
 if (caseSeed !== undefined && caseSeed !== '') {
