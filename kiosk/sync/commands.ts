@@ -63,6 +63,8 @@ export interface CommandProcessorOptions {
   pinHashing?: UnitPinHashing | null;
   /** The lock bank's door states: a quarantine is cleared only behind a door seen closed. Default: unknown (refused). */
   doorState?: (compartmentId: number) => DoorStateWire;
+  /** A receipt's QR link for the customer at the screen (Journeys.showReceiptLink); absent: never shown. */
+  receiptLink?: (reservationId: string, link: string) => boolean;
 }
 
 export type CommandOutcome = { ok: true; result: Record<string, unknown> } | { ok: false; error: { code: ErrorCode; message: string } };
@@ -87,6 +89,8 @@ export class CommandProcessor {
       help: options.help,
       ...(options.mechanic ? { mechanic: { desk: options.mechanic, stamps } } : {}),
       reservationChanged: (id, change) => this.events.emit('reservationChanged', id, change),
+      stamps,
+      receiptLink: (id, link) => options.receiptLink?.(id, link) ?? false,
     };
   }
 
@@ -155,6 +159,7 @@ export class CommandProcessor {
         return internal();
       }
       outcome = { ok: false, error: { code: error.code, message: error.message } };
+      if (error.afterRollback) await error.afterRollback(tx);
     }
     // A read-only command is answered afresh each time (its result may be large: a page).
     if (!READ_ONLY_COMMANDS.has(command.name)) await store.recordApplied(tx, { id: command.id, name: command.name, contentHash: hash, outcome }, now);

@@ -114,7 +114,12 @@ export type EventType =
   // issue 7: a session ended after its door opened; an item sensor disagreed; staff cleared a quarantine
   | 'journey.abandoned'
   | 'compartment.item-mismatch'
-  | 'compartment.quarantine-cleared';
+  | 'compartment.quarantine-cleared'
+  // issue 12: paying at the locker and e-receipts (docs/protocol.md, "Payments", "Receipts")
+  | 'payment.requested'
+  | 'payment.check-requested'
+  | 'payment.refused'
+  | 'receipt.requested';
 
 export interface EventMessage {
   v: 1;
@@ -206,13 +211,25 @@ export interface Money {
   currency: string;
 }
 
+/**
+ * A payment's state as the provider reports it (docs/protocol.md, "Payments"): `pending`
+ * (nothing asked yet), `requested` (created at the provider, waiting for the customer),
+ * `authorised` (approved, not yet captured), `paid` (captured: the only state that opens),
+ * `failed` (refused by the customer or the provider), `cancelled`, `refunded`, `expired`.
+ */
+export type PaymentStateWire = 'pending' | 'requested' | 'authorised' | 'paid' | 'failed' | 'cancelled' | 'refunded' | 'expired';
+
 export interface PaymentWire {
   reservationId: string;
-  status: 'pending' | 'paid' | 'cancelled' | 'refunded';
+  status: PaymentStateWire;
   /** Minor units (øre, öre, cents); bound to the reservation's amount due (docs/protocol.md, "Payments"). */
   amount: number;
   currency: string; // ISO 4217
   version: number;
+  /** The payment page the customer opens (the top screen's QR); absent or null: none for this version. */
+  link?: string | null;
+  /** The method's name as accounting books it (e.g. vipps, card, klarna, vipps-manual); shown to nobody at the locker. */
+  method?: string | null;
 }
 
 export type CommandName =
@@ -225,7 +242,8 @@ export type CommandName =
   | 'mechanic.open'
   | 'inventory.page'
   | 'lockout.lift'
-  | 'compartment.clear-quarantine';
+  | 'compartment.clear-quarantine'
+  | 'receipt.link';
 
 export interface CommandArgs {
   'reservation.upsert': { reservation: ReservationWire; version: number };
@@ -245,6 +263,8 @@ export interface CommandArgs {
   'lockout.lift': { scope: 'locker' | 'reservation'; reservationId: string | null };
   /** Staff looked into a quarantined compartment: back into service (kiosk/core/quarantine.ts clearQuarantine). */
   'compartment.clear-quarantine': { compartment: number; reason: string; by: string };
+  /** The receipt the customer asked for as a QR (receipt.requested, channel qr): the top screen shows its link for 60 s. */
+  'receipt.link': { reservationId: string; link: string };
 }
 
 export type HelpCallStateWire = 'received' | 'taken' | 'closed';

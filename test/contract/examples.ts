@@ -148,6 +148,11 @@ export const eventExamples: { readonly [E in EventType]: EventMessage } = frozen
   'journey.abandoned': event(140, 'journey.abandoned', { reservationId: 'r-2025-0412', compartment: 2, journey: 'dropoff', reason: 'abandoned', content: 'empty', quarantined: false }),
   'compartment.item-mismatch': event(141, 'compartment.item-mismatch', { compartment: 4, reservationId: 'r-2025-0431', journey: 'dropoff', expected: 'present', seen: 'absent' }),
   'compartment.quarantine-cleared': event(142, 'compartment.quarantine-cleared', { compartment: 8, state: 'free', reservationId: null, reason: 'Looked inside: empty, lock works', by: 'Ole-Johan Bakke' }),
+  // issue 12: paying at the locker, e-receipts
+  'payment.requested': event(143, 'payment.requested', { reservationId: 'r-2025-0419', method: 'vipps-push', phone: '+4791234567', phoneMasked: '+47 *** ** 567' }),
+  'payment.check-requested': event(144, 'payment.check-requested', { reservationId: 'r-2025-0419', version: 2 }),
+  'payment.refused': event(145, 'payment.refused', { reservationId: 'r-2025-0419', version: 2, status: 'paid', reason: 'stale', heldVersion: 3 }),
+  'receipt.requested': event(146, 'receipt.requested', { reservationId: 'r-2025-0419', channel: 'email', destinationMasked: 'k***@example.no' }),
   'compartment.open-refused': event(134, 'compartment.open-refused', {
     compartment: 2,
     reservationId: 'r-2025-0424',
@@ -211,6 +216,7 @@ export const commandResultExamples: { readonly [N in CommandName]: readonly Resu
     ok('cmd-000493', { applied: true, compartment: 8, state: 'free', reservationId: null }),
     ok('cmd-000494', { applied: true, compartment: 16, state: 'occupied', reservationId: 'r-2025-0419' }),
   ],
+  'receipt.link': [ok('cmd-000495', { shown: true }), ok('cmd-000495', { shown: false })],
   'inventory.page': [
     ok('cmd-000490', {
       items: [
@@ -335,6 +341,22 @@ export const commandExamples: { readonly [N in CommandName]: CommandOf<N> } = fr
     name: 'compartment.clear-quarantine',
     args: { compartment: 8, reason: 'Looked inside: empty, lock works', by: 'Ole-Johan Bakke' },
   },
+  'receipt.link': {
+    v: 1,
+    type: 'command',
+    id: 'cmd-000495',
+    name: 'receipt.link',
+    args: { reservationId: 'r-2025-0419', link: 'https://verksted.example.no/kvittering/7Qm2xK' },
+  },
+});
+
+/** The payment page is ready: its link is the top screen's QR (issue 12). */
+export const paymentRequestedExample: CommandOf<'payment.status'> = frozen({
+  v: 1,
+  type: 'command',
+  id: 'cmd-000496',
+  name: 'payment.status',
+  args: { reservationId: 'r-2025-0419', status: 'requested', amount: 249_000, currency: 'NOK', version: 2, link: 'https://verksted.example.no/pay/pay-8f2c1a', method: 'vipps' },
 });
 
 /** A pickup with payment: two phones, no e-mail, no time, the compartment already chosen. */
@@ -438,6 +460,7 @@ export const backOfficeExamples: readonly Example<BackOfficeMessage>[] = frozen(
   { name: 'command help.update (received)', message: helpReceivedExample },
   { name: 'command inventory.page (next page)', message: inventoryNextPageExample },
   { name: 'command payment.status (refunded)', message: refundExample },
+  { name: 'command payment.status (requested, with its link)', message: paymentRequestedExample },
   { name: 'error (back office)', message: backOfficeErrorExample },
   { name: 'error (about an event)', message: eventErrorExample },
 ]);

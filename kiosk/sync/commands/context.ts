@@ -8,6 +8,7 @@ import type { MechanicCommandPort } from './mechanic.js';
 import type { PinCommands } from './pins.js';
 import type { QuarantineCommands } from './quarantine.js';
 import type { Tx } from '../../store/db.js';
+import type { StoreStamps } from '../../store/journey-store.js';
 import type { CommandArgs, CommandName, ErrorCode } from '../messages.js';
 
 export type ReservationChange = 'updated' | 'cancelled' | 'payment' | 'reset';
@@ -28,6 +29,10 @@ export interface CommandPorts {
   mechanic?: MechanicCommandPort | undefined;
   /** After the commit: a reservation was changed by the back office. */
   reservationChanged(reservationId: string, change: ReservationChange): void;
+  /** How events written by commands are stamped (payment.refused). */
+  stamps: StoreStamps;
+  /** After the commit: a receipt's QR link for the top screen (receipt.link); true when that customer is at the screen. */
+  receiptLink(reservationId: string, link: string): boolean;
 }
 
 export interface CommandContext {
@@ -45,6 +50,8 @@ export class CommandFailure extends Error {
   constructor(
     readonly code: Exclude<ErrorCode, 'INTERNAL'>,
     message: string,
+    /** Written after the command's changes were rolled back, in the same transaction as its result (an alarm event). */
+    readonly afterRollback?: (tx: Tx) => Promise<void>,
   ) {
     super(message);
   }
