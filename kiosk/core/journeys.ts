@@ -14,6 +14,7 @@ import { cleanText } from './actions.js';
 import { Actuator } from './actuator.js';
 import { Identify, type IdentifyThrottles } from './identify.js';
 import { normalisePhone } from './normalise.js';
+import { PaymentStep } from './payment-step.js';
 import type { UnitPinHashing } from './pin.js';
 import type { JourneyStore, LockPort, PinGuard } from './ports.js';
 import { paymentSummary, reservationSummary, topViewOf } from './render.js';
@@ -51,6 +52,8 @@ export interface JourneyOptions {
   linkState?: () => 'online' | 'offline';
   /** True while the locker cannot open anything (a lock board down): the screens say so. */
   outOfOrder?: () => boolean;
+  /** Renders the payment page's link as an SVG QR for the top screen (payment-step.ts); absent: no QR. */
+  renderQr?: (text: string) => Promise<string>;
 }
 
 export interface JourneyEvents {
@@ -62,7 +65,7 @@ const MAX_COMPARTMENT_TRIES = 2;
 
 export class Journeys {
   readonly events = new EventEmitter<JourneyEvents>();
-  readonly #o: Required<Omit<JourneyOptions, 'linkState' | 'outOfOrder' | 'pinHashing' | 'throttles' | 'idleLimits'>> & Pick<JourneyOptions, 'linkState' | 'outOfOrder'>;
+  readonly #o: Required<Omit<JourneyOptions, 'linkState' | 'outOfOrder' | 'pinHashing' | 'throttles' | 'idleLimits' | 'renderQr'>> & Pick<JourneyOptions, 'linkState' | 'outOfOrder'>;
   readonly #idleLimits: IdleLimits;
   readonly #log: Logger;
   #lang: Language;
@@ -76,6 +79,7 @@ export class Journeys {
   #idleWarning: number | null = null;
   readonly #timers: SessionTimers;
   readonly #identify: Identify;
+  readonly #payment: PaymentStep;
   #busy: Promise<unknown> = Promise.resolve();
 
   constructor(options: JourneyOptions) {
@@ -85,6 +89,7 @@ export class Journeys {
     this.#lang = options.defaultLanguage;
     this.#timers = new SessionTimers(options.clock);
     this.#identify = new Identify(options);
+    this.#payment = new PaymentStep({ store: options.store, defaultCountry: options.defaultCountry, logger: options.logger, renderQr: options.renderQr });
     this.#o.locks.events.on('doorClosed', (id) => this.#onDoor(id, 'closed'));
     this.#o.locks.events.on('doorOpened', (id) => this.#onDoor(id, 'open'));
   }
@@ -157,7 +162,7 @@ export class Journeys {
       reservation: reservationSummary(r, s),
       compartment: s?.compartment ?? null,
       door: s?.compartment ? this.#o.locks.doorState(s.compartment) : null,
-      payment: paymentSummary(r, s),
+      payment: paymentSummary(r, s) && r ? this.#payment.view(r) : null,
       idleWarning: this.#idleWarning,
       idleEnds: s ? endingOf(this.#settlementNow(s)) : null,
       itemInside: s?.compartment ? this.#itemPresent(s.compartment) : null,
@@ -174,7 +179,8 @@ export class Journeys {
   }
 
   topView(): TopView {
-    return topViewOf(this.view());
+    const top = topViewOf(this.view());
+    return this.#session?.step === 'payment' ? { ...top, qr: this.#payment.qr() } : top;
   }
 
   async #handle(action: SessionAction): Promise<SessionView> {
@@ -244,6 +250,10 @@ export class Journeys {
         return this.#details(action.phone, action.remark);
       case 'confirm':
         return this.#confirm();
+      case 'payVipps':
+        return this.#payment.payVipps(await this.#freshReservation(this.#requireStep('payment')), action.phone);
+      case 'checkPayment':
+        return this.#payment.check(await this.#freshReservation(this.#requireStep('payment')));
     }
   }
 
@@ -325,6 +335,7 @@ export class Journeys {
     }
     if (!opensNow) {
       this.#move('paymentNeeded');
+      await this.#payment.enter(reservation);
       return;
     }
     this.#move('identified');
@@ -412,6 +423,9 @@ export class Journeys {
     if (this.#session !== s || s.step !== 'payment') return;
     try {
       const reservation = await this.#freshReservation(s);
+      // Each payment status starts the payment step's idle time again (bounded: none comes, it ends).
+      this.#armIdle();
+      await this.#payment.refresh(reservation);
       if (reservation.paymentStatus === 'paid') await this.#confirmPayment(s);
     } catch (error) {
       if (!isDomainError(error)) throw error;
@@ -583,6 +597,7 @@ export class Journeys {
     this.#log.info({ session: s.id, reason, step: s.step }, 'session ended');
     this.#session = null;
     this.#reservation = null;
+    this.#payment.reset();
     this.#lang = this.#o.defaultLanguage; // the next customer starts in the locker's language
     if (this.#helpCall === 'taken') this.#helpCall = 'none';
   }

@@ -75,7 +75,21 @@ export interface SessionView {
   compartment: number | null;
   /** Door of that compartment, so place-key can say "close the door". */
   door: 'open' | 'closed' | 'unknown' | null;
-  payment: { amount: number | null; currency: string | null; status: string } | null;
+  /**
+   * Pickup with an amount due: the amount, the gate status (only paid opens), the provider's
+   * state (requested, authorised, failed...), whether the top screen shows the payment QR, the
+   * order's phone masked (offered for Vipps), and what this customer asked (Vipps to a masked
+   * number, or the payment page).
+   */
+  payment: {
+    amount: number | null;
+    currency: string | null;
+    status: string;
+    state?: string;
+    link?: boolean;
+    orderPhone?: string | null;
+    requested?: { method: 'link' | 'vipps-push'; phoneMasked: string | null } | null;
+  } | null;
   /** Seconds left before the session ends for inactivity; null when no warning is shown. */
   idleWarning: number | null;
   /**
@@ -134,6 +148,10 @@ export type SessionAction =
   | { type: 'sendPin' }
   | { type: 'details'; phone: string | null; remark: string | null }
   | { type: 'confirm' } // details confirmed -> open; place-key/take-key: done
+  /** Payment step: "Pay with Vipps" to the order's number (phone null) or one the customer typed. */
+  | { type: 'payVipps'; phone: string | null }
+  /** Payment step: "Check payment": the back office asks its provider again. */
+  | { type: 'checkPayment' }
   | { type: 'back' }
   | { type: 'abandon' } // the X: asks for confirmation
   | { type: 'abandonConfirm' }
