@@ -171,6 +171,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
         monoClock,
         doorState: (id) => hardware.bank.doorState(id),
         help: journeys,
+        receipts: { accepts: (id) => journeys.receiptLinkAccepted(id), show: (id, link) => journeys.showReceiptLink(id, link) },
         mechanic,
         lockouts,
         pinHashing,

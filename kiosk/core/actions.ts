@@ -67,6 +67,8 @@ export function parseAction(body: unknown): SessionAction {
       return { type, phone: optionalText(record, 'phone', 32) };
     case 'checkPayment':
       return { type };
+    case 'receipt':
+      return { type, channel: oneOf(record, 'channel', ['sms', 'email', 'qr', 'none'] as const) };
     case 'help': {
       const open = field(record, 'open');
       if (typeof open !== 'boolean') throw bad('"open" must be true or false');

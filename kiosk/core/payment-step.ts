@@ -108,6 +108,11 @@ export class PaymentStep {
     };
   }
 
+  /** The channel the customer chose for the last receipt, as the back office sent it. */
+  receiptChannel(): 'sms' | 'email' | 'qr' | null {
+    return this.#details?.receiptChannel ?? null;
+  }
+
   /** The payment page's QR for the top screen; null without a live link. */
   qr(): { svg: string; captionKey: string } | null {
     return this.#qr ? { svg: this.#qr.svg, captionKey: 'qr.payment' } : null;

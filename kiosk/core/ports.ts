@@ -58,6 +58,8 @@ export interface PaymentDetailsView {
   state: 'pending' | 'requested' | 'authorised' | 'paid' | 'failed' | 'cancelled' | 'refunded' | 'expired';
   /** The payment page (the top screen's QR); null: none for this version. */
   link: string | null;
+  /** The customer's last receipt channel, as the back office remembers it (offered first). */
+  receiptChannel: 'sms' | 'email' | 'qr' | null;
   /** The payment version it belongs to. */
   version: number;
 }

@@ -236,6 +236,7 @@ CREATE TABLE payment_details (
                  CHECK (state IN ('pending', 'requested', 'authorised', 'paid', 'failed', 'cancelled', 'refunded', 'expired')),
   link           TEXT,
   method         TEXT,
+  receipt_channel TEXT CHECK (receipt_channel IN ('sms', 'email', 'qr')),
   version        INTEGER NOT NULL,
   updated_at     TEXT NOT NULL
 );

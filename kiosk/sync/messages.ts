@@ -230,6 +230,8 @@ export interface PaymentWire {
   link?: string | null;
   /** The method's name as accounting books it (e.g. vipps, card, klarna, vipps-manual); shown to nobody at the locker. */
   method?: string | null;
+  /** The channel this customer chose for the last receipt (the back office remembers it): offered first. */
+  receiptChannel?: 'sms' | 'email' | 'qr' | null;
 }
 
 export type CommandName =

@@ -17,7 +17,7 @@ import type { MechanicDesk } from '../core/mechanic-desk.js';
 import type { UnitPinHashing } from '../core/pin.js';
 import { moduleLogger, type Logger } from '../logging.js';
 import type { Db } from '../store/db.js';
-import type { HelpCallPort } from './commands.js';
+import type { HelpCallPort, ReceiptLinkPort } from './commands.js';
 import type { UnitIdentity } from './identity.js';
 import type { DoorStateWire } from './messages.js';
 import { SyncService } from './sync-service.js';
@@ -36,6 +36,8 @@ export interface CreateSyncOptions {
   doorState: (compartmentId: number) => DoorStateWire;
   /** Journeys (for the help-call banner). */
   help?: HelpCallPort;
+  /** Journeys (for the receipt QR). */
+  receipts?: ReceiptLinkPort;
   /** The mechanic journey's desk (core/mechanic-desk.ts). */
   mechanic?: MechanicDesk;
   /** The same lockout service the journeys use: staff lift lockouts through it. */
@@ -63,6 +65,7 @@ export function createSync(options: CreateSyncOptions): SyncService {
     lockouts: options.lockouts,
     pinHashing: options.pinHashing,
     ...(options.help ? { help: options.help } : {}),
+    ...(options.receipts ? { receipts: options.receipts } : {}),
     ...(options.mechanic ? { mechanic: options.mechanic } : {}),
     logger,
     monoClock: options.monoClock,

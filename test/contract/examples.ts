@@ -356,7 +356,7 @@ export const paymentRequestedExample: CommandOf<'payment.status'> = frozen({
   type: 'command',
   id: 'cmd-000496',
   name: 'payment.status',
-  args: { reservationId: 'r-2025-0419', status: 'requested', amount: 249_000, currency: 'NOK', version: 2, link: 'https://verksted.example.no/pay/pay-8f2c1a', method: 'vipps' },
+  args: { reservationId: 'r-2025-0419', status: 'requested', amount: 249_000, currency: 'NOK', version: 2, link: 'https://verksted.example.no/pay/pay-8f2c1a', method: 'vipps', receiptChannel: 'email' },
 });
 
 /** A pickup with payment: two phones, no e-mail, no time, the compartment already chosen. */

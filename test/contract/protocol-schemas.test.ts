@@ -138,7 +138,7 @@ t.test('schema fields match the TS-typed examples exactly (ties docs/schemas to 
   for (const name of Object.keys(commandExamples)) {
     const commands = byType('command').filter((c) => c['name'] === name);
     // payment.status link and method: absent from back offices before issue 12.
-    groups.push({ label: `${name} args`, file: 'command.json', pointer: `/$defs/${name}`, objects: commands.map((c) => c['args'] as JsonObject), ...(name === 'payment.status' ? { optional: ['link', 'method'] } : {}) });
+    groups.push({ label: `${name} args`, file: 'command.json', pointer: `/$defs/${name}`, objects: commands.map((c) => c['args'] as JsonObject), ...(name === 'payment.status' ? { optional: ['link', 'method', 'receiptChannel'] } : {}) });
   }
   groups.push({
     label: 'ReservationWire',

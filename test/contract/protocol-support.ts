@@ -96,7 +96,7 @@ export function shapeOf(message: Json): { free: Path[]; optional: Path[] } {
   if (m['type'] === 'hello') return { free: [], optional: [['pinHashing']] };
   if (m['type'] === 'command' && m['name'] === 'reservation.upsert') return { free: [], optional: [['args', 'reservation', 'amountDue']] };
   // link and method are absent from back offices before issue 12 (no payment page, no method name).
-  if (m['type'] === 'command' && m['name'] === 'payment.status') return { free: [], optional: [['args', 'link'], ['args', 'method']] };
+  if (m['type'] === 'command' && m['name'] === 'payment.status') return { free: [], optional: [['args', 'link'], ['args', 'method'], ['args', 'receiptChannel']] };
   return { free: [], optional: [] };
 }
 

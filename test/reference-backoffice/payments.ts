@@ -384,7 +384,16 @@ export class PaymentDesk {
       {
         unitId: r.unitId,
         name: 'payment.status',
-        args: { reservationId: r.id, status: state, amount: record.amount, currency: record.currency, version: next.paymentVersion, link: live ? record.link : null, method: record.method },
+        args: {
+          reservationId: r.id,
+          status: state,
+          amount: record.amount,
+          currency: record.currency,
+          version: next.paymentVersion,
+          link: live ? record.link : null,
+          method: record.method,
+          receiptChannel: asReceiptChannel(await this.preferredReceipt(tx, r)),
+        },
         reservationId: r.id,
       },
       now,
@@ -435,6 +444,10 @@ export class PaymentDesk {
     const row = await q.get<PaymentRow>('SELECT * FROM payments WHERE provider_id = ?', [providerId]);
     return row ? toRecord(row) : null;
   }
+}
+
+function asReceiptChannel(channel: string | null): 'sms' | 'email' | 'qr' | null {
+  return channel === 'sms' || channel === 'email' || channel === 'qr' ? channel : null;
 }
 
 /** A customer is their first phone, else their e-mail: receipts remember their last channel by it. */

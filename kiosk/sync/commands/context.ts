@@ -31,8 +31,16 @@ export interface CommandPorts {
   reservationChanged(reservationId: string, change: ReservationChange): void;
   /** How events written by commands are stamped (payment.refused). */
   stamps: StoreStamps;
-  /** After the commit: a receipt's QR link for the top screen (receipt.link); true when that customer is at the screen. */
-  receiptLink(reservationId: string, link: string): boolean;
+  /** The receipt QR on the top screen (receipt.link); absent: never shown. */
+  receipts?: ReceiptLinkPort | undefined;
+}
+
+/** The top screen's receipt QR (Journeys): only for the customer who asked for it just now. */
+export interface ReceiptLinkPort {
+  /** Whether that reservation's customer asked for a QR receipt and is still to be shown it. */
+  accepts(reservationId: string): boolean;
+  /** Show it (after the commit). */
+  show(reservationId: string, link: string): void;
 }
 
 export interface CommandContext {

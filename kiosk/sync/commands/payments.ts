@@ -63,7 +63,7 @@ async function paymentStatus(ctx: CommandContext, payment: CommandArgs['payment.
     { paymentStatus: gate, paymentAmount: payment.amount, paymentCurrency: payment.currency, paymentVersion: payment.version },
     now,
   );
-  await paymentDetails.set(tx, r.id, { state: payment.status, link: payment.link ?? null, method: payment.method ?? null, version: payment.version }, now);
+  await paymentDetails.set(tx, r.id, { state: payment.status, link: payment.link ?? null, method: payment.method ?? null, receiptChannel: payment.receiptChannel ?? null, version: payment.version }, now);
   await timeline.append(tx, r.id, `payment-${payment.status}`, { version: payment.version }, now);
   ctx.afterCommit(() => ctx.ports.reservationChanged(r.id, 'payment'));
   return { applied: true, version: payment.version, status: payment.status };
@@ -72,8 +72,9 @@ async function paymentStatus(ctx: CommandContext, payment: CommandArgs['payment.
 /** receipt.link: shown on the top screen while that reservation's customer is there; nothing is kept. */
 async function receiptLink(ctx: CommandContext, args: CommandArgs['receipt.link']): Promise<Record<string, unknown>> {
   await requireReservation(ctx.tx, args.reservationId);
-  // Shown only after the commit; the answer says whether the customer is still at the screen now.
-  const shown = ctx.ports.receiptLink(args.reservationId, args.link);
+  const receipts = ctx.ports.receipts;
+  const shown = receipts?.accepts(args.reservationId) ?? false;
+  if (receipts && shown) ctx.afterCommit(() => receipts.show(args.reservationId, args.link));
   return { shown };
 }
 
