@@ -311,6 +311,12 @@ export class PaymentDesk {
     return row ? { body: row.body, createdAt: row.created_at } : null;
   }
 
+  /** The newest payment of a reservation, outside any transaction. */
+  async latest(reservationId: string): Promise<PaymentRecord | null> {
+    await this.ready();
+    return this.current(this.#o.db, reservationId);
+  }
+
   /** The newest payment of a reservation. */
   async current(q: Queryable, reservationId: string): Promise<PaymentRecord | null> {
     const row = await q.get<PaymentRow>('SELECT * FROM payments WHERE reservation_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1', [reservationId]);
