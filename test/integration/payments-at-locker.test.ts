@@ -142,3 +142,45 @@ t.test('staff cancel: the screen says so and no page is made until staff reopen;
   t.equal(sim.pulseCount, pulses + 1);
   t.match(await post(`${api}/refund`), { status: 200, body: { payment: { state: 'refunded' } } }, 'staff may refund');
 });
+
+t.test('receipts: SMS and e-mail through the messenger (masked on the staff page), QR on the top screen, the last choice remembered', async (t) => {
+  const locker = await withLocker(t);
+  const sim = locker.hardware.sim!;
+  const messages = () => (locker.backOffice.service.messenger as unknown as { all(): { channel: string; to: string; link: string | null; body: string }[] }).all();
+  await atPayment(t, locker);
+  await approve(locker, await livePage(locker, 'the page'));
+  await until(() => locker.journeys.view().step === 'take-key', 'the door opened');
+  sim.closeDoor(14);
+  await until(() => locker.hardware.bank.doorState(15) === 'closed', 'door 15 closed');
+  t.match(await ok(t, locker, { type: 'confirm' }), { step: 'receipt', receipt: { sms: '+47 *** ** 556', email: 'l***@example.com', preferred: null } });
+  t.equal((await ok(t, locker, { type: 'receipt', channel: 'sms' })).step, 'done');
+  await until(() => messages().some((m) => m.channel === 'sms' && m.to === '+4790044556'), 'the SMS receipt');
+  const sms = messages().find((m) => m.channel === 'sms');
+  t.match(sms, { body: /WO-0991: 2490\.00 NOK paid/, link: /\/receipt\/rc-/ });
+  const text = await (await fetch(sms!.link as string)).text();
+  t.match(text, /Receipt WO-0991/, 'the receipt page (kept 30 days by the back office)');
+  t.match(await getJson(`${locker.urls.backOffice}api/outbox`), { messages: [{ channel: 'sms', toMasked: '+47 *** ** 556' }] });
+  await ok(t, locker, { type: 'confirm' });
+
+  // The last choice travels back with the customer's next payment status.
+  await post(`${locker.urls.backOffice}api/reservations/${UNPAID}/payment/refund`);
+  await until(async () => (await locker.db.get<{ receipt_channel: string }>("SELECT receipt_channel FROM payment_details WHERE reservation_id = ?", [UNPAID]))?.receipt_channel === 'sms', 'the remembered channel at the locker');
+
+  // Another customer (paid at home): e-mail, then a QR.
+  const paidPickup = async () => {
+    await ok(t, locker, { type: 'start', journey: 'pickup' });
+    await ok(t, locker, { type: 'pin', pin: '345678' });
+    sim.closeDoor(15);
+    await until(() => locker.hardware.bank.doorState(16) === 'closed', 'door 16 closed');
+    return ok(t, locker, { type: 'confirm' });
+  };
+  t.equal((await paidPickup()).step, 'receipt');
+  await ok(t, locker, { type: 'receipt', channel: 'qr' });
+  await until(() => locker.journeys.topView().qr?.captionKey === 'qr.receipt', 'the receipt QR on the top screen');
+  t.match(locker.journeys.view(), { step: 'receipt', receipt: { asked: 'qr' } });
+  t.equal(messages().filter((m) => m.channel === 'email').length, 0, 'a QR sends nothing');
+  // And an e-mail too, while the step is still up.
+  t.equal((await ok(t, locker, { type: 'receipt', channel: 'email' })).step, 'done');
+  await until(() => messages().some((m) => m.channel === 'email' && m.to === 'ingrid@example.com'), 'the e-mail receipt');
+  t.match(await getJson(`${locker.urls.backOffice}api/outbox`), { messages: [{ channel: 'email', toMasked: 'i***@example.com', body: /WO-0990: 1890\.00 NOK paid/ }] });
+});

@@ -413,8 +413,15 @@ export class PaymentDesk {
   }
 
   async #receipt(tx: Tx, r: MasterReservation, channel: string, now: Date): Promise<number> {
-    const paid = await this.current(tx, r.id);
-    if (!paid || paid.state !== 'paid') return 0;
+    const record = await this.current(tx, r.id);
+    // Paid here, or paid before (at home, on the invoice): the master copy says which amount.
+    const paid =
+      record?.state === 'paid'
+        ? record
+        : r.paymentStatus === 'paid' && r.paymentAmount !== null
+          ? { amount: r.paymentAmount, currency: r.paymentCurrency ?? 'NOK', paidAt: null, method: 'invoice' }
+          : null;
+    if (!paid) return 0;
     await tx.run('DELETE FROM receipts WHERE created_at < ?', [new Date(now.getTime() - RECEIPT_DAYS * 86_400_000).toISOString()]);
     const id = `rc-${randomBytes(12).toString('base64url')}`;
     const body = `Receipt ${r.workOrder}: ${formatMoney(paid.amount, paid.currency)} paid ${paid.paidAt ?? ''} (${paid.method}).`;
