@@ -36,7 +36,7 @@ export function paymentApi(service: BackOfficeService): express.Router {
   api.get('/outbox', (_req, res) => {
     res.json({ messages: service.messenger instanceof OutboxMessenger ? service.messenger.view() : [] });
   });
-  const staff = { cancel: desk.cancel, reopen: desk.reopen, refund: desk.refund, check: desk.check, 'mark-paid': desk.markPaidManually } as const;
+  const staff = { 'send-link': desk.sendLink, cancel: desk.cancel, reopen: desk.reopen, refund: desk.refund, check: desk.check, 'mark-paid': desk.markPaidManually } as const;
   for (const [action, run] of Object.entries(staff)) {
     api.post(`/reservations/:id/payment/${action}`, route(async (req, res) => res.json({ payment: await run.call(desk, param(req, 'id')) })));
   }

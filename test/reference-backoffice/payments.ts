@@ -255,6 +255,20 @@ export class PaymentDesk {
     });
   }
 
+  /** Staff send the payment link by SMS to the order's phone (a new page; the locker gets it too). */
+  async sendLink(reservationId: string): Promise<PaymentRecord> {
+    return this.#staff(reservationId, async (tx, r, current, now) => {
+      if (r.paymentStatus === 'paid') throw new BackOfficeError('CONFLICT', 'the payment is already paid');
+      if (await this.#isLocked(tx, r.id)) throw new BackOfficeError('CONFLICT', 'locked as mobile payment: reopen it first');
+      const phone = r.phones[0];
+      if (phone === undefined) throw new BackOfficeError('CONFLICT', 'the order has no mobile number');
+      const live = current?.state === 'requested' && current.link ? current : null;
+      if (!live) await this.#create(tx, r, 'link', null, now);
+      const page = (await this.current(tx, r.id)) as PaymentRecord;
+      await this.#o.messenger.send({ channel: 'sms', to: phone, subject: 'Payment link', body: `Pay ${formatMoney(page.amount, page.currency)} for ${r.workOrder}`, link: page.link, reservationId: r.id });
+    });
+  }
+
   /** Reopen a cancelled order: unlocked, and a new payment page for the locker's screen. */
   async reopen(reservationId: string): Promise<PaymentRecord> {
     return this.#staff(reservationId, async (tx, r, _current, now) => {

@@ -72,7 +72,10 @@ function renderVippsNumber(v) {
         const phone = vipps.phone.trim();
         // The number is sent once; it is not kept on the page when the locker took it.
         const view = await submit({ type: 'payVipps', phone });
-        if (view) Object.assign(vipps, { typing: false, phone: '' });
+        if (view) {
+          Object.assign(vipps, { typing: false, phone: '' });
+          render();
+        }
       }, 'primary wide', { disabled: vipps.phone.trim().length < 4, 'data-pay': 'send' }),
     ],
     links: [button(t('common.back'), () => { Object.assign(vipps, { typing: false, phone: '' }); render(); }, 'link')],
