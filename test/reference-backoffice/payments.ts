@@ -9,8 +9,8 @@
  * workshop's Vipps number (method vipps-manual). Each payment is recorded under its method's
  * name, with the time it was paid, for accounting.
  *
- * Its tables are its own (created here, beside store.ts's), so the rest of the back office is
- * unchanged by them.
+ * Its tables are its own (payments-store.ts, beside store.ts's), so the rest of the back office
+ * is unchanged by them.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../kiosk/logging.js';
@@ -19,121 +19,11 @@ import { maskEmail, maskPhone } from '../../kiosk/core/mask.js';
 import type { CommandArgs, PaymentStateWire } from '../../kiosk/sync/messages.js';
 import { BackOfficeError } from './errors.js';
 import type { Messenger } from './messenger.js';
-import type { PaymentProvider, ProviderPayment, ProviderState } from './payment-provider.js';
-import { reservations, timeline, type MasterReservation, type PaymentStatus, type StoredEvent } from './store.js';
+import type { PaymentProvider, ProviderPayment } from './payment-provider.js';
+import { GATE, PAYMENTS_SCHEMA as SCHEMA, RECEIPT_DAYS, toRecord, WIRE_STATE, type PaymentRecord, type PaymentRow } from './payments-store.js';
+import { reservations, timeline, type MasterReservation, type StoredEvent } from './store.js';
 
-/** The locker's wire state for each provider state. */
-const WIRE_STATE: Record<ProviderState, PaymentStateWire> = {
-  created: 'requested',
-  authorised: 'authorised',
-  captured: 'paid',
-  refused: 'failed',
-  cancelled: 'cancelled',
-  refunded: 'refunded',
-  expired: 'expired',
-};
-
-/** The master copy's gate status (store.ts) for each wire state. */
-const GATE: Record<PaymentStateWire, PaymentStatus> = {
-  pending: 'pending',
-  requested: 'pending',
-  authorised: 'pending',
-  paid: 'paid',
-  failed: 'cancelled',
-  cancelled: 'cancelled',
-  expired: 'cancelled',
-  refunded: 'refunded',
-};
-
-/** Receipts are kept this long, then deleted (the locker never keeps one). */
-export const RECEIPT_DAYS = 30;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS payments (
-  id             TEXT PRIMARY KEY,
-  reservation_id TEXT NOT NULL,
-  unit_id        TEXT NOT NULL,
-  provider_id    TEXT,
-  method         TEXT NOT NULL,
-  state          TEXT NOT NULL,
-  amount         INTEGER NOT NULL,
-  currency       TEXT NOT NULL,
-  link           TEXT,
-  phone_masked   TEXT,
-  created_at     TEXT NOT NULL,
-  paid_at        TEXT,
-  updated_at     TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS payments_reservation ON payments (reservation_id, created_at);
-CREATE TABLE IF NOT EXISTS payment_locks (
-  reservation_id TEXT PRIMARY KEY,
-  locked_at      TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS receipts (
-  id                 TEXT PRIMARY KEY,
-  reservation_id     TEXT NOT NULL,
-  channel            TEXT NOT NULL,
-  destination_masked TEXT,
-  body               TEXT NOT NULL,
-  created_at         TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS receipt_preferences (
-  customer_key TEXT PRIMARY KEY,
-  channel      TEXT NOT NULL,
-  updated_at   TEXT NOT NULL
-);
-`;
-
-export interface PaymentRecord {
-  id: string;
-  reservationId: string;
-  unitId: string;
-  providerId: string | null;
-  /** vipps (link or push), vipps-manual (staff checked the workshop's number). */
-  method: string;
-  state: PaymentStateWire;
-  amount: number;
-  currency: string;
-  link: string | null;
-  phoneMasked: string | null;
-  createdAt: string;
-  paidAt: string | null;
-  updatedAt: string;
-}
-
-interface PaymentRow {
-  id: string;
-  reservation_id: string;
-  unit_id: string;
-  provider_id: string | null;
-  method: string;
-  state: PaymentStateWire;
-  amount: number;
-  currency: string;
-  link: string | null;
-  phone_masked: string | null;
-  created_at: string;
-  paid_at: string | null;
-  updated_at: string;
-}
-
-function toRecord(row: PaymentRow): PaymentRecord {
-  return {
-    id: row.id,
-    reservationId: row.reservation_id,
-    unitId: row.unit_id,
-    providerId: row.provider_id,
-    method: row.method,
-    state: row.state,
-    amount: row.amount,
-    currency: row.currency,
-    link: row.link,
-    phoneMasked: row.phone_masked,
-    createdAt: row.created_at,
-    paidAt: row.paid_at,
-    updatedAt: row.updated_at,
-  };
-}
+export { RECEIPT_DAYS, type PaymentRecord } from './payments-store.js';
 
 export interface PaymentDeskOptions {
   db: Db;
