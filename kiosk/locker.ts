@@ -130,6 +130,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       doneMs: config.session.doneMs,
       linkState: () => (sync?.state === 'online' ? 'online' : 'offline'),
       outOfOrder: () => hardware.bank.boardStatus().some((board) => !board.online),
+      renderQr: (text) => QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
     });
     // A board going down or coming back changes what both screens show ("out of order").
     hardware.bank.events.on('boardOffline', () => journeys.events.emit('changed'));
@@ -183,6 +184,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
         monoClock,
         doorState: (id) => hardware.bank.doorState(id),
         help: journeys,
+        receipts: { accepts: (id) => journeys.receiptLinkAccepted(id), show: (id, link) => journeys.showReceiptLink(id, link) },
         mechanic,
         remoteOpen,
         lockouts,

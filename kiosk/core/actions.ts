@@ -63,6 +63,12 @@ export function parseAction(body: unknown): SessionAction {
       return { type, by: oneOf(record, 'by', ['plate', 'phone'] as const), value: shortString(record, 'value', 32) };
     case 'details':
       return { type, phone: optionalText(record, 'phone', 32), remark: optionalText(record, 'remark', MAX_REMARK_LENGTH) };
+    case 'payVipps':
+      return { type, phone: optionalText(record, 'phone', 32) };
+    case 'checkPayment':
+      return { type };
+    case 'receipt':
+      return { type, channel: oneOf(record, 'channel', ['sms', 'email', 'qr', 'none'] as const) };
     case 'help': {
       const open = field(record, 'open');
       if (typeof open !== 'boolean') throw bad('"open" must be true or false');

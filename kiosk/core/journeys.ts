@@ -14,6 +14,8 @@ import { cleanText } from './actions.js';
 import { Actuator } from './actuator.js';
 import { Identify, type IdentifyThrottles } from './identify.js';
 import { normalisePhone } from './normalise.js';
+import { PaymentStep } from './payment-step.js';
+import { RECEIPT_STEP_MS, ReceiptStep } from './receipt-step.js';
 import type { UnitPinHashing } from './pin.js';
 import type { JourneyStore, LockPort, PinGuard } from './ports.js';
 import { paymentSummary, reservationSummary, topViewOf } from './render.js';
@@ -51,6 +53,8 @@ export interface JourneyOptions {
   linkState?: () => 'online' | 'offline';
   /** True while the locker cannot open anything (a lock board down): the screens say so. */
   outOfOrder?: () => boolean;
+  /** Renders the payment page's link as an SVG QR for the top screen (payment-step.ts); absent: no QR. */
+  renderQr?: (text: string) => Promise<string>;
 }
 
 export interface JourneyEvents {
@@ -62,7 +66,7 @@ const MAX_COMPARTMENT_TRIES = 2;
 
 export class Journeys {
   readonly events = new EventEmitter<JourneyEvents>();
-  readonly #o: Required<Omit<JourneyOptions, 'linkState' | 'outOfOrder' | 'pinHashing' | 'throttles' | 'idleLimits'>> & Pick<JourneyOptions, 'linkState' | 'outOfOrder'>;
+  readonly #o: Required<Omit<JourneyOptions, 'linkState' | 'outOfOrder' | 'pinHashing' | 'throttles' | 'idleLimits' | 'renderQr'>> & Pick<JourneyOptions, 'linkState' | 'outOfOrder'>;
   readonly #idleLimits: IdleLimits;
   readonly #log: Logger;
   #lang: Language;
@@ -76,6 +80,8 @@ export class Journeys {
   #idleWarning: number | null = null;
   readonly #timers: SessionTimers;
   readonly #identify: Identify;
+  readonly #payment: PaymentStep;
+  readonly #receipt: ReceiptStep;
   #busy: Promise<unknown> = Promise.resolve();
 
   constructor(options: JourneyOptions) {
@@ -85,6 +91,8 @@ export class Journeys {
     this.#lang = options.defaultLanguage;
     this.#timers = new SessionTimers(options.clock);
     this.#identify = new Identify(options);
+    this.#payment = new PaymentStep({ store: options.store, defaultCountry: options.defaultCountry, logger: options.logger, renderQr: options.renderQr });
+    this.#receipt = new ReceiptStep({ store: options.store, clock: options.clock, renderQr: options.renderQr, changed: () => this.#changed() });
     this.#o.locks.events.on('doorClosed', (id) => this.#onDoor(id, 'closed'));
     this.#o.locks.events.on('doorOpened', (id) => this.#onDoor(id, 'open'));
   }
@@ -139,6 +147,17 @@ export class Journeys {
   /** Stop timers (shutdown). An unfinished session is left to recovery at next start. */
   stop(): void {
     this.#clearTimers();
+    this.#receipt.stop();
+  }
+
+  /** receipt.link: whether the customer who asked for a QR receipt for this reservation is to be shown it. */
+  receiptLinkAccepted(reservationId: string): boolean {
+    return this.#receipt.accepts(reservationId);
+  }
+
+  /** receipt.link, after its commit: the QR on the top screen for 60 s. */
+  showReceiptLink(reservationId: string, link: string): void {
+    this.#receipt.showLink(reservationId, link).catch((error: unknown) => this.#log.error({ err: describeError(error) }, 'receipt QR not shown'));
   }
 
   view(): SessionView {
@@ -157,7 +176,8 @@ export class Journeys {
       reservation: reservationSummary(r, s),
       compartment: s?.compartment ?? null,
       door: s?.compartment ? this.#o.locks.doorState(s.compartment) : null,
-      payment: paymentSummary(r, s),
+      payment: paymentSummary(r, s) && r ? this.#payment.view(r) : null,
+      receipt: step === 'receipt' ? this.#receipt.view(r, this.#payment.receiptChannel()) : null,
       idleWarning: this.#idleWarning,
       idleEnds: s ? endingOf(this.#settlementNow(s)) : null,
       itemInside: s?.compartment ? this.#itemPresent(s.compartment) : null,
@@ -174,7 +194,10 @@ export class Journeys {
   }
 
   topView(): TopView {
-    return topViewOf(this.view());
+    const top = topViewOf(this.view());
+    // The receipt QR outlives the session (60 s); the payment QR lives on the payment step.
+    const qr = this.#session?.step === 'payment' ? this.#payment.qr() : this.#receipt.qr();
+    return qr ? { ...top, qr } : top;
   }
 
   async #handle(action: SessionAction): Promise<SessionView> {
@@ -244,6 +267,12 @@ export class Journeys {
         return this.#details(action.phone, action.remark);
       case 'confirm':
         return this.#confirm();
+      case 'payVipps':
+        return this.#payment.payVipps(await this.#freshReservation(this.#requireStep('payment')), action.phone);
+      case 'checkPayment':
+        return this.#payment.check(await this.#freshReservation(this.#requireStep('payment')));
+      case 'receipt':
+        return this.#chooseReceipt(action.channel);
     }
   }
 
@@ -325,6 +354,7 @@ export class Journeys {
     }
     if (!opensNow) {
       this.#move('paymentNeeded');
+      await this.#payment.enter(reservation);
       return;
     }
     this.#move('identified');
@@ -394,6 +424,7 @@ export class Journeys {
         return this.#finish(s);
       case 'done':
       case 'failed':
+      case 'receipt': // "Finish" without a receipt
         return this.#end('finished');
       default:
         throw new DomainError('BAD_ACTION', `nothing to confirm at ${s.step}`);
@@ -412,6 +443,9 @@ export class Journeys {
     if (this.#session !== s || s.step !== 'payment') return;
     try {
       const reservation = await this.#freshReservation(s);
+      // Each payment status starts the payment step's idle time again (bounded: none comes, it ends).
+      this.#armIdle();
+      await this.#payment.refresh(reservation);
       if (reservation.paymentStatus === 'paid') await this.#confirmPayment(s);
     } catch (error) {
       if (!isDomainError(error)) throw error;
@@ -480,11 +514,41 @@ export class Journeys {
     }
     this.#log.info({ session: s.id, compartment, journey: s.journey }, 'journey finished');
     s.compartment = null;
+    const paid = s.journey === 'pickup' ? await this.#o.store.reservation(reservationId) : null;
+    if (paid && ReceiptStep.offeredFor(paid)) {
+      // A paid pickup: the receipt step, which moves on by itself.
+      await this.#payment.refresh(paid);
+      this.#reservation = paid;
+      this.#move('receiptOffered');
+      this.#scheduleStep(RECEIPT_STEP_MS, () => {
+        if (this.#session === s && s.step === 'receipt') {
+          this.#busy = this.#busy.then(() => this.#toDone(s)).then(() => this.#changed()).catch(() => undefined);
+        }
+      });
+      return;
+    }
+    this.#toDone(s);
+  }
+
+  /** "Thank you", then back to welcome by itself. */
+  #toDone(s: Session): void {
+    if (this.#session !== s) return;
     this.#move('finished');
     this.#clearIdle();
     this.#scheduleStep(this.#o.doneMs, () => {
       if (this.#session === s && s.step === 'done') void this.#endQueued('finished');
     });
+  }
+
+  async #chooseReceipt(channel: 'sms' | 'email' | 'qr' | 'none'): Promise<void> {
+    const s = this.#requireStep('receipt');
+    if (channel !== 'none') {
+      const reservation = s.reservationId ? await this.#o.store.reservation(s.reservationId) : null;
+      if (!reservation) throw new DomainError('NOT_FOUND', 'the reservation is no longer valid');
+      await this.#receipt.request(reservation, channel);
+    }
+    // A QR stays on this step (the top screen shows it) until the step's own timer moves on.
+    if (channel !== 'qr') this.#toDone(s);
   }
 
   async #callHelp(): Promise<void> {
@@ -583,6 +647,8 @@ export class Journeys {
     this.#log.info({ session: s.id, reason, step: s.step }, 'session ended');
     this.#session = null;
     this.#reservation = null;
+    this.#payment.reset();
+    this.#receipt.sessionEnded();
     this.#lang = this.#o.defaultLanguage; // the next customer starts in the locker's language
     if (this.#helpCall === 'taken') this.#helpCall = 'none';
   }

@@ -53,6 +53,17 @@ export interface JourneyTx {
   clearLockout(scope: LockoutScope): Promise<void>;
 }
 
+/** A payment's detail as the provider reports it (docs/protocol.md, "Payments"); the gate is Reservation.paymentStatus. */
+export interface PaymentDetailsView {
+  state: 'pending' | 'requested' | 'authorised' | 'paid' | 'failed' | 'cancelled' | 'refunded' | 'expired';
+  /** The payment page (the top screen's QR); null: none for this version. */
+  link: string | null;
+  /** The customer's last receipt channel, as the back office remembers it (offered first). */
+  receiptChannel: 'sms' | 'email' | 'qr' | null;
+  /** The payment version it belongs to. */
+  version: number;
+}
+
 export interface JourneyStore {
   transaction<T>(fn: (tx: JourneyTx) => Promise<T>): Promise<T>;
   reservation(id: string): Promise<Reservation | null>;
@@ -76,6 +87,8 @@ export interface JourneyStore {
   inflight(): Promise<Inflight[]>;
   /** The audit id of the newest intent to open this compartment (what an in-flight journey's outcome names), or null. */
   latestIntentId(compartmentId: number): Promise<number | null>;
+  /** The payment's detail (state, link) for the payment step; absent in stores without it: none shown. */
+  paymentDetails?(reservationId: string): Promise<PaymentDetailsView | null>;
 }
 
 /** The part of the lock bank the core uses. */

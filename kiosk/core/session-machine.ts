@@ -24,7 +24,8 @@ export type SessionEvent =
   | 'confirmDetails' // drop-off: details confirmed, open a compartment
   | 'opened' // the door of the allocated compartment opened
   | 'openFailed' // no compartment could be opened
-  | 'finished' // key placed (drop-off) or taken (pickup)
+  | 'finished' // key placed (drop-off) or taken (pickup); receipt chosen or timed out
+  | 'receiptOffered' // pickup: key taken after a paid pickup: the receipt step
   | 'abandonOpen' // abandoned with the door open: first the door must close
   | 'end'; // back to welcome: abandon, idle timeout, done timer, failed acknowledged
 
@@ -71,7 +72,8 @@ const TABLES: Record<JourneyKind, Table> = {
     identify: { ...COMMON.identify, identified: 'opening', paymentNeeded: 'payment' },
     payment: { paid: 'opening', end: 'welcome' },
     opening: { ...COMMON.opening, opened: 'take-key' },
-    'take-key': { finished: 'done', abandonOpen: 'close-door', end: 'welcome' },
+    'take-key': { finished: 'done', receiptOffered: 'receipt', abandonOpen: 'close-door', end: 'welcome' },
+    receipt: { finished: 'done', end: 'welcome' },
     'close-door': { end: 'welcome' },
   },
 };
@@ -106,6 +108,7 @@ export function progressOf(journey: JourneyKind | null, step: SessionStep): { in
     'locked-out': 'identify',
     opening: journey === 'dropoff' ? 'place-key' : 'take-key',
     'close-door': journey === 'dropoff' ? 'place-key' : 'take-key',
+    receipt: 'done',
   };
   const index = steps.indexOf(shown[step] ?? step);
   return index < 0 ? null : { index: index + 1, count: steps.length };

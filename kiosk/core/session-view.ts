@@ -18,6 +18,7 @@ export type SessionStep =
   | 'payment' // pickup: payment needed before the door opens
   | 'take-key' // pickup: take the key, close the door
   | 'close-door' // abandoned with the door open: take your key back (drop-off) / leave it in (pickup) and close door N
+  | 'receipt' // after a paid pickup: SMS, e-mail or a QR on the top screen; moves on by itself
   | 'done' // thank you; back to welcome by itself
   | 'locked-out' // too many wrong PINs: wait
   | 'failed'; // nothing could be opened: call for help
@@ -75,7 +76,26 @@ export interface SessionView {
   compartment: number | null;
   /** Door of that compartment, so place-key can say "close the door". */
   door: 'open' | 'closed' | 'unknown' | null;
-  payment: { amount: number | null; currency: string | null; status: string } | null;
+  /**
+   * Pickup with an amount due: the amount, the gate status (only paid opens), the provider's
+   * state (requested, authorised, failed...), whether the top screen shows the payment QR, the
+   * order's phone masked (offered for Vipps), and what this customer asked (Vipps to a masked
+   * number, or the payment page).
+   */
+  payment: {
+    amount: number | null;
+    currency: string | null;
+    status: string;
+    state?: string;
+    link?: boolean;
+    orderPhone?: string | null;
+    requested?: { method: 'link' | 'vipps-push'; phoneMasked: string | null } | null;
+  } | null;
+  /**
+   * Receipt step: the order's phone and e-mail masked (null: none on file), the channel the
+   * customer chose last time (offered first), and the one asked now (qr: on the top screen).
+   */
+  receipt: { sms: string | null; email: string | null; preferred: 'sms' | 'email' | 'qr' | null; asked: 'sms' | 'email' | 'qr' | null } | null;
   /** Seconds left before the session ends for inactivity; null when no warning is shown. */
   idleWarning: number | null;
   /**
@@ -134,6 +154,12 @@ export type SessionAction =
   | { type: 'sendPin' }
   | { type: 'details'; phone: string | null; remark: string | null }
   | { type: 'confirm' } // details confirmed -> open; place-key/take-key: done
+  /** Payment step: "Pay with Vipps" to the order's number (phone null) or one the customer typed. */
+  | { type: 'payVipps'; phone: string | null }
+  /** Payment step: "Check payment": the back office asks its provider again. */
+  | { type: 'checkPayment' }
+  /** Receipt step: how to get the receipt, or none. */
+  | { type: 'receipt'; channel: 'sms' | 'email' | 'qr' | 'none' }
   | { type: 'back' }
   | { type: 'abandon' } // the X: asks for confirmation
   | { type: 'abandonConfirm' }

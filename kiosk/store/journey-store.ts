@@ -5,6 +5,7 @@
  */
 import type { Inflight, JourneyStore, JourneyTx } from '../core/ports.js';
 import type { Db, Tx } from './db.js';
+import * as paymentDetails from './payment-details.js';
 import { audit, compartments, inflight, lockouts, outbox, reservations, timeline } from './repositories.js';
 
 export interface StoreStamps {
@@ -109,5 +110,6 @@ export function createJourneyStore(db: Db, stamps: StoreStamps, hooks: JourneySt
     compartment: (id) => compartments.get(db, id),
     inflight: () => inflight.list(db),
     latestIntentId: (compartmentId) => audit.latestIntentId(db, compartmentId, 'open'),
+    paymentDetails: (reservationId) => paymentDetails.get(db, reservationId),
   };
 }

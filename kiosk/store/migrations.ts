@@ -223,6 +223,25 @@ CREATE TABLE mechanic_tokens (
 CREATE INDEX mechanic_tokens_request ON mechanic_tokens (request_id);
 `;
 
+/**
+ * Paying at the locker (issue 12): a payment's state as the provider reports it (payment.status
+ * may say requested, authorised, failed, expired... while `reservations.payment_status` keeps
+ * the five states the pickup gate decides on) and the payment page's link for the top screen's
+ * QR. One row per reservation, replaced by each applied payment version.
+ */
+const V8_PAYMENT_DETAILS = `
+CREATE TABLE payment_details (
+  reservation_id TEXT PRIMARY KEY REFERENCES reservations (id) ON DELETE CASCADE,
+  state          TEXT NOT NULL
+                 CHECK (state IN ('pending', 'requested', 'authorised', 'paid', 'failed', 'cancelled', 'refunded', 'expired')),
+  link           TEXT,
+  method         TEXT,
+  receipt_channel TEXT CHECK (receipt_channel IN ('sms', 'email', 'qr')),
+  version        INTEGER NOT NULL,
+  updated_at     TEXT NOT NULL
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: V1_INITIAL },
   { version: 2, name: 'help calls; audit by reservation', up: V2_HELP_CALLS },
@@ -231,6 +250,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'sync: refused events, amount due, help calls received', up: V5_SYNC_CONTRACT },
   { version: 6, name: 'PIN index, lockout decay, personal data retention', up: V6_PIN_INDEX_RETENTION },
   { version: 7, name: 'mechanic tokens (single-use nonces)', up: V7_MECHANIC_TOKENS },
+  { version: 8, name: 'payment details (provider state, payment link)', up: V8_PAYMENT_DETAILS },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -32,14 +32,14 @@ import type { Logger } from '../logging.js';
 import type { Db, Tx } from '../store/db.js';
 import type { StoreStamps } from '../store/journey-store.js';
 import * as store from './command-store.js';
-import { CommandFailure, type CommandPorts, type HelpCallPort, type ReservationChange } from './commands/context.js';
+import { CommandFailure, type CommandPorts, type HelpCallPort, type ReceiptLinkPort, type ReservationChange } from './commands/context.js';
 import { PinCommands } from './commands/pins.js';
 import { QuarantineCommands } from './commands/quarantine.js';
 import { handlerFor, READ_ONLY_COMMANDS } from './commands/registry.js';
 import type { CommandMessage, DoorStateWire, ErrorCode, ResultMessage } from './messages.js';
 
 export { CommandFailure } from './commands/context.js';
-export type { CommandContext, CommandHandler, HelpCallPort, ReservationChange } from './commands/context.js';
+export type { CommandContext, CommandHandler, HelpCallPort, ReceiptLinkPort, ReservationChange } from './commands/context.js';
 
 export interface CommandEvents {
   /**
@@ -66,6 +66,8 @@ export interface CommandProcessorOptions {
   pinHashing?: UnitPinHashing | null;
   /** The lock bank's door states: a quarantine is cleared only behind a door seen closed. Default: unknown (refused). */
   doorState?: (compartmentId: number) => DoorStateWire;
+  /** The receipt QR for the customer at the screen (Journeys); absent: never shown. */
+  receipts?: ReceiptLinkPort;
 }
 
 export type CommandOutcome = { ok: true; result: Record<string, unknown> } | { ok: false; error: { code: ErrorCode; message: string } };
@@ -91,6 +93,8 @@ export class CommandProcessor {
       ...(options.mechanic ? { mechanic: { desk: options.mechanic, stamps } } : {}),
       ...(options.remoteOpen ? { remoteOpen: { opener: options.remoteOpen, stamps } } : {}),
       reservationChanged: (id, change) => this.events.emit('reservationChanged', id, change),
+      stamps,
+      receipts: options.receipts,
     };
   }
 
@@ -159,6 +163,7 @@ export class CommandProcessor {
         return internal();
       }
       outcome = { ok: false, error: { code: error.code, message: error.message } };
+      if (error.afterRollback) await error.afterRollback(tx);
     }
     // A read-only command is answered afresh each time (its result may be large: a page).
     if (!READ_ONLY_COMMANDS.has(command.name)) await store.recordApplied(tx, { id: command.id, name: command.name, contentHash: hash, outcome }, now);

@@ -119,7 +119,12 @@ export type EventType =
   | 'compartment.remote-open-requested'
   | 'compartment.remote-open-done'
   | 'compartment.remote-open-refused'
-  | 'alarm.remote-open-throttled';
+  | 'alarm.remote-open-throttled'
+  // issue 12: paying at the locker and e-receipts (docs/protocol.md, "Payments", "Receipts")
+  | 'payment.requested'
+  | 'payment.check-requested'
+  | 'payment.refused'
+  | 'receipt.requested';
 
 export interface EventMessage {
   v: 1;
@@ -211,13 +216,27 @@ export interface Money {
   currency: string;
 }
 
+/**
+ * A payment's state as the provider reports it (docs/protocol.md, "Payments"): `pending`
+ * (nothing asked yet), `requested` (created at the provider, waiting for the customer),
+ * `authorised` (approved, not yet captured), `paid` (captured: the only state that opens),
+ * `failed` (refused by the customer or the provider), `cancelled`, `refunded`, `expired`.
+ */
+export type PaymentStateWire = 'pending' | 'requested' | 'authorised' | 'paid' | 'failed' | 'cancelled' | 'refunded' | 'expired';
+
 export interface PaymentWire {
   reservationId: string;
-  status: 'pending' | 'paid' | 'cancelled' | 'refunded';
+  status: PaymentStateWire;
   /** Minor units (øre, öre, cents); bound to the reservation's amount due (docs/protocol.md, "Payments"). */
   amount: number;
   currency: string; // ISO 4217
   version: number;
+  /** The payment page the customer opens (the top screen's QR); absent or null: none for this version. */
+  link?: string | null;
+  /** The method's name as accounting books it (e.g. vipps, card, klarna, vipps-manual); shown to nobody at the locker. */
+  method?: string | null;
+  /** The channel this customer chose for the last receipt (the back office remembers it): offered first. */
+  receiptChannel?: 'sms' | 'email' | 'qr' | null;
 }
 
 export type CommandName =
@@ -231,7 +250,8 @@ export type CommandName =
   | 'inventory.page'
   | 'lockout.lift'
   | 'compartment.clear-quarantine'
-  | 'compartment.remote-open';
+  | 'compartment.remote-open'
+  | 'receipt.link';
 
 export interface CommandArgs {
   'reservation.upsert': { reservation: ReservationWire; version: number };
@@ -253,6 +273,8 @@ export interface CommandArgs {
   'compartment.clear-quarantine': { compartment: number; reason: string; by: string };
   /** Staff open a compartment from the back office, with a reason (kiosk/core/remote-open.ts): audited, throttled. */
   'compartment.remote-open': { compartment: number; reason: string; by: string };
+  /** The receipt the customer asked for as a QR (receipt.requested, channel qr): the top screen shows its link for 60 s. */
+  'receipt.link': { reservationId: string; link: string };
 }
 
 export type HelpCallStateWire = 'received' | 'taken' | 'closed';

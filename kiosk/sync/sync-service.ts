@@ -23,7 +23,7 @@ import * as store from './command-store.js';
 import { CommandQueue } from './command-queue.js';
 import type { MechanicDesk } from '../core/mechanic-desk.js';
 import type { RemoteOpener } from '../core/remote-open.js';
-import { CommandProcessor, type HelpCallPort, type ReservationChange } from './commands.js';
+import { CommandProcessor, type HelpCallPort, type ReceiptLinkPort, type ReservationChange } from './commands.js';
 import { buildHello } from './hello.js';
 import type { UnitIdentity } from './identity.js';
 import { BackOfficeLink, type LinkState, type UpgradeRefusal } from './link.js';
@@ -59,6 +59,8 @@ export interface SyncServiceOptions {
   pinHashing?: UnitPinHashing | null;
   /** The screens' help-call banner (Journeys); optional so the service can run without screens. */
   help?: HelpCallPort;
+  /** The receipt QR on the top screen (Journeys); optional like help. */
+  receipts?: ReceiptLinkPort;
   /** The mechanic journey's desk; absent: mechanic requests are recorded and tokens refused. */
   mechanic?: MechanicDesk;
   /** Staff opening compartments from the back office; absent: compartment.remote-open is refused. */
@@ -156,6 +158,7 @@ export class SyncService {
       doorState: options.doorState,
       ...(options.pinHashing !== undefined ? { pinHashing: options.pinHashing } : {}),
       ...(options.help ? { help: options.help } : {}),
+      ...(options.receipts ? { receipts: options.receipts } : {}),
       ...(options.mechanic ? { mechanic: options.mechanic } : {}),
       ...(options.remoteOpen ? { remoteOpen: options.remoteOpen } : {}),
     });

@@ -18,7 +18,7 @@ import type { RemoteOpener } from '../core/remote-open.js';
 import type { UnitPinHashing } from '../core/pin.js';
 import { moduleLogger, type Logger } from '../logging.js';
 import type { Db } from '../store/db.js';
-import type { HelpCallPort } from './commands.js';
+import type { HelpCallPort, ReceiptLinkPort } from './commands.js';
 import type { UnitIdentity } from './identity.js';
 import type { DoorStateWire } from './messages.js';
 import { SyncService } from './sync-service.js';
@@ -37,6 +37,8 @@ export interface CreateSyncOptions {
   doorState: (compartmentId: number) => DoorStateWire;
   /** Journeys (for the help-call banner). */
   help?: HelpCallPort;
+  /** Journeys (for the receipt QR). */
+  receipts?: ReceiptLinkPort;
   /** The mechanic journey's desk (core/mechanic-desk.ts). */
   mechanic?: MechanicDesk;
   /** Staff opening compartments from the back office (core/remote-open.ts). */
@@ -66,6 +68,7 @@ export function createSync(options: CreateSyncOptions): SyncService {
     lockouts: options.lockouts,
     pinHashing: options.pinHashing,
     ...(options.help ? { help: options.help } : {}),
+    ...(options.receipts ? { receipts: options.receipts } : {}),
     ...(options.mechanic ? { mechanic: options.mechanic } : {}),
     ...(options.remoteOpen ? { remoteOpen: options.remoteOpen } : {}),
     logger,

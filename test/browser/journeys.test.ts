@@ -158,6 +158,9 @@ t.test('pickup: paid opens the door; unpaid shows the payment step and nothing o
   locker.hardware.sim?.closeDoor(15);
   await until(() => locker.hardware.bank.doorState(16) === 'closed', 'door closed');
   await tap(page, en['takeKey.done'] as string);
+  // A paid pickup is offered a receipt (issue 12).
+  await atStep(page, 'receipt');
+  await tap(page, en['receipt.none'] as string);
   await atStep(page, 'done');
   await tap(page, en['done.finish'] as string);
   await atStep(page, 'welcome');
@@ -172,8 +175,9 @@ t.test('pickup: paid opens the door; unpaid shows the payment step and nothing o
   await atStep(page, 'payment');
   t.match(await page.locator('main').textContent(), /2[\s\u00a0\u202f,.]?490/);
   await screenshot(page, 'pickup-payment');
-  await tap(page, en['payment.check'] as string);
-  await page.waitForFunction(`document.querySelector("main p.error")?.textContent.includes(${JSON.stringify(en['error.PAYMENT_PENDING'])})`);
+  // "Check payment" asks the back office to look again (issue 12: it was "I have paid").
+  await tap(page, en['payment.checkNow'] as string);
+  await until(async () => (await recordedEvents(locker)).some((e) => e.type === 'payment.check-requested'), 'the check reached the outbox');
   t.equal(locker.hardware.sim?.pulseCount, pulses, 'no lock was pulsed');
 });
 

@@ -236,6 +236,9 @@ t.test('pickup: not ready says what to do next; paid opens; unpaid waits for the
   await until(() => main.hardware.bank.doorState(16) === 'closed', 'door closed');
   await page.waitForFunction('document.querySelector(".door.closed")');
   await tap(page, say('takeKey.done'));
+  // A paid pickup: the receipt step (issue 12).
+  await checkAll(t, 'receipt', 'receipt', { ready: textIs('main', say('receipt.title')), screenshot: true });
+  await tap(page, say('receipt.none'));
   await atStep(page, 'done');
   await tap(page, say('done.finish'));
   await atStep(page, 'welcome');
@@ -245,10 +248,15 @@ t.test('pickup: not ready says what to do next; paid opens; unpaid waits for the
   await atStep(payer, 'identify');
   await keypad(payer, '456789');
   await tap(payer, say('common.ok'));
-  await checkAll(t, 'payment', 'payment', { ready: textIs('main', say('payment.statusPending')), screenshot: true });
-  await tap(payer, say('payment.check'));
-  await waitForError(payer, say('error.PAYMENT_PENDING'));
-  await checkAll(t, 'payment-pending', 'payment', { ready: textIs('main p.error', say('error.PAYMENT_PENDING')) });
+  // The payment page came from the back office: the QR is on the top screen (issue 12).
+  await checkAll(t, 'payment', 'payment', { ready: textIs('main', say('payment.scanTop')), screenshot: true });
+  // "Pay with Vipps" to another number: the number editor (this page's own state: each taps).
+  for (const { page: each } of screens) await each.locator('[data-pay="other-number"]').click();
+  await checkAll(t, 'payment-vipps-number', 'payment', { ready: textIs('main', say('payment.vippsTitle')), screenshot: true });
+  for (const { page: each } of screens) if (each !== payer) await each.getByRole('button', { name: say('common.back'), exact: true }).click();
+  await keypad(payer, '+4798765432');
+  await payer.locator('[data-pay="send"]').click();
+  await checkAll(t, 'payment-vipps-sent', 'payment', { ready: 'document.querySelector("main .pay-pushed")', screenshot: true });
 });
 
 t.test('abandon: asked first, then back to the start', async (t) => {

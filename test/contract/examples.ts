@@ -153,6 +153,11 @@ export const eventExamples: { readonly [E in EventType]: EventMessage } = frozen
   'compartment.remote-open-done': event(144, 'compartment.remote-open-done', { compartment: 5, by: 'Kari Nordmann', opened: true, result: 'confirmed', pulses: 1 }),
   'compartment.remote-open-refused': event(145, 'compartment.remote-open-refused', { compartment: 5, by: 'Kari Nordmann', reason: 'THROTTLED', retryAfterS: 42 }),
   'alarm.remote-open-throttled': event(146, 'alarm.remote-open-throttled', { compartment: 5, by: 'Kari Nordmann', limit: 4, windowS: 60, retryAfterS: 42 }),
+  // issue 12: paying at the locker, e-receipts
+  'payment.requested': event(147, 'payment.requested', { reservationId: 'r-2025-0419', method: 'vipps-push', phone: '+4791234567', phoneMasked: '+47 *** ** 567' }),
+  'payment.check-requested': event(148, 'payment.check-requested', { reservationId: 'r-2025-0419', version: 2 }),
+  'payment.refused': event(149, 'payment.refused', { reservationId: 'r-2025-0419', version: 2, status: 'paid', reason: 'stale', heldVersion: 3 }),
+  'receipt.requested': event(150, 'receipt.requested', { reservationId: 'r-2025-0419', channel: 'email', destinationMasked: 'k***@example.no' }),
   'compartment.open-refused': event(134, 'compartment.open-refused', {
     compartment: 2,
     reservationId: 'r-2025-0424',
@@ -221,6 +226,7 @@ export const commandResultExamples: { readonly [N in CommandName]: readonly Resu
     ok('cmd-000495', { accepted: false, reason: 'IN_JOURNEY' }),
     ok('cmd-000496', { accepted: false, reason: 'THROTTLED', retryAfterS: 42 }),
   ],
+  'receipt.link': [ok('cmd-000497', { shown: true }), ok('cmd-000497', { shown: false })],
   'inventory.page': [
     ok('cmd-000490', {
       items: [
@@ -352,6 +358,22 @@ export const commandExamples: { readonly [N in CommandName]: CommandOf<N> } = fr
     name: 'compartment.remote-open',
     args: { compartment: 5, reason: 'Customer forgot a bag in it', by: 'Kari Nordmann' },
   },
+  'receipt.link': {
+    v: 1,
+    type: 'command',
+    id: 'cmd-000497',
+    name: 'receipt.link',
+    args: { reservationId: 'r-2025-0419', link: 'https://verksted.example.no/kvittering/7Qm2xK' },
+  },
+});
+
+/** The payment page is ready: its link is the top screen's QR (issue 12). */
+export const paymentRequestedExample: CommandOf<'payment.status'> = frozen({
+  v: 1,
+  type: 'command',
+  id: 'cmd-000498',
+  name: 'payment.status',
+  args: { reservationId: 'r-2025-0419', status: 'requested', amount: 249_000, currency: 'NOK', version: 2, link: 'https://verksted.example.no/pay/pay-8f2c1a', method: 'vipps', receiptChannel: 'email' },
 });
 
 /** A pickup with payment: two phones, no e-mail, no time, the compartment already chosen. */
@@ -455,6 +477,7 @@ export const backOfficeExamples: readonly Example<BackOfficeMessage>[] = frozen(
   { name: 'command help.update (received)', message: helpReceivedExample },
   { name: 'command inventory.page (next page)', message: inventoryNextPageExample },
   { name: 'command payment.status (refunded)', message: refundExample },
+  { name: 'command payment.status (requested, with its link)', message: paymentRequestedExample },
   { name: 'error (back office)', message: backOfficeErrorExample },
   { name: 'error (about an event)', message: eventErrorExample },
 ]);

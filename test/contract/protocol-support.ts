@@ -95,6 +95,8 @@ export function shapeOf(message: Json): { free: Path[]; optional: Path[] } {
   // pinHashing is absent from a locker that publishes no unit salt (legacy hashes).
   if (m['type'] === 'hello') return { free: [], optional: [['pinHashing']] };
   if (m['type'] === 'command' && m['name'] === 'reservation.upsert') return { free: [], optional: [['args', 'reservation', 'amountDue']] };
+  // link and method are absent from back offices before issue 12 (no payment page, no method name).
+  if (m['type'] === 'command' && m['name'] === 'payment.status') return { free: [], optional: [['args', 'link'], ['args', 'method'], ['args', 'receiptChannel']] };
   return { free: [], optional: [] };
 }
 

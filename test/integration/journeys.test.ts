@@ -161,6 +161,8 @@ t.test('pickup: paid opens; unpaid waits at the payment step; not ready is refus
   closeDoor(locker, 16);
   await doorClosed(locker, 16);
   view = await ok(t, locker, { type: 'confirm' });
+  t.equal(view.step, 'receipt', 'a paid pickup offers a receipt (issue 12)');
+  view = await ok(t, locker, { type: 'receipt', channel: 'none' });
   t.equal(view.step, 'done');
   t.match(await reservations.getById(locker.db, 'demo-pickup-paid'), { status: 'collected', compartmentId: null });
   t.match(await locker.store.compartment(16), { state: 'free' });

@@ -11,6 +11,8 @@ import { num, str } from './views.js';
 export interface EventEffects {
   /** A help call was opened (first time its help.requested came): tell the locker it arrived. */
   helpCallOpened(tx: Tx, unitId: string, callId: string): Promise<void>;
+  /** The customer at the locker asked to pay, for a check, or for a receipt (payments.ts). */
+  payment?(tx: Tx, event: StoredEvent, r: MasterReservation): Promise<void>;
 }
 
 /**
@@ -189,6 +191,13 @@ export async function applyEvent(tx: Tx, event: StoredEvent, effects: EventEffec
         createdAt: at,
       });
       if (opened) await effects.helpCallOpened(tx, event.unitId, callId);
+      break;
+    }
+    case 'payment.requested':
+    case 'payment.check-requested':
+    case 'receipt.requested': {
+      const r = await own(p.reservationId);
+      if (r && effects.payment) await effects.payment(tx, event, r);
       break;
     }
     default:

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../kiosk/logging.js';
 import { BackOfficeError, type BackOfficeService } from './service.js';
+import { paymentApi, paymentPages } from './payments-http.js';
 import { securityHeaders } from '../../kiosk/server/security-headers.js';
 import { hostGuard, ownHostNames, type HostGuardOptions } from '../../kiosk/server/host-guard.js';
 
@@ -91,6 +92,7 @@ export function createBackOfficeApp(options: BackOfficeAppOptions): express.Expr
   }));
   api.post('/mechanic/request', route(async (req, res) => res.status(202).json(await service.mechanicRequest(req.body, (await tablet(req)).tabletId))));
   api.post('/mechanic/scan', route(async (req, res) => res.status(202).json(await service.mechanicScan(req.body, (await tablet(req)).tabletId))));
+  api.use(paymentApi(service));
   api.use((_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such API', field: null } });
   });
@@ -98,6 +100,7 @@ export function createBackOfficeApp(options: BackOfficeAppOptions): express.Expr
 
   // The tablet's QR decoder where the browser has no BarcodeDetector (Chromium on Linux, Firefox).
   app.get('/tablet/vendor/jsQR.js', (_req, res) => res.type('text/javascript').sendFile(JSQR_PATH));
+  app.use(paymentPages(service, options.uiDir));
   app.use('/tablet', express.static(join(options.uiDir, 'tablet'), { index: 'index.html', maxAge: 0 }));
   app.use(express.static(join(options.uiDir, 'backoffice'), { index: 'index.html', maxAge: 0 }));
   app.use((_req, res) => {

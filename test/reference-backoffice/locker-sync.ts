@@ -20,7 +20,7 @@ import { INVENTORY_PAGE_MAX, type CommandArgs, type CommandName, type EventMessa
 import { applyEvent, type EventEffects } from './apply-event.js';
 import { BackOfficeError } from './errors.js';
 import { inventory } from './inventory-store.js';
-import { commands, events, reservations, timeline, units, type StoredCommand } from './store.js';
+import { commands, events, reservations, timeline, units, type MasterReservation, type StoredCommand, type StoredEvent } from './store.js';
 import { paymentWire, toWire } from './views.js';
 
 export interface QueuedCommand<N extends CommandName = CommandName> {
@@ -43,6 +43,8 @@ export interface LockerSyncOptions {
   changed: () => void;
   /** Live reservations rehashed with the salt the unit's hello publishes; returns commands queued. */
   rehash?: (tx: Tx, unitId: string, hello: HelloMessage, now: Date) => Promise<number>;
+  /** A payment or receipt event (payments.ts); returns commands queued. */
+  payment?: (tx: Tx, event: StoredEvent, r: MasterReservation) => Promise<number>;
 }
 
 export class LockerSync {
@@ -149,6 +151,9 @@ export class LockerSync {
       helpCallOpened: async (tx, unitId, callId) => {
         await this.#o.queue(tx, { unitId, name: 'help.update', args: { callId, state: 'received', by: null }, reservationId: null }, now);
         onQueued();
+      },
+      payment: async (tx, event, r) => {
+        if (((await this.#o.payment?.(tx, event, r)) ?? 0) > 0) onQueued();
       },
     };
   }

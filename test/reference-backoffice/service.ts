@@ -26,6 +26,9 @@ import { BackOfficeError, bad } from './errors.js';
 import { TabletRegistry } from './tablets.js';
 import { StaffOps } from './staff-ops.js';
 import { workOrderTimelines } from './work-order-timeline.js';
+import { OutboxMessenger, type Messenger } from './messenger.js';
+import { SimulatedProvider, type PaymentProvider } from './payment-provider.js';
+import { PaymentDesk } from './payments.js';
 import { PHONE_ERRORS, PLATE_ERRORS, clearQuarantineSchema, createSchema, helpSchema, liftSchema, mechanicSchema, parse, paymentSchema, scanSchema, updateSchema } from './staff-input.js';
 import { commandView, displayPlate, eventView, paymentWire, toWire, unitView, type StaffState, type TabletState } from './views.js';
 
@@ -60,6 +63,9 @@ export interface ServiceOptions {
   validator?: ProtocolValidator;
   /** Draws a PIN (tests pass a scripted one); default core/pin.ts generatePin. */
   pinGenerator?: () => string;
+  /** The payment provider (default: the simulated one) and SMS/e-mail (default: an outbox). */
+  provider?: PaymentProvider;
+  messenger?: Messenger;
 }
 
 /** What GET /api/state returns. PINs are in it (demo staff page only); it is never logged. */
@@ -87,6 +93,10 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   readonly tablets: TabletRegistry;
   /** The staff's side of the locker: compartments, remote open, alarms, help calls ignored per person. */
   readonly staff: StaffOps;
+  /** Paying at the locker and receipts (payments.ts), its provider and messenger. */
+  readonly payments: PaymentDesk;
+  readonly provider: PaymentProvider;
+  readonly messenger: Messenger;
 
   constructor(options: ServiceOptions) {
     super();
@@ -107,6 +117,18 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       committed: (unitId) => this.#committed(unitId),
       changed: () => this.#changed(),
       rehash: (tx, unitId, hello, now) => this.#rehashForUnit(tx, unitId, hello, now),
+      payment: (tx, event, r) => this.payments.onEvent(tx, event, r),
+    });
+    this.provider = options.provider ?? new SimulatedProvider({ now: this.#now });
+    this.messenger = options.messenger ?? new OutboxMessenger(this.#now);
+    this.payments = new PaymentDesk({
+      db: this.#db,
+      provider: this.provider,
+      messenger: this.messenger,
+      logger: this.#log,
+      now: this.#now,
+      queue: (tx, command, now) => this.#command(tx, command, now),
+      committed: (unitId) => this.#committed(unitId),
     });
     this.#drawPin = options.pinGenerator ?? (() => generatePin());
     this.staff = new StaffOps({ db: this.#db, logger: this.#log, now: this.#now, queue: (tx, command, now) => this.#command(tx, command, now), committed: (unitId) => this.#committed(unitId), changed: () => this.#changed() });

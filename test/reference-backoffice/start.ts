@@ -91,6 +91,7 @@ export async function startReferenceBackOffice(options: ReferenceBackOfficeOptio
     ...(options.pinGenerator ? { pinGenerator: options.pinGenerator } : {}),
   });
   await service.markAllOffline();
+  await service.payments.ready();
 
   const registerUnit = async (unitId: string, publicJwk: JWK): Promise<void> => {
     await service.registerUnit(unitId, publicJwk);
@@ -191,6 +192,7 @@ export async function startReferenceBackOffice(options: ReferenceBackOfficeOptio
   const port = (http.address() as AddressInfo).port;
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
   const url = `http://${hostInUrl}:${port}`;
+  service.payments.setPublicUrl(url);
   log.info({ url, demo: options.demo }, 'reference back office listening');
 
   let stopping: Promise<void> | null = null;

@@ -14,8 +14,9 @@ import { renderDetails } from './details.js';
 import { renderOverlays } from './overlays.js';
 import {
   renderWelcome, renderLookupResult, renderLookupSent, renderOpening, renderCompartmentStep, renderCloseDoor,
-  renderPayment, renderDone, renderLockedOut, renderFailed, renderOutOfOrder,
+  renderDone, renderLockedOut, renderFailed, renderOutOfOrder,
 } from './steps.js';
+import { renderPayment, renderReceipt } from './payment.js';
 
 const bar = document.getElementById('bar');
 const main = document.getElementById('main');
@@ -51,6 +52,7 @@ function renderStep(v) {
     case 'take-key': return renderCompartmentStep(v, 'take');
     case 'close-door': return renderCloseDoor(v);
     case 'payment': return renderPayment(v);
+    case 'receipt': return renderReceipt(v);
     case 'done': return renderDone(v);
     case 'locked-out': return renderLockedOut(v);
     case 'failed': return renderFailed(v);

@@ -1,17 +1,10 @@
-/** The steps without typing: welcome, lookup results, opening, the open compartment, payment, the endings, out of order. */
+/** The steps without typing: welcome, lookup results, opening, the open compartment, the endings, out of order (payment: payment.js). */
 import { h, icon, ICONS } from '/shared/dom.js';
 import { t, k, locale } from '/shared/i18n.js';
-import { formatMoney, formatCountdown } from '/shared/format.js';
+import { formatCountdown } from '/shared/format.js';
 import { state, lockSecondsLeft } from './state.js';
 import { submit } from './session.js';
 import { button, callHelpButton, errorBlock } from './widgets.js';
-
-const PAYMENT_STATUS_KEYS = {
-  pending: k('payment.statusPending'),
-  paid: k('payment.statusPaid'),
-  cancelled: k('payment.statusCancelled'),
-  refunded: k('payment.statusRefunded'),
-};
 
 /** The door of the open compartment: an instruction while it is meant to be open, not an alarm. */
 const DOOR_KEYS = {
@@ -104,21 +97,6 @@ export function renderCloseDoor(v) {
       doorLine,
       misplaced && h('p', { class: 'hint item-warning', role: 'status' }, pickup ? t('closeDoor.keyMissing') : t('closeDoor.keyInside')),
       errorBlock({ callHelp: v })));
-}
-
-export function renderPayment(v) {
-  const p = v.payment;
-  const amount = p ? formatMoney(p.amount, p.currency, locale()) : '';
-  const statusKey = p ? PAYMENT_STATUS_KEYS[p.status] : undefined;
-  return h('section', { class: 'step payment' },
-    h('h1', {}, t('payment.title')),
-    amount && h('div', { class: 'amount-box' }, h('span', { class: 'amount-label' }, t('payment.amount')), h('span', { class: 'amount' }, amount)),
-    h('p', { class: 'lead' }, t('payment.text')),
-    p?.status !== 'paid' && h('p', { class: 'hint' }, t('payment.how')),
-    statusKey && h('p', { class: `pay-status ${p.status}`, role: 'status' }, t(statusKey)),
-    errorBlock({ callHelp: v }),
-    h('div', { class: 'actions' },
-      button(p?.status === 'paid' ? t('payment.open') : t('payment.check'), () => void submit({ type: 'confirm' }), 'primary confirm')));
 }
 
 export function renderDone(v) {

@@ -23,6 +23,7 @@ const STEP_TEXT = {
   'locked-out': [k('top.lockedOutTitle'), k('top.lockedOutText')],
   failed: [k('top.failedTitle'), k('top.failedText')],
   'close-door': [k('top.closeDoorTitle'), k('top.closeDoorText')],
+  receipt: [k('top.receiptTitle'), k('top.receiptText')],
 };
 
 /** The line under the headline: a pickup's "done" and "close the door" say it their way. */

@@ -9,6 +9,7 @@ import type { PinCommands } from './pins.js';
 import type { QuarantineCommands } from './quarantine.js';
 import type { RemoteOpenCommandPort } from './remote-open.js';
 import type { Tx } from '../../store/db.js';
+import type { StoreStamps } from '../../store/journey-store.js';
 import type { CommandArgs, CommandName, ErrorCode } from '../messages.js';
 
 export type ReservationChange = 'updated' | 'cancelled' | 'payment' | 'reset';
@@ -31,6 +32,18 @@ export interface CommandPorts {
   remoteOpen?: RemoteOpenCommandPort | undefined;
   /** After the commit: a reservation was changed by the back office. */
   reservationChanged(reservationId: string, change: ReservationChange): void;
+  /** How events written by commands are stamped (payment.refused). */
+  stamps: StoreStamps;
+  /** The receipt QR on the top screen (receipt.link); absent: never shown. */
+  receipts?: ReceiptLinkPort | undefined;
+}
+
+/** The top screen's receipt QR (Journeys): only for the customer who asked for it just now. */
+export interface ReceiptLinkPort {
+  /** Whether that reservation's customer asked for a QR receipt and is still to be shown it. */
+  accepts(reservationId: string): boolean;
+  /** Show it (after the commit). */
+  show(reservationId: string, link: string): void;
 }
 
 export interface CommandContext {
@@ -48,6 +61,8 @@ export class CommandFailure extends Error {
   constructor(
     readonly code: Exclude<ErrorCode, 'INTERNAL'>,
     message: string,
+    /** Written after the command's changes were rolled back, in the same transaction as its result (an alarm event). */
+    readonly afterRollback?: (tx: Tx) => Promise<void>,
   ) {
     super(message);
   }
