@@ -241,7 +241,13 @@ export async function runDay(o: DayOptions): Promise<DayReport> {
       return true;
     }
     locks.close(compartment);
-    await act({ type: 'confirm' });
+    ({ view } = await act({ type: 'confirm' }));
+    // A paid pickup ends on the receipt step (issue 12): most tap Finish, the others walk away
+    // and the step moves on by itself after 30 s.
+    if (view.step === 'receipt') {
+      if (random.chance(0.7)) await act({ type: 'confirm' });
+      else await passTime(31_000);
+    }
     await passTime(10_000);
     return true;
   };
