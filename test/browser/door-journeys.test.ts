@@ -5,16 +5,14 @@
  * door (its number big on the top screen). Staff then clear the quarantine from the reference
  * back office's staff page. Screenshots under docs/screens/.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { Browser } from 'playwright-core';
-import { atStep, chooseLanguage, enterPin, tap } from '../helpers/bottom-screen.js';
+import { atStep, catalogue, openInEnglish, enterPin, tap } from '../helpers/bottom-screen.js';
 import { launchBrowser, openPage, screenshot, scriptErrors } from '../helpers/browser.js';
 import { recordedEvents, until, withLocker } from '../helpers/locker.js';
 import { reservations } from '../../kiosk/store/repositories.js';
 
-const en = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'ui', 'i18n', 'en.json'), 'utf8')) as Record<string, string>;
+const en = catalogue('en');
 /** A short door limit so the walk-away happens within the test; the warning shows at once. */
 const WALK_AWAY = { session: { doorIdleMs: 6000, idleWarningMs: 5000 } };
 
@@ -24,17 +22,10 @@ t.before(async () => {
   browser = await launchBrowser(t);
 });
 
-async function englishBottom(t: Test, url: string) {
-  const page = await openPage(t, browser, url);
-  await atStep(page, 'welcome');
-  await chooseLanguage(page, 'English');
-  await page.waitForFunction('document.documentElement.lang === "en"');
-  return page;
-}
 
 t.test('drop-off: key in, door closed, the customer walks away: recorded as dropped off, unconfirmed', async (t) => {
   const locker = await withLocker(t, WALK_AWAY);
-  const page = await englishBottom(t, locker.urls.bottom);
+  const page = await openInEnglish(t, browser, locker.urls.bottom);
   await tap(page, en['welcome.dropoff'] as string);
   await atStep(page, 'identify');
   await enterPin(page, '123456');
@@ -55,7 +46,7 @@ t.test('drop-off: key in, door closed, the customer walks away: recorded as drop
 
 t.test('pickup: key taken, door closed, the customer walks away: recorded as collected, unconfirmed', async (t) => {
   const locker = await withLocker(t, WALK_AWAY);
-  const page = await englishBottom(t, locker.urls.bottom);
+  const page = await openInEnglish(t, browser, locker.urls.bottom);
   await tap(page, en['welcome.pickup'] as string);
   await atStep(page, 'identify');
   await enterPin(page, '345678');
@@ -73,7 +64,7 @@ t.test('pickup: key taken, door closed, the customer walks away: recorded as col
 
 t.test('abandon with the door open: take your key back and close door 1; staff clear the quarantine', async (t) => {
   const locker = await withLocker(t);
-  const page = await englishBottom(t, locker.urls.bottom);
+  const page = await openInEnglish(t, browser, locker.urls.bottom);
   const top = await openPage(t, browser, locker.urls.top, { width: 1280, height: 720 });
   await tap(page, en['welcome.dropoff'] as string);
   await atStep(page, 'identify');

@@ -2,16 +2,12 @@
  * The journeys in real Chromium, tapped the way a customer taps them. The drop-off journey
  * saves a screenshot of every step under docs/screens/ (shown in the README).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { Browser } from 'playwright-core';
-import { atStep, chooseLanguage, enterPin, errorText, keyboard, keypad, tap } from '../helpers/bottom-screen.js';
+import { atStep, catalogue, chooseLanguage, openInEnglish, enterPin, errorText, keyboard, keypad, tap } from '../helpers/bottom-screen.js';
 import { launchBrowser, openPage, screenshot, scriptErrors } from '../helpers/browser.js';
 import { recordedEvents, until, withLocker } from '../helpers/locker.js';
 
-const catalogue = (lang: string): Record<string, string> =>
-  JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'ui', 'i18n', `${lang}.json`), 'utf8')) as Record<string, string>;
 const en = catalogue('en');
 
 // Eight journeys in real Chromium: minutes on a shared machine under load (tap's default is 120 s).
@@ -22,17 +18,10 @@ t.before(async () => {
   browser = await launchBrowser(t);
 });
 
-async function englishBottom(t: Test, url: string) {
-  const page = await openPage(t, browser, url);
-  await atStep(page, 'welcome');
-  await chooseLanguage(page, 'English');
-  await page.waitForFunction('document.documentElement.lang === "en" && document.body.textContent.includes("Drop off a key")');
-  return page;
-}
 
 t.test('PIN drop-off, every step on screen, top screen shows the compartment', async (t) => {
   const locker = await withLocker(t);
-  const page = await englishBottom(t, locker.urls.bottom);
+  const page = await openInEnglish(t, browser, locker.urls.bottom);
   const top = await openPage(t, browser, locker.urls.top, { width: 1280, height: 720 });
   await screenshot(page, 'dropoff-1-welcome');
   await tap(page, en['welcome.dropoff'] as string);
@@ -71,7 +60,7 @@ t.test('PIN drop-off, every step on screen, top screen shows the compartment', a
 
 t.test('plate lookup, then the PIN, then the drop-off', async (t) => {
   const locker = await withLocker(t);
-  const page = await englishBottom(t, locker.urls.bottom);
+  const page = await openInEnglish(t, browser, locker.urls.bottom);
   await tap(page, en['welcome.dropoff'] as string);
   await atStep(page, 'identify');
   await tap(page, en['identify.usePlate'] as string);
@@ -96,7 +85,7 @@ t.test('plate lookup, then the PIN, then the drop-off', async (t) => {
 
 t.test('phone lookup shows the masked number', async (t) => {
   const locker = await withLocker(t);
-  const page = await englishBottom(t, locker.urls.bottom);
+  const page = await openInEnglish(t, browser, locker.urls.bottom);
   await tap(page, en['welcome.dropoff'] as string);
   await atStep(page, 'identify');
   await tap(page, en['identify.usePhone'] as string);
@@ -110,7 +99,7 @@ t.test('phone lookup shows the masked number', async (t) => {
 
 t.test('five wrong PINs: the lockout message with a countdown', async (t) => {
   const locker = await withLocker(t);
-  const page = await englishBottom(t, locker.urls.bottom);
+  const page = await openInEnglish(t, browser, locker.urls.bottom);
   await tap(page, en['welcome.dropoff'] as string);
   await atStep(page, 'identify');
   for (let i = 1; i <= 4; i += 1) {
@@ -125,7 +114,7 @@ t.test('five wrong PINs: the lockout message with a countdown', async (t) => {
 
 t.test('abandon after the door opened: asked first, then "close door 1", then the compartment is quarantined', async (t) => {
   const locker = await withLocker(t);
-  const page = await englishBottom(t, locker.urls.bottom);
+  const page = await openInEnglish(t, browser, locker.urls.bottom);
   await tap(page, en['welcome.dropoff'] as string);
   await atStep(page, 'identify');
   await enterPin(page, '234567');
@@ -149,7 +138,7 @@ t.test('abandon after the door opened: asked first, then "close door 1", then th
 
 t.test('pickup: paid opens the door; unpaid shows the payment step and nothing opens', async (t) => {
   const locker = await withLocker(t);
-  const page = await englishBottom(t, locker.urls.bottom);
+  const page = await openInEnglish(t, browser, locker.urls.bottom);
   await tap(page, en['welcome.pickup'] as string);
   await atStep(page, 'identify');
   await enterPin(page, '345678');
@@ -183,7 +172,7 @@ t.test('pickup: paid opens the door; unpaid shows the payment step and nothing o
 
 t.test('idle: the warning, then back to the welcome screen', async (t) => {
   const locker = await withLocker(t, { session: { idleTimeoutMs: 3000, idleWarningMs: 2000 } });
-  const page = await englishBottom(t, locker.urls.bottom);
+  const page = await openInEnglish(t, browser, locker.urls.bottom);
   await tap(page, en['welcome.dropoff'] as string);
   await atStep(page, 'identify');
   await page.locator('.idle-warning, [data-countdown="idle"]').first().waitFor();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import t from 'tap';
 import { launchBrowser, openPage, scriptErrors } from '../helpers/browser.js';
-import { ok, until, withLocker } from '../helpers/locker.js';
+import { dropOffFirstKey, until, withLocker } from '../helpers/locker.js';
 
 const W = 640;
 const H = 480;
@@ -35,13 +35,7 @@ t.test("the tablet's camera reads the QR off the top screen; the compartment ope
   const locker = await withLocker(t, { session: { doneMs: 1500 } });
   const sim = locker.hardware.sim;
   if (!sim) throw new Error('the test locker runs on the simulator');
-  await ok(t, locker, { type: 'start', journey: 'dropoff' });
-  await ok(t, locker, { type: 'pin', pin: '123456' });
-  await ok(t, locker, { type: 'details', phone: null, remark: null });
-  await ok(t, locker, { type: 'confirm' });
-  sim.closeDoor(0);
-  await until(() => locker.hardware.bank.doorState(1) === 'closed', 'the door closed');
-  await ok(t, locker, { type: 'confirm' });
+  await dropOffFirstKey(t, locker);
 
   // An enrolled tablet asks (as in mechanic.test.ts, here through the API).
   const api = async (path: string, body: unknown, bearer?: string) => {

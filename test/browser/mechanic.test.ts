@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { launchBrowser, openPage, screenshot, scriptErrors } from '../helpers/browser.js';
-import { ok, recordedEvents, until, withLocker } from '../helpers/locker.js';
+import { dropOffFirstKey, recordedEvents, until, withLocker } from '../helpers/locker.js';
 import { enrolTablet, readQr } from '../helpers/mechanic-browser.js';
 
 t.test('tablet asks, the top screen shows the QR, the scan opens the compartment once, for that tablet only', async (t) => {
@@ -19,13 +19,7 @@ t.test('tablet asks, the top screen shows the QR, the scan opens the compartment
   if (!sim) throw new Error('the test locker runs on the simulator');
 
   // A customer drops the key of WO-1001 off (compartment 1).
-  await ok(t, locker, { type: 'start', journey: 'dropoff' });
-  await ok(t, locker, { type: 'pin', pin: '123456' });
-  await ok(t, locker, { type: 'details', phone: null, remark: null });
-  await ok(t, locker, { type: 'confirm' });
-  sim.closeDoor(0);
-  await until(() => locker.hardware.bank.doorState(1) === 'closed', 'the door closed');
-  await ok(t, locker, { type: 'confirm' });
+  await dropOffFirstKey(t, locker);
 
   // Staff make an enrolment code; the tablet enrols with it.
   const staff = await openPage(t, browser, locker.urls.backOffice);

@@ -3,15 +3,13 @@
  * decide the journey; a PIN for the other journey says so and offers the switch; an error
  * says what to do next and offers Call for help. Screenshots under docs/screens/.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { Browser } from 'playwright-core';
-import { atStep, chooseLanguage, enterPin, errorText, tap } from '../helpers/bottom-screen.js';
-import { launchBrowser, openPage, screenshot, scriptErrors } from '../helpers/browser.js';
+import { atStep, catalogue, openInEnglish, enterPin, errorText, tap } from '../helpers/bottom-screen.js';
+import { launchBrowser, screenshot, scriptErrors } from '../helpers/browser.js';
 import { withLocker } from '../helpers/locker.js';
 
-const en = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'ui', 'i18n', 'en.json'), 'utf8')) as Record<string, string>;
+const en = catalogue('en');
 const text = (key: string): string => {
   const value = en[key];
   if (value === undefined) throw new Error(`no catalogue key ${key}`);
@@ -23,17 +21,10 @@ t.before(async () => {
   browser = await launchBrowser(t);
 });
 
-async function englishBottom(t: Test, url: string) {
-  const page = await openPage(t, browser, url);
-  await atStep(page, 'welcome');
-  await chooseLanguage(page, 'English');
-  await page.waitForFunction('document.body.textContent.includes("Drop off a key")');
-  return page;
-}
 
 t.test('"I have a PIN": the pickup PIN opens its compartment without choosing first', async (t) => {
   const locker = await withLocker(t);
-  const page = await englishBottom(t, locker.urls.bottom);
+  const page = await openInEnglish(t, browser, locker.urls.bottom);
   await tap(page, text('welcome.havePin'));
   await atStep(page, 'identify');
   await enterPin(page, '345678');
@@ -44,7 +35,7 @@ t.test('"I have a PIN": the pickup PIN opens its compartment without choosing fi
 
 t.test('a pickup PIN after "Drop off": "This PIN is for picking up", and one tap switches', async (t) => {
   const locker = await withLocker(t);
-  const page = await englishBottom(t, locker.urls.bottom);
+  const page = await openInEnglish(t, browser, locker.urls.bottom);
   await tap(page, text('welcome.dropoff'));
   await atStep(page, 'identify');
   await enterPin(page, '345678');
@@ -60,7 +51,7 @@ t.test('a pickup PIN after "Drop off": "This PIN is for picking up", and one tap
 
 t.test('a not-ready pickup: the message, the next step and Call for help', async (t) => {
   const locker = await withLocker(t);
-  const page = await englishBottom(t, locker.urls.bottom);
+  const page = await openInEnglish(t, browser, locker.urls.bottom);
   await tap(page, text('welcome.havePin'));
   await atStep(page, 'identify');
   await enterPin(page, '567890');

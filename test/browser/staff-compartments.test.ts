@@ -8,7 +8,7 @@ import t from 'tap';
 import type { Page } from 'playwright-core';
 import { quarantineIn } from '../../kiosk/core/quarantine.js';
 import { launchBrowser, openPage, screenshot, scriptErrors } from '../helpers/browser.js';
-import { ok, until, withLocker } from '../helpers/locker.js';
+import { dropOffFirstKey, until, withLocker } from '../helpers/locker.js';
 
 const tile = (page: Page, id: number) => page.locator(`#compartments li.comp-tile[data-compartment="${id}"]`);
 
@@ -19,13 +19,7 @@ t.test('16 tiles with state, door and content; a quarantine cleared with a reaso
   if (!sim) throw new Error('the test locker runs on the simulator');
 
   // A customer drops the key of WO-1001 off: compartment 1 holds it.
-  await ok(t, locker, { type: 'start', journey: 'dropoff' });
-  await ok(t, locker, { type: 'pin', pin: '123456' });
-  await ok(t, locker, { type: 'details', phone: null, remark: null });
-  await ok(t, locker, { type: 'confirm' });
-  sim.closeDoor(0);
-  await until(() => locker.hardware.bank.doorState(1) === 'closed', 'door 1 closed');
-  await ok(t, locker, { type: 'confirm' });
+  await dropOffFirstKey(t, locker);
   // Two compartments the locker set aside; door 10 is open (so its clear is refused).
   await locker.store.transaction((tx) => quarantineIn(tx, 9, null, 'open failed: JAMMED'));
   await locker.store.transaction((tx) => quarantineIn(tx, 10, null, 'forced open'));

@@ -1,6 +1,23 @@
 /** Driving the bottom screen the way a customer does: taps on what is shown. */
-import type { Page } from 'playwright-core';
-import { UI_TIMEOUT_MS } from './browser.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import type { Browser, Page } from 'playwright-core';
+import { openPage, UI_TIMEOUT_MS } from './browser.js';
+
+/** The screens' text in one language (ui/i18n/<lang>.json), for finding buttons by their label. */
+export function catalogue(lang: string): Record<string, string> {
+  return JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'ui', 'i18n', `${lang}.json`), 'utf8')) as Record<string, string>;
+}
+
+/** Open the bottom screen at welcome and switch it to English the way a customer does. */
+export async function openInEnglish(t: Test, browser: Browser, url: string): Promise<Page> {
+  const page = await openPage(t, browser, url);
+  await atStep(page, 'welcome');
+  await chooseLanguage(page, 'English');
+  await page.waitForFunction('document.documentElement.lang === "en" && document.body.textContent.includes("Drop off a key")');
+  return page;
+}
 
 /** Wait until the screen shows `step` and accepts taps (it ignores taps just after a change). */
 export async function atStep(page: Page, step: string): Promise<void> {

@@ -129,6 +129,23 @@ export async function ok(t: Test, locker: Locker, action: SessionAction): Promis
 }
 
 /**
+ * A customer drops the key of WO-1001 off through the session API (PIN 123456, the test back
+ * office's first drop-off; no phone, no remark), closes door 1 and presses Confirm: compartment
+ * 1 holds the key. The set-up of the tests that need a key in the locker.
+ */
+export async function dropOffFirstKey(t: Test, locker: TestLocker): Promise<void> {
+  const sim = locker.hardware.sim;
+  if (!sim) throw new Error('the test locker runs on the simulator');
+  await ok(t, locker, { type: 'start', journey: 'dropoff' });
+  await ok(t, locker, { type: 'pin', pin: '123456' });
+  await ok(t, locker, { type: 'details', phone: null, remark: null });
+  await ok(t, locker, { type: 'confirm' });
+  sim.closeDoor(0);
+  await until(() => locker.hardware.bank.doorState(1) === 'closed', 'door 1 closed');
+  await ok(t, locker, { type: 'confirm' });
+}
+
+/**
  * Leave the "done" screen with its button. Its own timer (session.doneMs, 8 s) may have ended
  * the session first on a loaded machine; the press then finds no session, which is the same end.
  * Either way the locker must be back at the welcome screen.
