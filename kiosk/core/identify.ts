@@ -223,11 +223,12 @@ export class Identify {
   /** Reservations this PIN belongs to: by index (one scrypt), then the legacy hashes one by one. */
   async #matches(s: Session, pin: string, dates: readonly string[]): Promise<PinCandidate[]> {
     const unit = this.#o.pinHashing ?? null;
-    const indexed = unit ? await this.#o.store.pinCandidatesByIndex(await pinIndex(pin, unit)) : [];
-    const legacy =
-      s.lookupMatches.length > 0
-        ? (await this.#o.store.pinCandidatesByIds(s.lookupMatches)).filter((c) => c.reservation.pinIndex === null && c.reservation.pinHash !== '')
-        : await this.#o.store.legacyPinCandidates(dates);
+    const index = unit ? await pinIndex(pin, unit) : null;
+    // One read: two (index, then legacy) could both miss a reservation the back office
+    // re-hashed between them, and refuse its right PIN.
+    const candidates = await this.#o.store.pinCandidates({ index, dropoffDates: dates, ...(s.lookupMatches.length > 0 ? { ids: s.lookupMatches } : {}) });
+    const indexed = candidates.filter((c) => c.reservation.pinIndex !== null);
+    const legacy = candidates.filter((c) => c.reservation.pinIndex === null);
     if (legacy.length === 0) return indexed;
     // In parallel on libuv's thread pool; a hash the store holds but cannot check is no match.
     const verdicts = await Promise.all(legacy.map((c) => verifyPin(pin, c.reservation.pinHash).catch(() => false)));

@@ -64,15 +64,26 @@ export interface PaymentDetailsView {
   version: number;
 }
 
+/** What a typed PIN is looked up by: its unit index (null: no unit salt) and where legacy hashes may be. */
+export interface PinCandidateQuery {
+  index: string | null;
+  dropoffDates: readonly string[];
+  ids?: readonly string[];
+}
+
 export interface JourneyStore {
   transaction<T>(fn: (tx: JourneyTx) => Promise<T>): Promise<T>;
   reservation(id: string): Promise<Reservation | null>;
   /** Reservations of one kind whose appointment date is one of `dates` (YYYY-MM-DD). */
   reservationsOn(kind: Reservation['kind'], dates: readonly string[]): Promise<Reservation[]>;
-  /** Every reservation (any status) whose unit PIN hash has this index (pin.ts): one indexed lookup. */
-  pinCandidatesByIndex(index: string): Promise<PinCandidate[]>;
-  /** Legacy hashes (no index) a PIN could open now: drop-offs booked on `dropoffDates`, pickups whose key is in the locker. */
-  legacyPinCandidates(dropoffDates: readonly string[]): Promise<PinCandidate[]>;
+  /**
+   * A typed PIN's candidates in ONE read, so that a reservation re-hashed by the back office in
+   * the meantime (legacy hash -> unit hash) is found on one side or the other, never missed
+   * between two reads: every reservation (any status) whose unit hash has `index` (pin.ts), plus
+   * the legacy hashes (no index) the PIN could open now: among `ids` (a plate lookup's matches)
+   * when given, else drop-offs booked on `dropoffDates` and pickups whose key is in the locker.
+   */
+  pinCandidates(query: PinCandidateQuery): Promise<PinCandidate[]>;
   /** These reservations (a plate lookup's matches) as PIN candidates. */
   pinCandidatesByIds(ids: readonly string[]): Promise<PinCandidate[]>;
   /** When `event` was last written to the reservation's timeline (ISO), or null. */

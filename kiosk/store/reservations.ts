@@ -211,26 +211,30 @@ function toCandidate(row: CandidateRow): PinCandidate {
 }
 
 /** Every reservation (any status) whose unit hash has this index: one indexed lookup. */
-export async function findByPinIndex(q: Queryable, index: string): Promise<PinCandidate[]> {
-  const rows = await q.all<CandidateRow>(`${WITH_KEY} WHERE reservations.pin_index = ? ORDER BY reservations.id`, [index]);
-  return rows.map(toCandidate);
-}
-
 /**
- * Reservations with a legacy hash (no index) that a PIN could open now: drop-offs booked for
- * one of `dropoffDates`, and pickups whose key is in this locker. Each costs one scrypt.
+ * A typed PIN's candidates in one SELECT (one consistent read): the reservations whose unit hash
+ * has `index`, whatever their status, and the legacy hashes (no index) that the PIN could open
+ * now: among `ids` (a plate lookup's matches) when given, else drop-offs booked for one of
+ * `dropoffDates` and pickups whose key is in this locker. Each legacy row costs one scrypt.
  */
-export async function legacyPinCandidates(q: Queryable, dropoffDates: readonly string[]): Promise<PinCandidate[]> {
-  const dates = dropoffDates.length > 0 ? dropoffDates : [''];
+export async function pinCandidates(
+  q: Queryable,
+  query: { index: string | null; dropoffDates: readonly string[]; ids?: readonly string[] | undefined },
+): Promise<PinCandidate[]> {
+  const legacyWhere =
+    query.ids !== undefined
+      ? `reservations.id IN (${query.ids.length > 0 ? query.ids.map(() => '?').join(', ') : "''"})`
+      : `((reservations.kind = 'dropoff' AND reservations.status = 'booked'
+           AND reservations.appointment_date IN (${(query.dropoffDates.length > 0 ? query.dropoffDates : ['']).map(() => '?').join(', ')}))
+         OR (reservations.kind = 'pickup' AND reservations.status = 'ready'
+           AND compartments.state = 'occupied' AND compartments.reservation_id = reservations.id))`;
+  const legacyParams = query.ids !== undefined ? [...query.ids] : query.dropoffDates.length > 0 ? [...query.dropoffDates] : [''];
   const rows = await q.all<CandidateRow>(
     `${WITH_KEY}
-     WHERE reservations.pin_index IS NULL AND reservations.pin_hash <> '' AND (
-       (reservations.kind = 'dropoff' AND reservations.status = 'booked'
-         AND reservations.appointment_date IN (${dates.map(() => '?').join(', ')}))
-       OR (reservations.kind = 'pickup' AND reservations.status = 'ready'
-         AND compartments.state = 'occupied' AND compartments.reservation_id = reservations.id))
+     WHERE (reservations.pin_index IS NOT NULL AND reservations.pin_index = ?)
+        OR (reservations.pin_index IS NULL AND reservations.pin_hash <> '' AND ${legacyWhere})
      ORDER BY reservations.id`,
-    [...dates],
+    [query.index, ...legacyParams],
   );
   return rows.map(toCandidate);
 }

@@ -23,14 +23,37 @@ import { openTempDb, sampleReservation } from '../helpers/store.js';
 const WALL = new Date('2025-03-14T06:00:00.000Z'); // 07:00 in Oslo
 const UNIT = newUnitPinHashing({ N: 2 ** 10, r: 8, p: 1 });
 
-async function setup(t: Test, held: number, options: { legacy?: number } = {}) {
+interface SetupOptions {
+  legacy?: number;
+  /** The pickup's own hash is legacy (random salt, no index), as before the back office re-hashed it. */
+  pickupLegacy?: boolean;
+  /** Run once, right after the first read of PIN candidates has answered (whatever it is called). */
+  afterFirstCandidateRead?: (db: Awaited<ReturnType<typeof openTempDb>>['db']) => Promise<void>;
+}
+
+async function setup(t: Test, held: number, options: SetupOptions = {}) {
   const { db } = await openTempDb(t);
   const clock = createFakeClock(0);
   const wallClock = () => new Date(WALL.getTime() + clock.now());
   const real = createJourneyStore(db, { wallClock, monoClock: () => clock.now(), bootId: 'boot' });
   let commits = 0;
+  let candidateReads = 0;
+  const hooked = Object.fromEntries(
+    Object.entries(real)
+      .filter(([name]) => /pincandidates/i.test(name) && name !== 'pinCandidatesByIds')
+      .map(([name, read]) => [
+        name,
+        async (...args: unknown[]) => {
+          const answer: unknown = await (read as (...a: unknown[]) => Promise<unknown>)(...args);
+          candidateReads += 1;
+          if (candidateReads === 1) await options.afterFirstCandidateRead?.(db);
+          return answer;
+        },
+      ]),
+  );
   const store: JourneyStore = {
     ...real,
+    ...hooked,
     transaction: async (fn) => {
       const result = await real.transaction(fn);
       commits += 1;
@@ -56,8 +79,8 @@ async function setup(t: Test, held: number, options: { legacy?: number } = {}) {
   const hashOf = (i: number) => hashPinForUnit(String(200_000 + i), UNIT);
   await db.transaction(async (tx) => {
     await compartments.ensure(tx, 16, now);
-    const pinHash = await hashPinForUnit('482913', UNIT);
-    await reservations.upsert(tx, sampleReservation({ id: 'p', code: 'P', kind: 'pickup', status: 'ready', compartmentId: 3, pinHash, pinIndex: indexOfHash(pinHash, UNIT) }));
+    const pinHash = options.pickupLegacy ? await hashPin('482913', { N: 2 ** 10, r: 8, p: 1 }) : await hashPinForUnit('482913', UNIT);
+    await reservations.upsert(tx, sampleReservation({ id: 'p', code: 'P', kind: 'pickup', status: 'ready', compartmentId: 3, pinHash, pinIndex: options.pickupLegacy ? null : indexOfHash(pinHash, UNIT) }));
     await compartments.setState(tx, 3, { state: 'occupied', reservationId: 'p' }, now);
     for (let i = 0; i < held; i += 1) {
       const other = await hashOf(i);
@@ -118,6 +141,25 @@ t.test('the typed PIN costs one scrypt whatever is held; only legacy hashes cost
     await f.dispatch({ type: 'pin', pin: '482913' });
   });
   t.equal(legacy.scryptCalls, 5, 'one for the index, one per legacy drop-off of today');
+});
+
+t.test('a PIN typed while the back office re-hashes its reservation (legacy -> unit hash) still opens', async (t) => {
+  // Seen under load in the integration suite: the back office re-hashes every live reservation
+  // once the unit publishes its salt. Read by index, then re-hashed, then read as legacy, the
+  // reservation was on neither side: its right PIN was refused as wrong (and counted against
+  // the customer). The candidates are now read in one statement.
+  const f = await setup(t, 10, {
+    pickupLegacy: true,
+    afterFirstCandidateRead: async (db) => {
+      const pinHash = await hashPinForUnit('482913', UNIT);
+      await db.run('UPDATE reservations SET pin_hash = ?, pin_index = ? WHERE id = ?', [pinHash, indexOfHash(pinHash, UNIT), 'p']);
+    },
+  });
+  await f.journeys.dispatch({ type: 'start', journey: 'pickup' });
+  const view = await f.dispatch({ type: 'pin', pin: '482913' });
+  t.match(view, { step: 'take-key', compartment: 3 }, 'the right PIN opened its compartment');
+  const row = await f.db.get<{ pin_index: string | null }>("SELECT pin_index FROM reservations WHERE id = 'p'");
+  t.not(row?.pin_index ?? null, null, 'the re-hash did land during the lookup');
 });
 
 /**

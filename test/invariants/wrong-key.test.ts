@@ -34,7 +34,7 @@ t.test(`${CASES} random cases: no door opens for anyone but the holder of its re
 t.test('the property catches a broken identification: a PIN lookup that answers every reservation', async (t) => {
   // Every PIN "matches" every reservation on the index path (unit hashes): a wrong PIN opens
   // the one usable reservation. Identify still filters by usability, so only the property can tell.
-  const acceptsAnyPin = (store: JourneyStore, ids: () => string[]): JourneyStore => ({ ...store, pinCandidatesByIndex: () => store.pinCandidatesByIds(ids()) });
+  const acceptsAnyPin = (store: JourneyStore, ids: () => string[]): JourneyStore => ({ ...store, pinCandidates: () => store.pinCandidatesByIds(ids()) });
   const run = await runCases(SEED, 2_000, { lanes: 4, wrapStore: acceptsAnyPin });
   const [failure] = run.failures;
   t.ok(failure, `a violation found within ${run.cases} cases`);
