@@ -33,10 +33,19 @@ export async function launchBrowser(t: Test, extraArgs: readonly string[] = []):
   return browser;
 }
 
+/**
+ * The tests' TypeScript loader (tsx, i.e. esbuild with keepNames) wraps named functions in a
+ * `__name(fn, "name")` call. A function handed to page.evaluate() is sent as its source text and
+ * runs in the page, where that helper does not exist: define it there as what it does at most
+ * (name a function), so helpers such as findLayoutProblems run the same under any loader.
+ */
+export const DEFINE_NAME_HELPER = 'globalThis.__name ??= (fn) => fn;';
+
 export async function openPage(t: Test, browser: Browser, url: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
   // bypassCSP lets the test's waitForFunction predicates run; the pages themselves keep theirs.
   const context = await browser.newContext({ viewport, hasTouch: true, reducedMotion: 'reduce', bypassCSP: true });
   t.teardown(() => context.close());
+  await context.addInitScript(DEFINE_NAME_HELPER);
   const page = await context.newPage();
   // Waits are for events, so a generous limit costs nothing when things go well; the machine
   // running the suite may be shared and slow.

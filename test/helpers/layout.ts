@@ -11,6 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
+import { DEFINE_NAME_HELPER } from './browser.js';
 
 /** The smallest touch target, in CSS pixels. */
 export const MIN_TARGET_PX = 60;
@@ -105,6 +106,7 @@ export function findLayoutProblems({ minTarget, also }: { minTarget: number; als
  * things that must be wholly on screen and uncovered (the top screen's number, its QR code).
  */
 export async function layoutProblems(page: Page, also: string | null = null): Promise<string[]> {
+  await page.evaluate(DEFINE_NAME_HELPER);
   const found = await page.evaluate(findLayoutProblems, { minTarget: MIN_TARGET_PX, also });
   return found.map((p) => `${p.element}: ${p.problem}`);
 }
