@@ -27,7 +27,25 @@ export async function getApplied(q: Queryable, id: string): Promise<AppliedComma
     'SELECT id, name, content_hash, result, at FROM applied_commands WHERE id = ?',
     [id],
   );
-  if (!row) return null;
+  return row ? fromRow(row) : null;
+}
+
+/** The applied commands among these ids, in one query per 500. */
+export async function getAppliedMany(q: Queryable, ids: readonly string[]): Promise<Map<string, AppliedCommand>> {
+  const found = new Map<string, AppliedCommand>();
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += 500) {
+    const chunk = unique.slice(i, i + 500);
+    const rows = await q.all<{ id: string; name: string; content_hash: string; result: string; at: string }>(
+      `SELECT id, name, content_hash, result, at FROM applied_commands WHERE id IN (${chunk.map(() => '?').join(', ')})`,
+      chunk,
+    );
+    for (const row of rows) found.set(row.id, fromRow(row));
+  }
+  return found;
+}
+
+function fromRow(row: { id: string; name: string; content_hash: string; result: string; at: string }): AppliedCommand {
   return {
     id: row.id,
     name: row.name,
@@ -37,14 +55,28 @@ export async function getApplied(q: Queryable, id: string): Promise<AppliedComma
   };
 }
 
+/** A command's result to remember, its outcome already as the JSON stored. */
+export interface AppliedRecord {
+  id: string;
+  name: string;
+  contentHash: string;
+  resultJson: string;
+}
+
 export async function recordApplied(tx: Tx, command: Omit<AppliedCommand, 'at'>, now: Date): Promise<void> {
-  await tx.run('INSERT INTO applied_commands (id, name, content_hash, result, at) VALUES (?, ?, ?, ?, ?)', [
-    command.id,
-    command.name,
-    command.contentHash,
-    JSON.stringify(command.outcome),
-    now.toISOString(),
-  ]);
+  await recordAppliedMany(tx, [{ id: command.id, name: command.name, contentHash: command.contentHash, resultJson: JSON.stringify(command.outcome) }], now);
+}
+
+/** Records results, 100 rows per INSERT (the statements of a batch are round trips to the database's thread). */
+export async function recordAppliedMany(tx: Tx, records: readonly AppliedRecord[], now: Date): Promise<void> {
+  const at = now.toISOString();
+  for (let i = 0; i < records.length; i += 100) {
+    const chunk = records.slice(i, i + 100);
+    await tx.run(
+      `INSERT INTO applied_commands (id, name, content_hash, result, at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+      chunk.flatMap((record) => [record.id, record.name, record.contentHash, record.resultJson, at]),
+    );
+  }
 }
 
 /** Forgets commands answered before `before`; the back office never repeats one that old. */

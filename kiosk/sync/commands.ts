@@ -17,28 +17,27 @@
  * result (`schemaFailure` below), in its place among the results, and it is not remembered, so
  * the same id may come again with valid content.
  *
- * Several commands that arrived together share one transaction (one fsync), each inside its
- * own SAVEPOINT: a snapshot of thousands of reservations applies in seconds, not minutes.
+ * Several commands that arrived together share one transaction (one fsync); how they are
+ * applied inside it (savepoints, batched reads and records) is commands/batch.ts.
  * Effects outside the database (the help-call banner, `reservationChanged`) happen only after
  * the commit.
  */
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { LockoutService } from '../core/lockout.js';
 import type { MechanicDesk } from '../core/mechanic-desk.js';
 import type { RemoteOpener } from '../core/remote-open.js';
 import type { UnitPinHashing } from '../core/pin.js';
 import type { Logger } from '../logging.js';
-import type { Db, Tx } from '../store/db.js';
+import type { Db } from '../store/db.js';
 import type { StoreStamps } from '../store/journey-store.js';
-import * as store from './command-store.js';
-import { CommandFailure, type CommandPorts, type HelpCallPort, type ReceiptLinkPort, type ReservationChange } from './commands/context.js';
+import { applyInTransaction, internalOutcome, type CommandOutcome, type Effect } from './commands/batch.js';
+import { type CommandPorts, type HelpCallPort, type ReceiptLinkPort, type ReservationChange } from './commands/context.js';
 import { PinCommands } from './commands/pins.js';
 import { QuarantineCommands } from './commands/quarantine.js';
-import { handlerFor, READ_ONLY_COMMANDS } from './commands/registry.js';
-import type { CommandMessage, DoorStateWire, ErrorCode, ResultMessage } from './messages.js';
+import type { CommandMessage, DoorStateWire, ResultMessage } from './messages.js';
 
 export { CommandFailure } from './commands/context.js';
+export { canonicalJson, contentHash, type CommandOutcome } from './commands/batch.js';
 export type { CommandContext, CommandHandler, HelpCallPort, ReceiptLinkPort, ReservationChange } from './commands/context.js';
 
 export interface CommandEvents {
@@ -69,10 +68,6 @@ export interface CommandProcessorOptions {
   /** The receipt QR for the customer at the screen (Journeys); absent: never shown. */
   receipts?: ReceiptLinkPort;
 }
-
-export type CommandOutcome = { ok: true; result: Record<string, unknown> } | { ok: false; error: { code: ErrorCode; message: string } };
-
-type Effect = () => void;
 
 export class CommandProcessor {
   readonly events = new EventEmitter<CommandEvents>();
@@ -109,19 +104,15 @@ export class CommandProcessor {
   async applyMany(commands: readonly CommandMessage[]): Promise<ResultMessage[]> {
     if (commands.length === 0) return [];
     const now = this.#now();
-    const effects: Effect[] = [];
     let outcomes: CommandOutcome[];
+    let effects: Effect[];
     try {
-      outcomes = await this.#db.transaction(async (tx) => {
-        const done: CommandOutcome[] = [];
-        for (const command of commands) done.push(await this.#applyOne(tx, command, now, effects));
-        return done;
-      });
+      ({ outcomes, effects } = await this.#db.transaction((tx) => applyInTransaction({ tx, now, ports: this.#ports, log: this.#log }, commands)));
     } catch (error) {
       // The commit itself failed: nothing was applied or recorded; a repeat may succeed.
       this.#log.error({ err: String(error), commands: commands.length }, 'applying commands failed');
-      effects.length = 0;
-      outcomes = commands.map(() => internal());
+      effects = [];
+      outcomes = commands.map(() => internalOutcome());
     }
     for (const effect of effects) {
       try {
@@ -130,49 +121,7 @@ export class CommandProcessor {
         this.#log.error({ err: String(error) }, 'a command effect failed after commit');
       }
     }
-    return commands.map((command, index) => toResult(command.id, outcomes[index] ?? internal()));
-  }
-
-  async #applyOne(tx: Tx, command: CommandMessage, now: Date, effects: Effect[]): Promise<CommandOutcome> {
-    const hash = contentHash(command.name, command.args);
-    const previous = await store.getApplied(tx, command.id);
-    if (previous) {
-      if (previous.contentHash === hash) {
-        this.#log.debug({ commandId: command.id, name: command.name }, 'repeated command: first result sent again');
-        return fromStored(previous.outcome);
-      }
-      this.#log.warn({ commandId: command.id, name: command.name, first: previous.name }, 'command id reused with other content');
-      return { ok: false, error: { code: 'DUPLICATE_ID', message: `command id ${command.id} was already used for other content` } };
-    }
-
-    const local: Effect[] = [];
-    let outcome: CommandOutcome;
-    await tx.exec('SAVEPOINT command');
-    try {
-      const handler = handlerFor(command.name);
-      if (!handler) throw new CommandFailure('SCHEMA', `unknown command ${String(command.name)}`);
-      const result = await handler({ tx, now, commandId: command.id, ports: this.#ports, afterCommit: (effect) => local.push(effect) }, command.args);
-      outcome = { ok: true, result };
-      await tx.exec('RELEASE command');
-    } catch (error) {
-      await tx.exec('ROLLBACK TO command');
-      await tx.exec('RELEASE command');
-      local.length = 0;
-      if (!(error instanceof CommandFailure)) {
-        this.#log.error({ err: String(error), commandId: command.id, name: command.name }, 'command failed unexpectedly');
-        return internal();
-      }
-      outcome = { ok: false, error: { code: error.code, message: error.message } };
-      if (error.afterRollback) await error.afterRollback(tx);
-    }
-    // A read-only command is answered afresh each time (its result may be large: a page).
-    if (!READ_ONLY_COMMANDS.has(command.name)) await store.recordApplied(tx, { id: command.id, name: command.name, contentHash: hash, outcome }, now);
-    effects.push(...local);
-    this.#log.info(
-      { commandId: command.id, name: command.name, ok: outcome.ok, ...(outcome.ok ? {} : { code: outcome.error.code }) },
-      'command applied',
-    );
-    return outcome;
+    return commands.map((command, index) => toResult(command.id, outcomes[index] ?? internalOutcome()));
   }
 }
 
@@ -181,14 +130,7 @@ export function schemaFailure(commandId: string, message: string): ResultMessage
   return { v: 1, type: 'result', commandId, ok: false, error: { code: 'SCHEMA', message } };
 }
 
-function internal(): CommandOutcome {
-  return { ok: false, error: { code: 'INTERNAL', message: 'the locker could not apply the command; it may be sent again' } };
-}
 
-function fromStored(stored: store.StoredOutcome): CommandOutcome {
-  if (stored.ok) return { ok: true, result: stored.result ?? {} };
-  return { ok: false, error: { code: (stored.error?.code ?? 'INTERNAL') as ErrorCode, message: stored.error?.message ?? '' } };
-}
 
 function toResult(commandId: string, outcome: CommandOutcome): ResultMessage {
   return outcome.ok
@@ -196,17 +138,4 @@ function toResult(commandId: string, outcome: CommandOutcome): ResultMessage {
     : { v: 1, type: 'result', commandId, ok: false, error: outcome.error };
 }
 
-/** sha-256 (hex) of the canonical JSON of { name, args }: keys sorted at every level. */
-export function contentHash(name: string, args: unknown): string {
-  return createHash('sha256').update(canonicalJson({ name, args })).digest('hex');
-}
 
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item === undefined ? null : item)).join(',')}]`;
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record)
-    .filter((key) => record[key] !== undefined)
-    .sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`;
-}

@@ -8,6 +8,7 @@ import type { MechanicCommandPort } from './mechanic.js';
 import type { PinCommands } from './pins.js';
 import type { QuarantineCommands } from './quarantine.js';
 import type { RemoteOpenCommandPort } from './remote-open.js';
+import type { Reservation } from '../../core/types.js';
 import type { Tx } from '../../store/db.js';
 import type { StoreStamps } from '../../store/journey-store.js';
 import type { CommandArgs, CommandName, ErrorCode } from '../messages.js';
@@ -53,6 +54,23 @@ export interface CommandContext {
   ports: CommandPorts;
   /** Runs `effect` after the command's transaction commits (never if it is rolled back). */
   afterCommit(effect: () => void): void;
+  /** What the batch read ahead for this command (absent: read it yourself). */
+  readAhead?: ReadAhead | undefined;
+}
+
+/**
+ * Rows read for a whole batch of commands in one query before it ran, each valid for the first
+ * command of the batch that asks for it (the only one that changes it: commands/batch.ts).
+ */
+export interface ReadAhead {
+  /** The reservation as it was before the batch, null if none; undefined: not read ahead, query it. */
+  takeReservation(id: string): Reservation | null | undefined;
+  /**
+   * Inserts a reservation that takeReservation said did not exist, together with the batch's
+   * other new ones when the batch ends (a clash, such as a code already held, then fails the
+   * batch, and each command is applied again alone). False: not batched, insert it now.
+   */
+  insertLater(reservation: Reservation): boolean;
 }
 
 /** Thrown inside a handler: the command's changes are rolled back and this is its answer. */

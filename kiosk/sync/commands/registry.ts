@@ -36,3 +36,11 @@ export const READ_ONLY_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>
 export function handlerFor(name: string): CommandHandler<CommandName> | undefined {
   return Object.hasOwn(COMMAND_HANDLERS, name) ? (COMMAND_HANDLERS[name as CommandName] as CommandHandler<CommandName>) : undefined;
 }
+
+/**
+ * Commands applied together under one savepoint (commands/batch.ts), which may run a second time
+ * after a rollback: their handlers change only the database and queue every other effect with
+ * afterCommit. A snapshot is thousands of reservation.upsert. (A remote open or a lockout's
+ * in-memory state would not bear running twice: those stay one savepoint each.)
+ */
+export const BATCHED_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>(['reservation.upsert']);

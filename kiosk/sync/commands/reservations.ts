@@ -25,7 +25,8 @@ import { isUniqueViolation, requireReservation, sameText } from './shared.js';
 
 async function upsert(ctx: CommandContext, { reservation: wire, version }: CommandArgs['reservation.upsert']): Promise<Record<string, unknown>> {
   const { tx, now } = ctx;
-  const existing = await reservations.getById(tx, wire.id);
+  const readAhead = ctx.readAhead?.takeReservation(wire.id);
+  const existing = readAhead !== undefined ? readAhead : await reservations.getById(tx, wire.id);
   if (existing && version <= existing.version) return { applied: false, reason: 'stale', version: existing.version };
   const plate = normalisePlate(wire.plate);
   if (!plate.ok) throw new CommandFailure('SCHEMA', `args.reservation.plate is not a licence plate (${plate.error})`);
@@ -81,8 +82,11 @@ async function upsert(ctx: CommandContext, { reservation: wire, version }: Comma
     updatedAt: at,
   };
   let written: Awaited<ReturnType<typeof reservations.upsert>>;
+  // A new booking that needs nothing more of its row in this command (no compartment named) may
+  // be inserted with the rest of its batch.
+  const later = readAhead === null && wire.compartmentId === null && due === null && ctx.readAhead?.insertLater(next) === true;
   try {
-    written = await reservations.upsert(tx, next, existing ? { version: existing.version } : null);
+    written = later ? 'inserted' : await reservations.upsert(tx, next, existing ? { version: existing.version } : null);
   } catch (error) {
     // The code is UNIQUE: letting the constraint say so saves a query per command.
     if (isUniqueViolation(error, 'reservations.code')) throw new CommandFailure('CONFLICT', `another reservation already has the code of reservation ${wire.id}`);

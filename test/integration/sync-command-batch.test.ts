@@ -1,0 +1,164 @@
+/**
+ * Commands applied together (kiosk/sync/commands/batch.ts): a run of reservation.upsert shares
+ * one savepoint and reads ahead what it changes, yet every command still fails alone, a repeat
+ * still gets its first answer, and the statements per command stay about one (what a snapshot
+ * of 10,000 costs; the time is test/bench/outbox-drain.ts's).
+ */
+import t from 'tap';
+import { LockoutService } from '../../kiosk/core/lockout.js';
+import { createSilentLogger } from '../../kiosk/logging.js';
+import type { Db, Tx } from '../../kiosk/store/db.js';
+import * as pinHashingStore from '../../kiosk/store/pin-hashing.js';
+import { reservations } from '../../kiosk/store/repositories.js';
+import { CommandProcessor } from '../../kiosk/sync/commands.js';
+import type { CommandArgs, CommandMessage, ReservationWire } from '../../kiosk/sync/messages.js';
+import { commandFixture as fixture, countRows, wire } from '../helpers/command-fixture.js';
+
+const upsert = (id: string, reservation: Partial<ReservationWire>, version = 1): CommandMessage => ({
+  v: 1,
+  type: 'command',
+  id,
+  name: 'reservation.upsert',
+  args: { reservation: wire(reservation), version },
+});
+
+const cancel = (id: string, args: CommandArgs['reservation.cancel']): CommandMessage => ({ v: 1, type: 'command', id, name: 'reservation.cancel', args });
+
+const summary = (results: { commandId: string; ok: boolean; error?: { code: string } }[]): [string, string][] =>
+  results.map((r) => [r.commandId, r.ok ? 'ok' : (r.error?.code ?? '?')]);
+
+t.test('bad commands anywhere in a batch are refused alone; the others apply once, with their effects', async (t) => {
+  const f = await fixture(t);
+  const batch = [
+    upsert('u0', { id: 'r-0', code: 'C-0', plate: '!!' }), // first: not a plate
+    upsert('u1', { id: 'r-1', code: 'C-1' }),
+    upsert('u2', { id: 'r-2', code: 'C-1' }), // the code r-1 has
+    upsert('u3', { id: 'r-3', code: 'C-3', plate: '??' }), // two failures in a row
+    upsert('u4', { id: 'r-4', code: 'C-4' }),
+    upsert('u5', { id: 'r-5', code: 'C-5' }),
+    upsert('u6', { id: 'r-6', code: 'C-4' }), // last: the code r-4 has
+  ];
+  const results = await f.processor.applyMany(batch);
+  t.same(summary(results), [
+    ['u0', 'SCHEMA'],
+    ['u1', 'ok'],
+    ['u2', 'CONFLICT'],
+    ['u3', 'SCHEMA'],
+    ['u4', 'ok'],
+    ['u5', 'ok'],
+    ['u6', 'CONFLICT'],
+  ]);
+  t.same((await f.db.all<{ id: string }>('SELECT id FROM reservations ORDER BY id')).map((r) => r.id), ['r-1', 'r-4', 'r-5']);
+  t.same(f.changes, [['r-1', 'updated'], ['r-4', 'updated'], ['r-5', 'updated']], 'one change each, only for what applied, in order');
+  t.equal(await countRows(f.db, 'applied_commands'), 7, 'every answer remembered, failures too');
+  t.equal(await countRows(f.db, 'reservation_timeline'), 0, 'nothing left behind by the attempts rolled back');
+
+  // The same batch again: every command gets its first answer, nothing changes.
+  const again = await f.processor.applyMany(batch);
+  t.same(again, results, 'the stored answers, word for word');
+  t.equal(f.changes.length, 3);
+  t.equal(await countRows(f.db, 'applied_commands'), 7);
+});
+
+t.test('what a batch reads ahead is what each command would have read itself', async (t) => {
+  const f = await fixture(t);
+  t.match(await f.run('seed', 'reservation.upsert', { reservation: wire({ appointmentTime: '07:00' }), version: 1 }), { ok: true });
+  const results = await f.processor.applyMany([
+    upsert('v2', { appointmentTime: '09:00' }, 2), // an update of a row read ahead
+    upsert('n1', { id: 'r-2', code: 'C-2' }),
+    upsert('v3', { appointmentTime: '10:00' }, 3), // the same reservation again: must see version 2
+    upsert('v2b', { appointmentTime: '11:00' }, 2), // and again: stale against 3
+    upsert('n1', { id: 'r-2', code: 'C-2' }), // a repeat inside the batch
+    upsert('n1', { id: 'r-2', code: 'C-2', driverName: 'Other' }), // the same id, other content
+    upsert('bad', { id: 'r-9', code: 'C-9', plate: '!!' }),
+    upsert('v4', { appointmentTime: '12:00' }, 4), // after a replay: reads r-1 at version 3
+  ]);
+  t.same(summary(results), [
+    ['v2', 'ok'],
+    ['n1', 'ok'],
+    ['v3', 'ok'],
+    ['v2b', 'ok'],
+    ['n1', 'ok'],
+    ['n1', 'DUPLICATE_ID'],
+    ['bad', 'SCHEMA'],
+    ['v4', 'ok'],
+  ]);
+  t.match(results.map((r) => (r.ok ? r.result : null)), [
+    { applied: true, created: false, version: 2 },
+    { applied: true, created: true },
+    { applied: true, created: false, version: 3 },
+    { applied: false, reason: 'stale', version: 3 },
+    { applied: true, created: true },
+    null,
+    null,
+    { applied: true, created: false, version: 4 },
+  ]);
+  t.same(results[4], results[1], 'the repeat gets the first answer');
+  t.match(await reservations.getById(f.db, 'r-1'), { appointmentTime: '12:00', version: 4 });
+  t.match(await reservations.getById(f.db, 'r-2'), { driverName: 'Kari Nordmann' });
+  t.equal(await countRows(f.db, 'applied_commands'), 7, 'seed, v2, n1, v3, v2b, bad, v4 (not the DUPLICATE_ID)');
+});
+
+t.test('a pickup naming its compartment and a cancel between upserts: each applied once across the replays', async (t) => {
+  const f = await fixture(t);
+  const results = await f.processor.applyMany([
+    upsert('p1', { id: 'p-1', code: 'P-1', kind: 'pickup', compartmentId: 2 }),
+    upsert('p2', { id: 'p-2', code: 'P-2', kind: 'pickup', compartmentId: 2 }), // compartment 2 holds p-1's key now
+    upsert('d1', { id: 'd-1', code: 'D-1' }),
+    cancel('c1', { reservationId: 'd-1', version: 2 }),
+    cancel('c2', { reservationId: 'ghost', version: 2 }),
+    upsert('d2', { id: 'd-2', code: 'D-2' }),
+    upsert('d3', { id: 'd-3', code: 'D-3' }),
+  ]);
+  t.same(summary(results), [
+    ['p1', 'ok'],
+    ['p2', 'CONFLICT'],
+    ['d1', 'ok'],
+    ['c1', 'ok'],
+    ['c2', 'NOT_FOUND'],
+    ['d2', 'ok'],
+    ['d3', 'ok'],
+  ]);
+  t.match(await f.db.get('SELECT state, reservation_id FROM compartments WHERE id = 2'), { state: 'occupied', reservation_id: 'p-1' });
+  t.match(await reservations.getById(f.db, 'p-1'), { status: 'ready', compartmentId: 2 });
+  t.equal(await reservations.getById(f.db, 'p-2'), null);
+  t.match(await reservations.getById(f.db, 'd-1'), { status: 'cancelled' });
+  t.same(
+    await f.db.all("SELECT reservation_id, event FROM reservation_timeline ORDER BY id"),
+    [
+      { reservation_id: 'p-1', event: 'key-in-compartment' },
+      { reservation_id: 'd-1', event: 'cancelled-by-back-office' },
+    ],
+    'one timeline entry each: the rolled-back attempt left none',
+  );
+});
+
+/** The Db with every statement inside its transactions counted (each is a round trip to the binding's thread). */
+function counting(db: Db): { db: Db; statements: () => number } {
+  let statements = 0;
+  const wrap = (tx: Tx): Tx => ({
+    inTransaction: true,
+    run: (sql, params) => ((statements += 1), tx.run(sql, params)),
+    get: (sql, params) => ((statements += 1), tx.get(sql, params)),
+    all: (sql, params) => ((statements += 1), tx.all(sql, params)),
+    exec: (sql) => ((statements += 1), tx.exec(sql)),
+  });
+  const counted: Db = Object.create(db) as Db;
+  Object.assign(counted, { transaction: <T>(fn: (tx: Tx) => Promise<T>) => db.transaction((tx) => fn(wrap(tx))) });
+  return { db: counted, statements: () => statements };
+}
+
+t.test('a snapshot batch of 256 new reservations costs about one statement per command, not seven', async (t) => {
+  const f = await fixture(t);
+  const { db, statements } = counting(f.db);
+  // As the locker's SyncService: the unit's PIN hashing made at start and handed in.
+  const processor = new CommandProcessor({ db, lockouts: new LockoutService(), logger: createSilentLogger(), pinHashing: await pinHashingStore.loadOrCreate(f.db) });
+  const batch = Array.from({ length: 256 }, (_, i) => upsert(`s${i}`, { id: `s-${i}`, code: `S-${i}` }));
+  const results = await processor.applyMany(batch);
+  t.ok(results.every((r) => r.ok), 'all applied');
+  t.equal(await countRows(f.db, 'reservations'), 256);
+  // One INSERT each, plus: the answered ids, the read-ahead, the savepoint and its release,
+  // three 100-row INSERTs of the answers. (Each command under its own savepoint, reading its
+  // answer and its row and writing its answer alone, was six: 1,536.)
+  t.ok(statements() <= 256 + 10, `${statements()} statements for 256 commands`);
+});
