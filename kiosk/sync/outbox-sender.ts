@@ -71,6 +71,19 @@ export class OutboxSender {
   #sentUpTo = 0;
   /** Seqs sent in the stream and not yet acknowledged, ascending. */
   #inFlight: number[] = [];
+  /**
+   * Events read ahead of the window, in seq order, not yet sent (this connection only). Once the
+   * window is full, each ack frees one or two places: reading just those from the database would
+   * cost a query per event; the next batch is read once and sent from here as places free.
+   */
+  #readAhead: OutboxEvent[] = [];
+  /**
+   * The last read found the end of the outbox (fewer rows than asked) and nothing was committed
+   * since: the acks of the last events in flight need not read it again each.
+   */
+  #atEnd = false;
+  /** Bumped at each commit of new events (a read that overlapped one cannot say the outbox ended). */
+  #commits = 0;
   /** Urgent copies sent on this connection. */
   readonly #urgentSent = new Set<number>();
   /** New events were committed (or a welcome came): look for urgent ones. */
@@ -104,6 +117,8 @@ export class OutboxSender {
     this.#active = false;
     this.#sentUpTo = ackedSeq;
     this.#inFlight = [];
+    this.#readAhead = [];
+    this.#atEnd = false;
     this.#urgentSent.clear();
     const generation = this.#generation;
     const position = await stream.outboxPosition(this.#o.db);
@@ -166,6 +181,8 @@ export class OutboxSender {
 
   /** New events were committed to the outbox. */
   onEventsCommitted(): void {
+    this.#commits += 1;
+    this.#atEnd = false;
     this.#lookForUrgent = true;
     if (this.#active) this.#pump();
   }
@@ -176,6 +193,7 @@ export class OutboxSender {
     this.#welcomed = false;
     this.#active = false;
     this.#inFlight = [];
+    this.#readAhead = [];
     this.#urgentSent.clear();
   }
 
@@ -215,8 +233,16 @@ export class OutboxSender {
       }
       const room = this.#o.maxInFlight - this.#inFlight.length;
       if (room <= 0) return; // an ack will pump again
-      const rows = await stream.listHeldAfter(this.#o.db, this.#sentUpTo, Math.min(room, this.#o.batchSize));
-      if (!current() || rows.length === 0) return;
+      if (this.#readAhead.length === 0) {
+        if (this.#atEnd) return; // a commit will pump again
+        const commits = this.#commits;
+        const read = await stream.listHeldAfter(this.#o.db, this.#sentUpTo, this.#o.batchSize);
+        if (!current()) return;
+        if (read.length < this.#o.batchSize && commits === this.#commits) this.#atEnd = true;
+        if (read.length === 0) return;
+        this.#readAhead = read;
+      }
+      const rows = this.#readAhead.splice(0, room);
       for (const row of rows) {
         if (row.seq <= this.#sentUpTo) continue; // an ack overtook this read
         if (row.seq !== this.#sentUpTo + 1 && this.#sentUpTo !== 0) {

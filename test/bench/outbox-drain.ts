@@ -99,7 +99,7 @@ export async function ackingServer(): Promise<{ url: string; close: () => Promis
   };
 }
 
-async function benchDrain(dir: string): Promise<{ ms: number; ackWrites: number }> {
+export async function benchDrain(dir: string): Promise<{ ms: number; ackWrites: number }> {
   const logger = createSilentLogger();
   const db = await openDatabase(join(dir, 'locker.db'), logger);
   const server = await ackingServer();
@@ -147,7 +147,7 @@ async function benchDrain(dir: string): Promise<{ ms: number; ackWrites: number 
   }
 }
 
-async function benchBareWs(): Promise<number> {
+export async function benchBareWs(): Promise<number> {
   const server = await ackingServer();
   try {
     const socket = new WebSocket(server.url, 'keylocker.v1', { perMessageDeflate: false });
@@ -213,7 +213,7 @@ function upsert(i: number): CommandMessage {
   };
 }
 
-async function benchSnapshot(dir: string): Promise<{ batchedMs: number; plainMs: number; singleMs: number }> {
+export async function benchSnapshot(dir: string): Promise<{ batchedMs: number; plainMs: number; singleMs: number }> {
   const logger = createSilentLogger();
   const commandsDb = await openDatabase(join(dir, 'commands.db'), logger);
   const plainDb = await openDatabase(join(dir, 'plain.db'), logger);

@@ -1,0 +1,94 @@
+/**
+ * The outbox sender reads events in batches ahead of its window (kiosk/sync/outbox-sender.ts):
+ * once the window is full, each ack frees a place or two, and reading only those would cost a
+ * query per event (what a drain of 10,000 paid; the time is test/bench/outbox-drain.ts's). The
+ * events still go out once each, in order, and a new connection starts from its welcome's
+ * ackedSeq, not from what was read ahead for the old one.
+ */
+import t from 'tap';
+import { createSilentLogger } from '../../kiosk/logging.js';
+import type { Db } from '../../kiosk/store/db.js';
+import { createJourneyStore } from '../../kiosk/store/journey-store.js';
+import type { EventMessage } from '../../kiosk/sync/messages.js';
+import { OutboxSender } from '../../kiosk/sync/outbox-sender.js';
+import { openTempDb } from '../helpers/store.js';
+
+const EVENTS = 300;
+const WINDOW = 10;
+const BATCH = 200;
+
+async function outboxWith(t: Parameters<typeof openTempDb>[0]): Promise<{ db: Db; reads: () => number }> {
+  const { db } = await openTempDb(t);
+  const store = createJourneyStore(db, { wallClock: () => new Date(), monoClock: () => 1, bootId: 'boot' });
+  await store.transaction(async (tx) => {
+    for (let i = 1; i <= EVENTS; i += 1) await tx.event('compartment.opened', { compartment: (i % 4) + 1, reservationId: `r-${i}`, purpose: 'dropoff', confirmed: true });
+  });
+  let reads = 0;
+  const counted: Db = {
+    path: db.path,
+    run: (sql, params) => db.run(sql, params),
+    get: (sql, params) => db.get(sql, params),
+    all: (sql, params) => {
+      if (/FROM outbox WHERE seq > \? ORDER BY seq LIMIT/.test(sql)) reads += 1;
+      return db.all(sql, params);
+    },
+    exec: (sql) => db.exec(sql),
+    transaction: (fn) => db.transaction(fn),
+    backup: (path) => db.backup(path),
+    close: () => db.close(),
+  };
+  return { db: counted, reads: () => reads };
+}
+
+function sender(db: Db, sent: EventMessage[], connected: () => boolean): OutboxSender {
+  return new OutboxSender({
+    db,
+    send: (message) => {
+      if (!connected()) return false;
+      sent.push(message);
+      return true;
+    },
+    complain: () => undefined,
+    maxInFlight: WINDOW,
+    stampTrusted: () => true,
+    logger: createSilentLogger(),
+    batchSize: BATCH,
+  });
+}
+
+t.test('a drain through a small window acked one event at a time reads the outbox once per batch, not once per ack', async (t) => {
+  const { db, reads } = await outboxWith(t);
+  const sent: EventMessage[] = [];
+  const s = sender(db, sent, () => true);
+  await s.onWelcome(0);
+  await s.idle();
+  // Bounded: one ack per event.
+  for (let acked = 0; acked < EVENTS && acked < sent.length; ) {
+    acked += 1;
+    await s.onAck(acked);
+    await s.idle();
+  }
+  t.same(sent.map((m) => m.seq), Array.from({ length: EVENTS }, (_, i) => i + 1), 'every event once, in order');
+  t.ok(reads() <= Math.ceil(EVENTS / BATCH) + 2, `${reads()} outbox reads for ${EVENTS} events (one per ack would be ~${EVENTS - WINDOW})`);
+});
+
+t.test('what was read ahead for a connection is dropped with it: the next starts from its welcome', async (t) => {
+  const { db } = await outboxWith(t);
+  const sent: EventMessage[] = [];
+  let up = true;
+  const s = sender(db, sent, () => up);
+  await s.onWelcome(0);
+  await s.idle();
+  t.same(sent.map((m) => m.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'a window full; the rest of the batch waits');
+  await s.onAck(3);
+  await s.idle();
+  t.equal(sent.length, 13);
+  up = false;
+  s.onDisconnected();
+  sent.length = 0;
+  up = true;
+  // The back office got 1..5 (its ack of 4 and 5 was lost with the connection).
+  await s.onWelcome(5);
+  await s.idle();
+  t.same(sent.map((m) => m.seq), [6, 7, 8, 9, 10, 11, 12, 13, 14, 15], 'again from ackedSeq + 1, not from what was read for the old connection');
+});
