@@ -21,6 +21,12 @@ export type ActuationResult =
   | { ok: true; compartment: number }
   | { ok: false; error: 'NO_COMPARTMENT' | 'OPEN_FAILED' | 'OPEN_REFUSED'; compartment: number | null; anotherMayOpen: boolean };
 
+/**
+ * Told when the lock bank starts the pulse for the compartment being opened (its first pulse),
+ * so the screens can show the number while the lock works rather than after the pulse.
+ */
+export type PulseListener = (compartment: number) => void;
+
 export interface ActuatorOptions {
   store: JourneyStore;
   locks: LockPort;
@@ -46,7 +52,7 @@ export class Actuator {
    * reservation is read again inside the allocating transaction: one the back office cancelled
    * a moment ago gets no compartment (refused before any intent or pulse).
    */
-  async openNewFor(reservation: Reservation, sessionId: string, actor: string): Promise<ActuationResult> {
+  async openNewFor(reservation: Reservation, sessionId: string, actor: string, onPulse?: PulseListener): Promise<ActuationResult> {
     const allocated = await this.#store.transaction(async (tx) => {
       const current = await tx.reservation(reservation.id);
       if (current?.kind !== 'dropoff' || current.status !== 'booked') return { refused: current?.status ?? 'unknown' } as const;
@@ -63,7 +69,7 @@ export class Actuator {
       this.#log.warn({ reservation: reservation.id, status: allocated.refused }, 'drop-off refused: the reservation is no longer booked');
       return { ok: false, error: 'OPEN_FAILED', compartment: null, anotherMayOpen: false };
     }
-    return this.#pulseAndRecord(allocated.compartment, reservation, 'dropoff', actor, allocated.intentId);
+    return this.#pulseAndRecord(allocated.compartment, reservation, 'dropoff', actor, allocated.intentId, onPulse);
   }
 
   /**
@@ -73,7 +79,7 @@ export class Actuator {
    * (a quarantined or disabled one is opened by a person who has looked, never by a PIN).
    * Otherwise refused before any intent or pulse.
    */
-  async openReservedFor(reservation: Reservation, sessionId: string, actor: string): Promise<ActuationResult> {
+  async openReservedFor(reservation: Reservation, sessionId: string, actor: string, onPulse?: PulseListener): Promise<ActuationResult> {
     const compartment = reservation.compartmentId;
     if (compartment === null) return { ok: false, error: 'NO_COMPARTMENT', compartment: null, anotherMayOpen: false };
     const decided = await this.#store.transaction(async (tx) => {
@@ -88,7 +94,7 @@ export class Actuator {
       this.#log.warn({ compartment, why: decided.refused }, 'pickup refused before the door opened');
       return { ok: false, error: 'OPEN_FAILED', compartment, anotherMayOpen: false };
     }
-    return this.#pulseAndRecord(compartment, reservation, 'pickup', actor, decided.intentId);
+    return this.#pulseAndRecord(compartment, reservation, 'pickup', actor, decided.intentId, onPulse);
   }
 
   /**
@@ -248,8 +254,31 @@ export class Actuator {
     await this.#store.transaction((tx) => tx.event('compartment.left-open', { compartment, openForS: Math.round(openForMs / 1000) }));
   }
 
-  async #pulseAndRecord(compartment: number, reservation: Reservation, purpose: 'dropoff' | 'pickup', actor: string, intentId: number): Promise<ActuationResult> {
-    const outcome: OpenOutcome = await this.#locks.open(compartment);
+  async #pulseAndRecord(
+    compartment: number,
+    reservation: Reservation,
+    purpose: 'dropoff' | 'pickup',
+    actor: string,
+    intentId: number,
+    onPulse: PulseListener | undefined,
+  ): Promise<ActuationResult> {
+    let told = false;
+    const started = (id: number): void => {
+      if (id !== compartment || told || !onPulse) return;
+      told = true;
+      try {
+        onPulse(compartment);
+      } catch (error) {
+        this.#log.error({ err: String(error), compartment }, 'a pulse listener failed');
+      }
+    };
+    this.#locks.events.on('pulseStarted', started);
+    let outcome: OpenOutcome;
+    try {
+      outcome = await this.#locks.open(compartment);
+    } finally {
+      this.#locks.events.off('pulseStarted', started);
+    }
     const refused = !outcome.ok && outcome.pulses === 0;
     await this.#store.transaction(async (tx) => {
       await tx.audit({
