@@ -55,6 +55,8 @@ export async function benchOutboxDrain(): Promise<Record<string, unknown>> {
       bareWsSendAckMs: round(bare),
       bareWsSendAckPerS: Math.round(EVENTS / (bare / 1000)),
       outboxDrainVsBareWs: round(drain.ms / bare),
+      outboxDrainFromWelcomeMs: round(drain.fromWelcomeMs),
+      outboxDrainFromWelcomeVsBareWs: round(drain.fromWelcomeMs / bare),
       outboxAckTransactions: drain.ackWrites,
       snapshotCommands: SNAPSHOT,
       snapshotApplyMs: round(snapshot.batchedMs),
@@ -99,7 +101,7 @@ export async function ackingServer(): Promise<{ url: string; close: () => Promis
   };
 }
 
-export async function benchDrain(dir: string): Promise<{ ms: number; ackWrites: number }> {
+export async function benchDrain(dir: string): Promise<{ ms: number; fromWelcomeMs: number; ackWrites: number }> {
   const logger = createSilentLogger();
   const db = await openDatabase(join(dir, 'locker.db'), logger);
   const server = await ackingServer();
@@ -129,6 +131,13 @@ export async function benchDrain(dir: string): Promise<{ ms: number; ackWrites: 
       validator: createValidator(),
     });
     let ackWrites = 0;
+    // The bare client's clock starts once its socket is open; this one's also at the welcome
+    // (the link is up, delivery may start), beside the total from start() (the connect, its
+    // signed token and the hello/welcome round trip included).
+    let welcomedAt: number | null = null;
+    sync.events.on('state', (state) => {
+      if (state === 'online' && welcomedAt === null) welcomedAt = performance.now();
+    });
     const done = new Promise<void>((resolve) =>
       sync.events.on('acked', (seq) => {
         ackWrites += 1;
@@ -138,9 +147,10 @@ export async function benchDrain(dir: string): Promise<{ ms: number; ackWrites: 
     const started = performance.now();
     await sync.start();
     await done;
-    const ms = performance.now() - started;
+    const ended = performance.now();
+    const ms = ended - started;
     await sync.stop();
-    return { ms, ackWrites };
+    return { ms, fromWelcomeMs: ended - (welcomedAt ?? started), ackWrites };
   } finally {
     await server.close();
     await db.close();
