@@ -18,6 +18,7 @@ import { jwkThumbprint } from '../../kiosk/sync/identity.js';
 import { digestOf } from '../../kiosk/sync/inventory.js';
 import { SUBPROTOCOL, type HelloMessage, type InventoryItem } from '../../kiosk/sync/messages.js';
 import { createValidator } from '../../kiosk/sync/validate.js';
+import { scratchDir } from './scratch.js';
 
 export const AUDIENCE = 'test-backoffice';
 export const TIME_ZONE = 'Europe/Oslo';
@@ -56,7 +57,7 @@ export async function token(
 }
 
 export async function start(t: Test, options: { demo?: boolean; pingIntervalMs?: number; logger?: Logger } = {}): Promise<{ bo: ReferenceBackOffice; db: Db; dir: string }> {
-  const dir = t.testdir();
+  const dir = scratchDir(t);
   const bo = await startReferenceBackOffice({
     dataDir: dir,
     host: '127.0.0.1',

@@ -7,6 +7,7 @@ import { startLocker, type Locker } from '../../kiosk/locker.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
 import { loadOrCreateIdentity } from '../../kiosk/sync/identity.js';
 import { startReferenceBackOffice, type ReferenceBackOffice } from '../reference-backoffice/start.js';
+import { scratchDir } from './scratch.js';
 
 /** Cheap scrypt for the demo PINs: tests hash many. */
 export const TEST_PIN_COST = { N: 2 ** 10, r: 8, p: 1 };
@@ -96,7 +97,7 @@ export async function recordedEvents(locker: Locker): Promise<{ type: string; pa
 }
 
 export async function withLocker(t: Test, overrides: Record<string, unknown> = {}, options: TestLockerOptions = {}): Promise<TestLocker> {
-  const locker = await startTestLocker(t.testdir(), overrides, options);
+  const locker = await startTestLocker(scratchDir(t), overrides, options);
   t.teardown(() => locker.stop());
   return locker;
 }

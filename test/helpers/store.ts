@@ -3,10 +3,11 @@ import type { Test } from 'tap';
 import type { Reservation } from '../../kiosk/core/types.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
 import { openDatabase, type Db, type OpenOptions } from '../../kiosk/store/db.js';
+import { scratchDir } from './scratch.js';
 
 /** A database in a fresh temporary directory, closed when the test ends. */
 export async function openTempDb(t: Test, options: OpenOptions = {}): Promise<{ db: Db; dir: string; path: string }> {
-  const dir = t.testdir();
+  const dir = scratchDir(t);
   const path = join(dir, 'locker.db');
   const db = await openDatabase(path, createSilentLogger(), options);
   t.teardown(() => db.close());
