@@ -24,8 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MechanicDesk } from '../../../kiosk/core/mechanic-desk.js';
 import { MechanicTokens } from '../../../kiosk/core/mechanic-token.js';
-import type { SessionAction, SessionView } from '../../../kiosk/core/session-view.js';
-import { isDomainError } from '../../../kiosk/errors.js';
+import type { SessionAction } from '../../../kiosk/core/session-view.js';
 import { LockoutService } from '../../../kiosk/core/lockout.js';
 import { createSilentLogger } from '../../../kiosk/logging.js';
 import { createMechanicStore } from '../../../kiosk/store/mechanic-store.js';
@@ -34,6 +33,7 @@ import { SyncService } from '../../../kiosk/sync/sync-service.js';
 import { createValidator } from '../../../kiosk/sync/validate.js';
 import { MiniBackOffice } from '../../helpers/mini-back-office.js';
 import { Random } from '../crash/random.js';
+import { act as actOn, type ActResult } from '../session-act.js';
 import { AMOUNT, PinHasher, randomPin, seededUnitHashing, toWire, TODAY, type ModelReservation } from '../wrong-key/model.js';
 import { createWorld, type World } from '../wrong-key/world.js';
 
@@ -170,17 +170,7 @@ export async function runDay(o: DayOptions): Promise<DayReport> {
     await world.clock.fake.tickAsync(ms);
     await journeys.settled();
   };
-  const act = async (action: SessionAction): Promise<{ view: SessionView; error: string | null }> => {
-    let error: string | null = null;
-    try {
-      await journeys.dispatch(action);
-    } catch (e) {
-      if (!isDomainError(e)) throw e;
-      error = e.code;
-    }
-    await journeys.settled();
-    return { view: journeys.view(), error };
-  };
+  const act = (action: SessionAction): Promise<ActResult> => actOn(journeys, action);
   const ok = async (label: string, result: Promise<{ ok: boolean; error?: { code: string; message: string } | undefined; result?: Record<string, unknown> | undefined }>) => {
     const r = await result;
     if (!r.ok) mismatch(`${label}: ${r.error?.code} ${r.error?.message}`);

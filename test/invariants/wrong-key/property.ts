@@ -21,11 +21,11 @@
  * cannot tell two people apart otherwise; two usable reservations sharing a PIN must open neither.
  */
 import { addDays } from '../../../kiosk/core/dates.js';
-import { isDomainError } from '../../../kiosk/errors.js';
-import type { SessionAction, SessionView } from '../../../kiosk/core/session-view.js';
+import type { SessionAction } from '../../../kiosk/core/session-view.js';
 import type { JourneyStore } from '../../../kiosk/core/ports.js';
 import { Random } from '../crash/random.js';
 import type { Db } from '../../../kiosk/store/db.js';
+import { act as actOn, type ActResult } from '../session-act.js';
 import { createWorld, type World } from './world.js';
 import { dateChoice, PLATES, plateKey, PinHasher, randomPin, seededUnitHashing, TODAY, AMOUNT, toWire, type ModelReservation } from './model.js';
 
@@ -143,15 +143,8 @@ export async function runCase(seed: number, options: CaseOptions = {}): Promise<
     }
   }
 
-  async function act(action: SessionAction): Promise<{ view: SessionView; error: string | null }> {
-    let error: string | null = null;
-    try {
-      await journeys.dispatch(action);
-    } catch (e) {
-      if (!isDomainError(e)) throw e;
-      error = e.code;
-    }
-    await journeys.settled();
+  async function act(action: SessionAction): Promise<ActResult> {
+    const { error } = await actOn(journeys, action);
     await settleAmbiguity();
     if (error) count(`refused:${error}`);
     const view = journeys.view();
