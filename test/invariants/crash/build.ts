@@ -1,20 +1,33 @@
 /**
  * The locker as production runs it: `tsc -p tsconfig.build.json` to JavaScript (type checking
- * is `npm run typecheck`'s job, so `--noCheck` here: the same files, emitted faster), then
- * `node <out>/kiosk/main.js`, with the protocol validators precompiled as `npm run build` does. The screens' files and the protocol schemas are found beside the
- * build (ui/, docs/ linked in), node_modules through a link too, so the build may live anywhere.
+ * is `npm run typecheck`'s job, so `--noCheck` here: the same files, emitted faster), with the
+ * protocol validators precompiled as `npm run build` does. The screens' files and the protocol
+ * schemas are found beside the build (ui/, docs/ linked in), node_modules through a link too,
+ * so the build may live anywhere.
+ *
+ * Then, by default, that JavaScript bundled into one file with esbuild (`bundleLocker`): the
+ * same emitted code and the same packages, inlined, so a start reads one file instead of
+ * resolving and compiling some 600 modules. A crash run starts the locker hundreds of times and
+ * the start is most of a kill's cost: measured with test/invariants/crash/start-cost.ts, a start
+ * to "running" costs about a third less CPU bundled (docs/performance.md, "Crash runs").
  */
 import { execFile } from 'node:child_process';
+import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { mkdir, symlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
 
+export interface BuildOptions {
+  /** false: run the tsc output itself (`<out>/kiosk/main.js`), module by module. Default true. */
+  bundle?: boolean;
+}
+
 /** Builds into `outDir`; returns the path of the entry point to run with node. */
-export async function buildLocker(outDir: string): Promise<string> {
+export async function buildLocker(outDir: string, options: BuildOptions = {}): Promise<string> {
   await mkdir(outDir, { recursive: true });
   const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   await promisify(execFile)(process.execPath, [tsc, '-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', outDir, '--noCheck', '--sourceMap', 'false'], {
@@ -29,7 +42,34 @@ export async function buildLocker(outDir: string): Promise<string> {
   }
   const main = join(outDir, 'kiosk', 'main.js');
   if (!existsSync(main)) throw new Error(`the build did not produce ${main}`);
-  return main;
+  return options.bundle === false ? main : bundleLocker(main);
+}
+
+/** Packages with a native addon (a .node file found beside their JavaScript): left to node_modules. */
+const NATIVE_PACKAGES = ['sqlite3', 'serialport', '@serialport/*', 'i2c-bus', 'onoff', 'unix-dgram'];
+
+/**
+ * `<out>/kiosk/main.js` and everything it imports, project and packages, in one ES module.
+ * It is written into `<out>/kiosk/sync/`, beside the precompiled protocol validators, because
+ * the inlined modules find their files from `import.meta.url`, which is now the bundle's:
+ * validate.ts looks for the validators in its own directory and for the schemas two levels up,
+ * locker.ts for ui/ one or two levels up, all of which hold from there. Packages bundled as
+ * CommonJS call `require`: the banner gives them node's, resolved from the bundle's place.
+ */
+export async function bundleLocker(main: string): Promise<string> {
+  const outfile = join(dirname(main), 'sync', 'main.bundle.mjs');
+  await build({
+    entryPoints: [main],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: NATIVE_PACKAGES,
+    banner: { js: "import { createRequire as createBundleRequire } from 'node:module'; const require = createBundleRequire(import.meta.url);" },
+    logLevel: 'error',
+  });
+  return outfile;
 }
 
 /**
