@@ -9,7 +9,8 @@
  *   file the kill left, the read of its outbox.
  * - CAMPAIGN_KILLS=n (default 0: skipped): then the crash campaign itself (campaign.ts, 2 lanes),
  *   n kills on each build, in two halves alternated (modules, bundle, modules, bundle): its
- *   wall time per kill.
+ *   wall time per kill, and its CPU per kill (this process and every locker it started: what
+ *   the campaign costs whatever else runs on the machine).
  * START_ROUNDS (default 6) starts of each. Prints JSON: medians, and every sample.
  */
 import { readFileSync } from 'node:fs';
@@ -78,20 +79,22 @@ try {
   await generation.close();
 
   const campaignKills = Number(process.env.CAMPAIGN_KILLS ?? 0);
-  const campaign: Record<'modules' | 'bundle', { kills: number; ms: number; meanStartMs: number[]; violations: number }> = {
-    modules: { kills: 0, ms: 0, meanStartMs: [], violations: 0 },
-    bundle: { kills: 0, ms: 0, meanStartMs: [], violations: 0 },
+  const campaign: Record<'modules' | 'bundle', { kills: number; ms: number; cpuMs: number; meanStartMs: number[]; violations: number }> = {
+    modules: { kills: 0, ms: 0, cpuMs: 0, meanStartMs: [], violations: 0 },
+    bundle: { kills: 0, ms: 0, cpuMs: 0, meanStartMs: [], violations: 0 },
   };
   for (let half = 0; campaignKills > 0 && half < 2; half += 1) {
     for (const [name, main] of [['modules', modules], ['bundle', bundle]] as const) {
+      const cpuBefore = runCpuMs();
       const report = await runCampaign({ main, workDir: join(data, `campaign-${name}-${half}`), seed: 42 + half, kills: Math.ceil(campaignKills / 2), lanes: 2 });
       campaign[name].kills += report.kills;
       campaign[name].ms += report.ms;
+      campaign[name].cpuMs += runCpuMs() - cpuBefore;
       campaign[name].meanStartMs.push(report.meanStartMs);
       campaign[name].violations += report.violations.length;
     }
   }
-  const perKill = (c: (typeof campaign)['modules']) => ({ ...c, msPerKill: Math.round(c.ms / Math.max(1, c.kills)) });
+  const perKill = (c: (typeof campaign)['modules']) => ({ ...c, msPerKill: Math.round(c.ms / Math.max(1, c.kills)), cpuMsPerKill: Math.round(c.cpuMs / Math.max(1, c.kills)) });
   const figures = (values: number[]) => ({ median: median(values), samples: values });
   console.log(JSON.stringify({
     loadAverage: (await import('node:os')).loadavg().map((l) => Math.round(l * 10) / 10),
@@ -113,6 +116,15 @@ try {
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * CPU used so far by this process and by the children it has reaped (every locker it started
+ * and killed): the campaign's cost whatever else the machine runs, where wall time is not.
+ */
+function runCpuMs(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 10;
 }
 
 function median(values: number[]): number {
