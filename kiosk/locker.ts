@@ -16,6 +16,7 @@ import { LockoutService } from './core/lockout.js';
 import { MechanicDesk } from './core/mechanic-desk.js';
 import { MechanicTokens } from './core/mechanic-token.js';
 import { RollingWindowThrottle } from './core/open-throttle.js';
+import { LinkOpener } from './core/link-open.js';
 import { RemoteOpener } from './core/remote-open.js';
 import type { JourneyStore } from './core/ports.js';
 import { createHardware, type Hardware } from './hardware.js';
@@ -152,16 +153,28 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
     journeys.events.on('changed', () => mechanic.customerChanged());
 
     // Staff opening a door from the back office: audited, and at most N a minute (monotonic clock).
+    // One throttle for every remote open, staff's and the customers' phone links alike.
+    const remoteOpenThrottle = new RollingWindowThrottle({ limit: config.security.remoteOpensPerMinute, windowMs: 60_000, now: () => clock.now() });
     const remoteOpen = new RemoteOpener({
       store,
       locks: hardware.bank,
-      throttle: new RollingWindowThrottle({ limit: config.security.remoteOpensPerMinute, windowMs: 60_000, now: () => clock.now() }),
+      throttle: remoteOpenThrottle,
       compartmentIds: () => hardware.bank.compartmentIds,
       boardOnline: (id) => boardOnlineFor(config, hardware, id),
       customerOn: (id) => journeys.view().sessionId !== null && journeys.topView().compartment === id,
       logger: moduleLogger(logger, 'kiosk:remote-open'),
     });
     cleanup.unshift(async () => mechanic.stop());
+    // The customer opening from the pickup message's link (core/link-open.ts).
+    const linkOpen = new LinkOpener({
+      store,
+      locks: hardware.bank,
+      throttle: remoteOpenThrottle,
+      boardOnline: (id) => boardOnlineFor(config, hardware, id),
+      customerOn: (id) => journeys.view().sessionId !== null && journeys.topView().compartment === id,
+      collected: (compartment, reservationId, how) => actuator.collected(compartment, reservationId, how),
+      logger: moduleLogger(logger, 'kiosk:link-open'),
+    });
 
     // The back office. Without one the unit is unprovisioned: it serves the reservations it
     // already holds, keeps every event in the outbox, and says so on /health and the screens.
@@ -187,6 +200,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
         receipts: { accepts: (id) => journeys.receiptLinkAccepted(id), show: (id, link) => journeys.showReceiptLink(id, link) },
         mechanic,
         remoteOpen,
+        linkOpen,
         lockouts,
         pinHashing,
         logger,

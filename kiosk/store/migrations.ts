@@ -242,6 +242,19 @@ CREATE TABLE payment_details (
 );
 `;
 
+/**
+ * Opening from the customer's phone link (reservation.remote-open): each link's nonce opens once.
+ * Written in the same transaction as the open's intent, so a replay after a crash or a resent
+ * command with another id finds it.
+ */
+const V9_LINK_OPEN_NONCES = `
+CREATE TABLE link_open_nonces (
+  nonce          TEXT PRIMARY KEY,
+  reservation_id TEXT NOT NULL,
+  used_at        TEXT NOT NULL
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: V1_INITIAL },
   { version: 2, name: 'help calls; audit by reservation', up: V2_HELP_CALLS },
@@ -251,6 +264,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'PIN index, lockout decay, personal data retention', up: V6_PIN_INDEX_RETENTION },
   { version: 7, name: 'mechanic tokens (single-use nonces)', up: V7_MECHANIC_TOKENS },
   { version: 8, name: 'payment details (provider state, payment link)', up: V8_PAYMENT_DETAILS },
+  { version: 9, name: 'phone-link open nonces (single use)', up: V9_LINK_OPEN_NONCES },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -25,6 +25,7 @@
 import { EventEmitter } from 'node:events';
 import type { LockoutService } from '../core/lockout.js';
 import type { MechanicDesk } from '../core/mechanic-desk.js';
+import type { LinkOpener } from '../core/link-open.js';
 import type { RemoteOpener } from '../core/remote-open.js';
 import type { UnitPinHashing } from '../core/pin.js';
 import type { Logger } from '../logging.js';
@@ -59,6 +60,8 @@ export interface CommandProcessorOptions {
   mechanic?: MechanicDesk;
   /** Staff opening compartments from the back office (core/remote-open.ts); absent: refused. */
   remoteOpen?: RemoteOpener;
+  /** The customer opening from the phone link (core/link-open.ts); absent: refused. */
+  linkOpen?: LinkOpener;
   /** How events written by commands (a lockout's end) are stamped; default: wall clock, mono 0. */
   stamps?: StoreStamps;
   /** The unit's PIN salt and cost; default: read from the database once. */
@@ -87,6 +90,7 @@ export class CommandProcessor {
       help: options.help,
       ...(options.mechanic ? { mechanic: { desk: options.mechanic, stamps } } : {}),
       ...(options.remoteOpen ? { remoteOpen: { opener: options.remoteOpen, stamps } } : {}),
+      ...(options.linkOpen ? { linkOpen: { opener: options.linkOpen, stamps } } : {}),
       reservationChanged: (id, change) => this.events.emit('reservationChanged', id, change),
       stamps,
       receipts: options.receipts,

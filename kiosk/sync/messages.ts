@@ -120,6 +120,10 @@ export type EventType =
   | 'compartment.remote-open-done'
   | 'compartment.remote-open-refused'
   | 'alarm.remote-open-throttled'
+  // issue 12: the customer opens from the phone link
+  | 'reservation.remote-open-requested'
+  | 'reservation.remote-open-done'
+  | 'reservation.remote-open-refused'
   // issue 12: paying at the locker and e-receipts (docs/protocol.md, "Payments", "Receipts")
   | 'payment.requested'
   | 'payment.check-requested'
@@ -251,6 +255,7 @@ export type CommandName =
   | 'lockout.lift'
   | 'compartment.clear-quarantine'
   | 'compartment.remote-open'
+  | 'reservation.remote-open'
   | 'receipt.link';
 
 export interface CommandArgs {
@@ -273,6 +278,8 @@ export interface CommandArgs {
   'compartment.clear-quarantine': { compartment: number; reason: string; by: string };
   /** Staff open a compartment from the back office, with a reason (kiosk/core/remote-open.ts): audited, throttled. */
   'compartment.remote-open': { compartment: number; reason: string; by: string };
+  /** The customer opens their compartment from the phone link (kiosk/core/link-open.ts): nonce once, paid, key in, throttled. */
+  'reservation.remote-open': { reservationId: string; compartment: number; nonce: string };
   /** The receipt the customer asked for as a QR (receipt.requested, channel qr): the top screen shows its link for 60 s. */
   'receipt.link': { reservationId: string; link: string };
 }

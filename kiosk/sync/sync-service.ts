@@ -22,6 +22,7 @@ import { ClockStatus, MAX_SERVER_SKEW_MS } from './clock-status.js';
 import * as store from './command-store.js';
 import { CommandQueue } from './command-queue.js';
 import type { MechanicDesk } from '../core/mechanic-desk.js';
+import type { LinkOpener } from '../core/link-open.js';
 import type { RemoteOpener } from '../core/remote-open.js';
 import { CommandProcessor, type HelpCallPort, type ReceiptLinkPort, type ReservationChange } from './commands.js';
 import { buildHello } from './hello.js';
@@ -65,6 +66,8 @@ export interface SyncServiceOptions {
   mechanic?: MechanicDesk;
   /** Staff opening compartments from the back office; absent: compartment.remote-open is refused. */
   remoteOpen?: RemoteOpener;
+  /** The customer opening from the phone link; absent: reservation.remote-open is refused. */
+  linkOpen?: LinkOpener;
   logger: Logger;
   clock?: Clock;
   wallClock?: () => Date;
@@ -161,6 +164,7 @@ export class SyncService {
       ...(options.receipts ? { receipts: options.receipts } : {}),
       ...(options.mechanic ? { mechanic: options.mechanic } : {}),
       ...(options.remoteOpen ? { remoteOpen: options.remoteOpen } : {}),
+      ...(options.linkOpen ? { linkOpen: options.linkOpen } : {}),
     });
     this.commands.events.on('reservationChanged', (id, change) => this.events.emit('reservationChanged', id, change));
 

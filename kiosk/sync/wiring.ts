@@ -14,6 +14,7 @@ import type { Clock } from '../lib/clock.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { LockoutService } from '../core/lockout.js';
 import type { MechanicDesk } from '../core/mechanic-desk.js';
+import type { LinkOpener } from '../core/link-open.js';
 import type { RemoteOpener } from '../core/remote-open.js';
 import type { UnitPinHashing } from '../core/pin.js';
 import { moduleLogger, type Logger } from '../logging.js';
@@ -43,6 +44,8 @@ export interface CreateSyncOptions {
   mechanic?: MechanicDesk;
   /** Staff opening compartments from the back office (core/remote-open.ts). */
   remoteOpen?: RemoteOpener;
+  /** The customer opening from the phone link; absent: reservation.remote-open is refused. */
+  linkOpen?: LinkOpener;
   /** The same lockout service the journeys use: staff lift lockouts through it. */
   lockouts: LockoutService;
   /** The unit's PIN salt and cost, published in the hello. */
@@ -71,6 +74,7 @@ export function createSync(options: CreateSyncOptions): SyncService {
     ...(options.receipts ? { receipts: options.receipts } : {}),
     ...(options.mechanic ? { mechanic: options.mechanic } : {}),
     ...(options.remoteOpen ? { remoteOpen: options.remoteOpen } : {}),
+    ...(options.linkOpen ? { linkOpen: options.linkOpen } : {}),
     logger,
     monoClock: options.monoClock,
     ...(options.clock ? { clock: options.clock } : {}),

@@ -153,6 +153,10 @@ export const eventExamples: { readonly [E in EventType]: EventMessage } = frozen
   'compartment.remote-open-done': event(144, 'compartment.remote-open-done', { compartment: 5, by: 'Kari Nordmann', opened: true, result: 'confirmed', pulses: 1 }),
   'compartment.remote-open-refused': event(145, 'compartment.remote-open-refused', { compartment: 5, by: 'Kari Nordmann', reason: 'THROTTLED', retryAfterS: 42 }),
   'alarm.remote-open-throttled': event(146, 'alarm.remote-open-throttled', { compartment: 5, by: 'Kari Nordmann', limit: 4, windowS: 60, retryAfterS: 42 }),
+  // issue 12: the customer opens from the phone link
+  'reservation.remote-open-requested': event(151, 'reservation.remote-open-requested', { reservationId: 'r-2025-0419', compartment: 16 }),
+  'reservation.remote-open-done': event(152, 'reservation.remote-open-done', { reservationId: 'r-2025-0419', compartment: 16, opened: true, result: 'confirmed', pulses: 1 }),
+  'reservation.remote-open-refused': event(153, 'reservation.remote-open-refused', { reservationId: 'r-2025-0419', compartment: 16, reason: 'NONCE_USED', retryAfterS: null }),
   // issue 12: paying at the locker, e-receipts
   'payment.requested': event(147, 'payment.requested', { reservationId: 'r-2025-0419', method: 'vipps-push', phone: '+4791234567', phoneMasked: '+47 *** ** 567' }),
   'payment.check-requested': event(148, 'payment.check-requested', { reservationId: 'r-2025-0419', version: 2 }),
@@ -225,6 +229,11 @@ export const commandResultExamples: { readonly [N in CommandName]: readonly Resu
     ok('cmd-000495', { accepted: true, compartment: 5 }),
     ok('cmd-000495', { accepted: false, reason: 'IN_JOURNEY' }),
     ok('cmd-000496', { accepted: false, reason: 'THROTTLED', retryAfterS: 42 }),
+  ],
+  'reservation.remote-open': [
+    ok('cmd-000499', { accepted: true, compartment: 16 }),
+    ok('cmd-000499', { accepted: false, reason: 'UNPAID' }),
+    ok('cmd-000499', { accepted: false, reason: 'THROTTLED', retryAfterS: 42 }),
   ],
   'receipt.link': [ok('cmd-000497', { shown: true }), ok('cmd-000497', { shown: false })],
   'inventory.page': [
@@ -357,6 +366,13 @@ export const commandExamples: { readonly [N in CommandName]: CommandOf<N> } = fr
     id: 'cmd-000495',
     name: 'compartment.remote-open',
     args: { compartment: 5, reason: 'Customer forgot a bag in it', by: 'Kari Nordmann' },
+  },
+  'reservation.remote-open': {
+    v: 1,
+    type: 'command',
+    id: 'cmd-000499',
+    name: 'reservation.remote-open',
+    args: { reservationId: 'r-2025-0419', compartment: 16, nonce: 'lnk_3kT9qW2xVb7PzR4m' },
   },
   'receipt.link': {
     v: 1,

@@ -7,7 +7,7 @@
 import type { MechanicCommandPort } from './mechanic.js';
 import type { PinCommands } from './pins.js';
 import type { QuarantineCommands } from './quarantine.js';
-import type { RemoteOpenCommandPort } from './remote-open.js';
+import type { LinkOpenCommandPort, RemoteOpenCommandPort } from './remote-open.js';
 import type { Reservation } from '../../core/types.js';
 import type { Tx } from '../../store/db.js';
 import type { StoreStamps } from '../../store/journey-store.js';
@@ -31,6 +31,8 @@ export interface CommandPorts {
   mechanic?: MechanicCommandPort | undefined;
   /** Staff opening a compartment from the back office; absent: refused (commands/remote-open.ts). */
   remoteOpen?: RemoteOpenCommandPort | undefined;
+  /** The customer opening from the phone link; absent: refused (commands/remote-open.ts). */
+  linkOpen?: LinkOpenCommandPort | undefined;
   /** After the commit: a reservation was changed by the back office. */
   reservationChanged(reservationId: string, change: ReservationChange): void;
   /** How events written by commands are stamped (payment.refused). */

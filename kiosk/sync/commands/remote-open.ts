@@ -6,6 +6,7 @@
  * `compartment.remote-open-refused` event, and `alarm.remote-open-throttled` beyond the limit),
  * committed like any result. A locker built without a remote opener refuses every request.
  */
+import type { LinkOpener, LinkOpenTx } from '../../core/link-open.js';
 import type { RemoteOpener, RemoteOpenTx } from '../../core/remote-open.js';
 import { isDomainError } from '../../errors.js';
 import type { Tx } from '../../store/db.js';
@@ -27,6 +28,41 @@ function remoteOpenTx(tx: Tx, stamps: StoreStamps): RemoteOpenTx {
   };
 }
 
+/** The customer's phone-link opener (core/link-open.ts). */
+export interface LinkOpenCommandPort {
+  opener: LinkOpener;
+  stamps: StoreStamps;
+}
+
+function linkOpenTx(tx: Tx, stamps: StoreStamps, now: () => Date): LinkOpenTx {
+  return {
+    ...remoteOpenTx(tx, stamps),
+    nonceUsed: async (nonce) => (await tx.get<{ nonce: string }>('SELECT nonce FROM link_open_nonces WHERE nonce = ?', [nonce])) !== undefined,
+    useNonce: async (nonce, reservationId) => {
+      await tx.run('INSERT INTO link_open_nonces (nonce, reservation_id, used_at) VALUES (?, ?, ?)', [nonce, reservationId, now().toISOString()]);
+    },
+  };
+}
+
+/**
+ * reservation.remote-open (docs/protocol.md, "Open from the phone link"): the customer pressed
+ * "Open compartment N" on the page their pickup message linked to. Same answers as
+ * compartment.remote-open; the checks are the locker's own (core/link-open.ts).
+ */
+async function linkOpen(ctx: CommandContext, args: CommandArgs['reservation.remote-open']): Promise<Record<string, unknown>> {
+  const port = ctx.ports.linkOpen;
+  if (!port) throw new CommandFailure('CONFLICT', 'this locker cannot open compartments from a phone link');
+  try {
+    const decision = await port.opener.decide(linkOpenTx(ctx.tx, port.stamps, () => ctx.now), args);
+    if (!decision.ok) return { accepted: false, reason: decision.reason, ...(decision.retryAfterS === undefined ? {} : { retryAfterS: decision.retryAfterS }) };
+    ctx.afterCommit(() => port.opener.openAfterCommit(decision));
+    return { accepted: true, compartment: decision.compartment };
+  } catch (error) {
+    if (!isDomainError(error)) throw error;
+    throw new CommandFailure(error.code === 'NOT_FOUND' ? 'NOT_FOUND' : 'SCHEMA', error.message);
+  }
+}
+
 async function remoteOpen(ctx: CommandContext, args: CommandArgs['compartment.remote-open']): Promise<Record<string, unknown>> {
   const port = ctx.ports.remoteOpen;
   if (!port) throw new CommandFailure('CONFLICT', 'this locker cannot open compartments remotely');
@@ -41,6 +77,7 @@ async function remoteOpen(ctx: CommandContext, args: CommandArgs['compartment.re
   }
 }
 
-export const remoteOpenCommands: CommandFamily<'compartment.remote-open'> = {
+export const remoteOpenCommands: CommandFamily<'compartment.remote-open' | 'reservation.remote-open'> = {
   'compartment.remote-open': remoteOpen,
+  'reservation.remote-open': linkOpen,
 };
