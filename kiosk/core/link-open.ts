@@ -5,7 +5,7 @@
  * inside the command's transaction:
  * - NONCE_USED: this link's nonce already opened (kept durably, written with the intent);
  * - WRONG_COMPARTMENT: the compartment named is not the one holding this reservation's key;
- * - NOT_READY: the key is not in the compartment (not deposited: not yet, or already collected);
+ * - NOT_READY: the key is not in the compartment (the pickup is not ready: not yet, or already collected);
  * - UNPAID: the reservation requires a payment the locker has not seen paid;
  * - IN_JOURNEY, BOARD_OFFLINE, THROTTLED: as a staff remote open (core/remote-open.ts), through
  *   the same shared throttle, with `alarm.remote-open-throttled` past the limit.
@@ -82,7 +82,7 @@ export class LinkOpener {
     if (await tx.nonceUsed(nonce)) return refuse('NONCE_USED');
     if (r.compartmentId !== compartment) return refuse('WRONG_COMPARTMENT');
     const held = await tx.compartment(compartment);
-    if (r.kind !== 'pickup' || r.status !== 'deposited' || held?.state !== 'occupied' || held.reservationId !== r.id) return refuse('NOT_READY');
+    if (r.kind !== 'pickup' || r.status !== 'ready' || held?.state !== 'occupied' || held.reservationId !== r.id) return refuse('NOT_READY');
     if (r.paymentRequired && r.paymentStatus !== 'paid') return refuse('UNPAID');
     if ((await tx.inflightOn(compartment)) || this.#o.customerOn?.(compartment) === true || this.#awaitingClose.has(compartment)) return refuse('IN_JOURNEY');
     if (!this.#o.boardOnline(compartment)) return refuse('BOARD_OFFLINE');

@@ -76,7 +76,7 @@ async function fixture(t: Test, options: { customerOn?: number; itemPresent?: bo
   };
   /** A pickup whose key is in compartment `compartment`. */
   const pickup = async (overrides: Partial<Reservation> = {}, compartment = 5) => {
-    const r = sampleReservation({ id: 'r-1', kind: 'pickup', status: 'deposited', compartmentId: compartment, ...overrides });
+    const r = sampleReservation({ id: 'r-1', kind: 'pickup', status: 'ready', compartmentId: compartment, ...overrides });
     await db.transaction(async (tx) => {
       // A fresh row each time (upsert keeps a status the back office does not own).
       await tx.run('UPDATE compartments SET state = ?, reservation_id = NULL WHERE reservation_id = ?', ['free', r.id]);
@@ -100,7 +100,7 @@ t.test('paid: one pulse on the reservation compartment, audited, requested and d
   t.match(trail[1], { action: 'open', phase: 'intent', actor: 'customer-link', reservationId: 'r-1' });
   t.match(trail[0], { action: 'open', phase: 'outcome', result: 'opened', intentId: trail[1]?.id });
   t.same((await f.outbox()).map((e) => e.type), ['reservation.remote-open-requested', 'reservation.remote-open-done']);
-  t.match((await reservations.getById(f.db, 'r-1'))?.status, 'deposited', 'nothing collected before the door closes');
+  t.equal((await reservations.getById(f.db, 'r-1'))?.status, 'ready', 'nothing collected before the door closes');
   f.events.emit('doorOpened', 5, 'command');
   f.events.emit('doorClosed', 5);
   for (let i = 0; i < 200 && (await reservations.getById(f.db, 'r-1'))?.status !== 'collected'; i += 1) await new Promise((resolve) => setImmediate(resolve));
@@ -154,15 +154,15 @@ t.test('another compartment, or another reservation: 0 pulses', async (t) => {
   t.same(f.pulsed, []);
 });
 
-t.test('the key already collected (or not yet deposited): refused NOT_READY, 0 pulses', async (t) => {
+t.test('the key already collected (or not ready yet): refused NOT_READY, 0 pulses', async (t) => {
   const f = await fixture(t);
   await f.pickup({ status: 'collected' });
   t.same((await f.run({})).result, { accepted: false, reason: 'NOT_READY' });
   await f.pickup({ status: 'booked' });
   t.same((await f.run({})).result, { accepted: false, reason: 'NOT_READY' });
   await f.db.transaction((tx) => compartments.setState(tx, 5, { state: 'free' }, new Date()));
-  await f.pickup({ status: 'deposited' }, 7);
-  t.same((await f.run({ compartment: 7 })).result, { accepted: true, compartment: 7 }, 'control: deposited in 7 opens');
+  await f.pickup({ status: 'ready' }, 7);
+  t.same((await f.run({ compartment: 7 })).result, { accepted: true, compartment: 7 }, 'control: ready in 7 opens');
   await f.settled(1);
   t.same(f.pulsed, [7]);
 });
@@ -206,5 +206,5 @@ t.test('the key left in (item sensor) when the door closes: not recorded as coll
   f.events.emit('doorOpened', 5, 'command');
   f.events.emit('doorClosed', 5);
   await new Promise((resolve) => setImmediate(resolve));
-  t.equal((await reservations.getById(f.db, 'r-1'))?.status, 'deposited');
+  t.equal((await reservations.getById(f.db, 'r-1'))?.status, 'ready');
 });

@@ -40,6 +40,10 @@ export function paymentApi(service: BackOfficeService): express.Router {
   for (const [action, run] of Object.entries(staff)) {
     api.post(`/reservations/:id/payment/${action}`, route(async (req, res) => res.json({ payment: await run.call(desk, param(req, 'id')) })));
   }
+  // The pickup message's open link (open-links.ts): staff make one; the phone page reads it and presses Open.
+  api.post('/reservations/:id/open-link', route(async (req, res) => res.status(201).json(await service.openLinks.issue(param(req, 'id')))));
+  api.get('/open/:token', route(async (req, res) => res.json(await service.openLinks.view(param(req, 'token')))));
+  api.post('/open/:token/open', route(async (req, res) => res.status(202).json(await service.openLinks.open(param(req, 'token')))));
   // The phone page's own calls: what it shows, and the customer's answer.
   api.get('/pay/:id', route(async (req, res) => {
     const page = await desk.page(param(req, 'id'));
@@ -65,6 +69,7 @@ export function paymentPages(service: BackOfficeService, uiDir: string): express
   const pages = express.Router();
   pages.use('/pay', express.static(join(uiDir, 'pay'), { index: false, maxAge: 0 }));
   pages.get('/pay/:id', (_req, res) => res.sendFile(join(uiDir, 'pay', 'index.html')));
+  pages.get('/open/:token', (_req, res) => res.sendFile(join(uiDir, 'pay', 'open.html')));
   pages.get('/receipt/:id', route(async (req, res) => {
     const receipt = await service.payments.receipt(param(req, 'id'));
     if (!receipt) throw new BackOfficeError('NOT_FOUND', 'no such receipt (receipts are kept 30 days)');

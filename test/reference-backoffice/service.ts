@@ -28,6 +28,7 @@ import { StaffOps } from './staff-ops.js';
 import { workOrderTimelines } from './work-order-timeline.js';
 import { OutboxMessenger, type Messenger } from './messenger.js';
 import { SimulatedProvider, type PaymentProvider } from './payment-provider.js';
+import { OpenLinks } from './open-links.js';
 import { PaymentDesk } from './payments.js';
 import { PHONE_ERRORS, PLATE_ERRORS, clearQuarantineSchema, createSchema, helpSchema, liftSchema, mechanicSchema, parse, paymentSchema, scanSchema, updateSchema } from './staff-input.js';
 import { commandView, displayPlate, eventView, paymentWire, toWire, unitView, type StaffState, type TabletState } from './views.js';
@@ -95,6 +96,8 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   readonly staff: StaffOps;
   /** Paying at the locker and receipts (payments.ts), its provider and messenger. */
   readonly payments: PaymentDesk;
+  /** The pickup message's open-from-the-phone links (open-links.ts). */
+  readonly openLinks: OpenLinks;
   readonly provider: PaymentProvider;
   readonly messenger: Messenger;
 
@@ -130,6 +133,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       queue: (tx, command, now) => this.#command(tx, command, now),
       committed: (unitId) => this.#committed(unitId),
     });
+    this.openLinks = new OpenLinks({ db: this.#db, now: this.#now, queue: (tx, command, now) => this.#command(tx, command, now), committed: (unitId) => this.#committed(unitId) });
     this.#drawPin = options.pinGenerator ?? (() => generatePin());
     this.staff = new StaffOps({ db: this.#db, logger: this.#log, now: this.#now, queue: (tx, command, now) => this.#command(tx, command, now), committed: (unitId) => this.#committed(unitId), changed: () => this.#changed() });
   }

@@ -193,6 +193,7 @@ export async function startReferenceBackOffice(options: ReferenceBackOfficeOptio
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
   const url = `http://${hostInUrl}:${port}`;
   service.payments.setPublicUrl(url);
+  service.openLinks.setPublicUrl(url);
   log.info({ url, demo: options.demo }, 'reference back office listening');
 
   let stopping: Promise<void> | null = null;
