@@ -82,7 +82,24 @@ t.test('a reservation that states its amount due: every payment must be for it; 
 t.test('a newer booking version keeps the payment state the locker holds', async (t) => {
   const f = await fixture(t);
   await f.run('u1', 'reservation.upsert', pickup(1));
-  await f.run('p1', 'payment.status', pay(1, 'paid'));
+  // The amount first (no amount due stated: a paid alone would be amount-unknown), then paid.
+  await f.run('p1', 'payment.status', pay(1, 'pending'));
+  await f.run('p2', 'payment.status', pay(2, 'paid'));
   await f.run('u2', 'reservation.upsert', { reservation: wire({ id: 'p-1', code: 'P-1', kind: 'pickup', paymentRequired: true, driverName: 'New Name' }), version: 2 });
-  t.match(await reservations.getById(f.db, 'p-1'), { driverName: 'New Name', paymentAmount: 189000, paymentCurrency: 'NOK', paymentStatus: 'paid', paymentVersion: 1 });
+  t.match(await reservations.getById(f.db, 'p-1'), { driverName: 'New Name', paymentAmount: 189000, paymentCurrency: 'NOK', paymentStatus: 'paid', paymentVersion: 2 });
+});
+
+t.test('a paid while the locker holds no amount for a reservation that requires payment: CONFLICT, payment.refused amount-unknown, nothing changes', async (t) => {
+  const f = await fixture(t);
+  await f.run('u', 'reservation.upsert', pickup(1));
+  t.match(await f.run('p1', 'payment.status', pay(1, 'paid')), { ok: false, error: { code: 'CONFLICT', message: /no amount/ } });
+  t.match(await reservations.getById(f.db, 'p-1'), { paymentStatus: 'none', paymentAmount: null, paymentVersion: 0 }, 'not paid');
+  const refused = await f.db.all<{ payload: string }>("SELECT payload FROM outbox WHERE type = 'payment.refused'");
+  t.match(refused.map((r) => JSON.parse(r.payload) as unknown), [{ reservationId: 'p-1', version: 1, status: 'paid', reason: 'amount-unknown' }]);
+  // With the amount stated first (a pending version), the same paid applies.
+  t.match(await f.run('p2', 'payment.status', pay(2, 'pending')), { ok: true, result: { applied: true } });
+  t.match(await f.run('p3', 'payment.status', pay(3, 'paid')), { ok: true, result: { applied: true, status: 'paid' } });
+  // And with the amount due on the reservation, a first paid applies.
+  await f.run('u2', 'reservation.upsert', { reservation: wire({ id: 'p-2', code: 'P-2', kind: 'pickup', paymentRequired: true, amountDue: { amount: 189000, currency: 'NOK' } }), version: 1 });
+  t.match(await f.run('q1', 'payment.status', { ...pay(1, 'paid'), reservationId: 'p-2' }), { ok: true, result: { applied: true, status: 'paid' } });
 });

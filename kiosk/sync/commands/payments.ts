@@ -8,6 +8,10 @@
  *   until a `refunded` or `cancelled` (of the paid amount) has been applied;
  * - otherwise (pending, cancelled, refunded, or nothing yet) a newer version may carry a new
  *   amount, and the locker holds that one.
+ * - a `paid` for a reservation that requires payment while the locker holds no amount for it
+ *   (the reservation states none and no earlier payment version gave one) is refused,
+ *   CONFLICT with payment.refused `amount-unknown`: the locker cannot tell what was paid for,
+ *   so it opens nothing; the back office states `amountDue`, or sends the amount first.
  * A refusal that could have opened a door (a stale `paid`, any amount mismatch) also writes a
  * `payment.refused` event, so the back office sees the attempt.
  *
@@ -40,7 +44,7 @@ export const GATE_STATUS: Record<PaymentStateWire, PaymentStatus> = {
 async function paymentStatus(ctx: CommandContext, payment: CommandArgs['payment.status']): Promise<Record<string, unknown>> {
   const { tx, now } = ctx;
   const r = await requireReservation(tx, payment.reservationId);
-  const refused = (reason: 'stale' | 'amount-mismatch') => (t: Tx) =>
+  const refused = (reason: 'stale' | 'amount-mismatch' | 'amount-unknown') => (t: Tx) =>
     journeyTxOf(t, ctx.ports.stamps)
       .event('payment.refused', { reservationId: r.id, version: payment.version, status: payment.status, reason, heldVersion: r.paymentVersion })
       .then(() => undefined);
@@ -52,6 +56,9 @@ async function paymentStatus(ctx: CommandContext, payment: CommandArgs['payment.
   const due = await store.amountDue(tx, r.id);
   if (due !== null && (payment.amount !== due.amount || payment.currency !== due.currency)) {
     throw new CommandFailure('AMOUNT_MISMATCH', `the payment is not for the amount reservation ${r.id} states as due`, refused('amount-mismatch'));
+  }
+  if (payment.status === 'paid' && r.paymentRequired && due === null && r.paymentAmount === null) {
+    throw new CommandFailure('CONFLICT', `reservation ${r.id} has no amount this locker holds: state amountDue (or send the payment's amount) before paid`, refused('amount-unknown'));
   }
   if (r.paymentStatus === 'paid' && (payment.amount !== r.paymentAmount || payment.currency !== r.paymentCurrency)) {
     throw new CommandFailure('AMOUNT_MISMATCH', `reservation ${r.id} is paid for another amount: refund or cancel that payment first`, refused('amount-mismatch'));

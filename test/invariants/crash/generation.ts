@@ -167,6 +167,8 @@ export class Generation {
       pinHash: await hashPin(pin, PIN_COST),
       compartmentId,
       paymentRequired,
+      // A paid needs an amount the locker holds (docs/protocol.md, "Payments").
+      ...(paymentRequired ? { amountDue: { amount: 125000, currency: 'NOK' } } : {}),
     };
     const booking: Booking = { wire, version: 1, pin, paymentVersion: 0 };
     this.bookings.set(id, booking);
