@@ -67,6 +67,11 @@ export function parseAction(body: unknown): SessionAction {
       return { type, phone: optionalText(record, 'phone', 32) };
     case 'checkPayment':
       return { type };
+    case 'clubConsent': {
+      const consent = field(record, 'consent');
+      if (typeof consent !== 'boolean') throw bad('"consent" must be true or false');
+      return { type, consent };
+    }
     case 'receipt':
       return { type, channel: oneOf(record, 'channel', ['sms', 'email', 'qr', 'none'] as const) };
     case 'help': {

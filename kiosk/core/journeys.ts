@@ -260,6 +260,8 @@ export class Journeys {
         return this.#c.payment.payVipps(await this.#c.freshReservation(this.#c.requireStep('payment')), action.phone);
       case 'checkPayment':
         return this.#c.payment.check(await this.#c.freshReservation(this.#c.requireStep('payment')));
+      case 'clubConsent':
+        return this.#c.payment.clubConsent(await this.#c.freshReservation(this.#c.requireStep('payment')), action.consent);
       case 'receipt':
         return chooseReceipt(this.#c, action.channel);
     }

@@ -33,6 +33,7 @@ export class PaymentStep {
   readonly #o: PaymentStepOptions;
   #details: PaymentDetailsView | null = null;
   /** What this session asked for the payment version it saw (a new version clears it). */
+  #clubConsent: boolean | null = null;
   #requested: { method: Requested; version: number; phoneMasked: string | null } | null = null;
   #linkAskedFor: number | null = null;
   #qr: { link: string; svg: string } | null = null;
@@ -43,6 +44,7 @@ export class PaymentStep {
 
   /** A new customer (or none): forget what the last one saw and asked. */
   reset(): void {
+    this.#clubConsent = null;
     this.#details = null;
     this.#requested = null;
     this.#linkAskedFor = null;
@@ -95,6 +97,17 @@ export class PaymentStep {
     if (!this.#details?.link || ['failed', 'cancelled', 'expired'].includes(this.#details.state)) await this.#askForLinkIfNone(reservation, true);
   }
 
+  /**
+   * "Join the workshop's customer club with Vipps": the consent (or its withdrawal at this step)
+   * goes to the back office as an event; the locker keeps nothing beyond this session.
+   */
+  async clubConsent(reservation: Reservation, consent: boolean): Promise<void> {
+    if (this.#clubConsent === consent) return; // one event per change, however often it is tapped
+    await this.#o.store.transaction((tx) => tx.event('customer.club-consent', { reservationId: reservation.id, method: 'vipps', consent }));
+    this.#clubConsent = consent;
+    this.#o.logger.info({ reservation: reservation.id, consent }, 'customer club consent');
+  }
+
   view(r: Reservation): NonNullable<SessionView['payment']> {
     const own = r.phones[0];
     return {
@@ -105,6 +118,7 @@ export class PaymentStep {
       link: this.#qr !== null,
       orderPhone: own === undefined ? null : maskPhone(own),
       requested: this.#requested ? { method: this.#requested.method, phoneMasked: this.#requested.phoneMasked } : null,
+      clubConsent: this.#clubConsent,
     };
   }
 

@@ -90,6 +90,8 @@ export interface SessionView {
     link?: boolean;
     orderPhone?: string | null;
     requested?: { method: 'link' | 'vipps-push'; phoneMasked: string | null } | null;
+    /** The customer club's consent given (true), declined (false) at this step, or not answered (null). */
+    clubConsent?: boolean | null;
   } | null;
   /**
    * Receipt step: the order's phone and e-mail masked (null: none on file), the channel the
@@ -158,6 +160,8 @@ export type SessionAction =
   | { type: 'payVipps'; phone: string | null }
   /** Payment step: "Check payment": the back office asks its provider again. */
   | { type: 'checkPayment' }
+  /** Payment step: join (or not) the workshop's customer club with Vipps: a consent event for the back office. */
+  | { type: 'clubConsent'; consent: boolean }
   /** Receipt step: how to get the receipt, or none. */
   | { type: 'receipt'; channel: 'sms' | 'email' | 'qr' | 'none' }
   | { type: 'back' }

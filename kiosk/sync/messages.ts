@@ -128,7 +128,8 @@ export type EventType =
   | 'payment.requested'
   | 'payment.check-requested'
   | 'payment.refused'
-  | 'receipt.requested';
+  | 'receipt.requested'
+  | 'customer.club-consent';
 
 export interface EventMessage {
   v: 1;

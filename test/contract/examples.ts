@@ -153,6 +153,7 @@ export const eventExamples: { readonly [E in EventType]: EventMessage } = frozen
   'compartment.remote-open-done': event(144, 'compartment.remote-open-done', { compartment: 5, by: 'Kari Nordmann', opened: true, result: 'confirmed', pulses: 1 }),
   'compartment.remote-open-refused': event(145, 'compartment.remote-open-refused', { compartment: 5, by: 'Kari Nordmann', reason: 'THROTTLED', retryAfterS: 42 }),
   'alarm.remote-open-throttled': event(146, 'alarm.remote-open-throttled', { compartment: 5, by: 'Kari Nordmann', limit: 4, windowS: 60, retryAfterS: 42 }),
+  'customer.club-consent': event(154, 'customer.club-consent', { reservationId: 'r-2025-0419', method: 'vipps', consent: true }),
   // issue 12: the customer opens from the phone link
   'reservation.remote-open-requested': event(151, 'reservation.remote-open-requested', { reservationId: 'r-2025-0419', compartment: 16 }),
   'reservation.remote-open-done': event(152, 'reservation.remote-open-done', { reservationId: 'r-2025-0419', compartment: 16, opened: true, result: 'confirmed', pulses: 1 }),

@@ -184,3 +184,26 @@ t.test('receipts: SMS and e-mail through the messenger (masked on the staff page
   await until(() => messages().some((m) => m.channel === 'email' && m.to === 'ingrid@example.com'), 'the e-mail receipt');
   t.match(await getJson(`${locker.urls.backOffice}api/outbox`), { messages: [{ channel: 'email', toMasked: 'i***@example.com', body: /WO-0990: 1890\.00 NOK paid/ }] });
 });
+
+t.test('customer club at the payment step: a consent event (once per change), recorded by the back office on the order', async (t) => {
+  const locker = await withLocker(t);
+  await atPayment(t, locker);
+  t.match((await ok(t, locker, { type: 'clubConsent', consent: true })).payment, { clubConsent: true });
+  await ok(t, locker, { type: 'clubConsent', consent: true }); // tapped twice: still one event
+  t.match((await ok(t, locker, { type: 'clubConsent', consent: false })).payment, { clubConsent: false }, 'taken back');
+  t.match((await recordedEvents(locker)).filter((e) => e.type === 'customer.club-consent'), [
+    { payload: { reservationId: UNPAID, method: 'vipps', consent: true } },
+    { payload: { reservationId: UNPAID, method: 'vipps', consent: false } },
+  ]);
+  const clubLines = async () => ((await locker.backOffice.service.staffState()).reservations.find((r) => r.id === UNPAID)?.timeline ?? []).filter((e) => e.event === 'club-consent');
+  await until(async () => (await clubLines()).length === 2, 'the back office recorded both');
+  t.match(await clubLines(), [{ detail: { method: 'vipps', consent: true } }, { detail: { method: 'vipps', consent: false } }]);
+  t.match(await act(locker, { type: 'clubConsent', consent: 'yes' } as Record<string, unknown>), { status: 400 }, 'bad input refused');
+});
+
+t.test('the club consent is offered at the payment step only', async (t) => {
+  const locker = await withLocker(t);
+  await ok(t, locker, { type: 'start', journey: 'pickup' });
+  t.match(await act(locker, { type: 'clubConsent', consent: true }), { status: 400, error: { code: 'BAD_ACTION' } });
+  t.same((await recordedEvents(locker)).filter((e) => e.type === 'customer.club-consent'), []);
+});

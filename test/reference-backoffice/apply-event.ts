@@ -195,7 +195,8 @@ export async function applyEvent(tx: Tx, event: StoredEvent, effects: EventEffec
     }
     case 'payment.requested':
     case 'payment.check-requested':
-    case 'receipt.requested': {
+    case 'receipt.requested':
+    case 'customer.club-consent': {
       const r = await own(p.reservationId);
       if (r && effects.payment) await effects.payment(tx, event, r);
       break;

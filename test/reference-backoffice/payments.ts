@@ -99,6 +99,10 @@ export class PaymentDesk {
       }
       case 'receipt.requested':
         return this.#receipt(tx, r, String(p['channel']), now);
+      case 'customer.club-consent':
+        // Recorded on the order; the club's own sign-up (Vipps login) is the workshop's system's.
+        await timeline.add(tx, r.id, 'club-consent', { method: p['method'], consent: p['consent'] === true }, now);
+        return 0;
       default:
         return 0;
     }

@@ -57,7 +57,10 @@ export function renderPayment(v) {
               'primary vipps', { 'data-pay': 'vipps' }),
             p?.orderPhone && button(t('payment.otherNumber'), () => { vipps.typing = true; render(); }, 'secondary', { 'data-pay': 'other-number' }),
             button(t('payment.checkNow'), () => void submit({ type: 'checkPayment' }), 'secondary', { 'data-pay': 'check' }),
-          ]));
+          ]),
+    // The customer club (a consent only): tap to join, tap again to take it back.
+    button(p?.clubConsent ? t('payment.clubJoined') : t('payment.club'), () => void submit({ type: 'clubConsent', consent: !p?.clubConsent }),
+      `secondary club${p?.clubConsent ? ' joined' : ''}`, { 'data-pay': 'club', 'aria-pressed': String(p?.clubConsent === true) }));
 }
 
 function renderVippsNumber(v) {
