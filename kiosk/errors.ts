@@ -22,6 +22,7 @@ export type DomainErrorCode =
   | 'PIN_ALREADY_SENT' // the PIN was sent for this booking a few minutes ago
   | 'PLATE_INVALID'
   | 'PHONE_INVALID'
+  | 'EMAIL_INVALID' // a typed receipt e-mail that is not an address
   | 'REMARK_TOO_LONG'
   | 'NO_COMPARTMENT'
   | 'OPEN_FAILED'
@@ -48,6 +49,7 @@ const STATUS: Record<DomainErrorCode, number> = {
   PIN_ALREADY_SENT: 429,
   PLATE_INVALID: 400,
   PHONE_INVALID: 400,
+  EMAIL_INVALID: 400,
   REMARK_TOO_LONG: 400,
   NO_COMPARTMENT: 503,
   OPEN_FAILED: 503,

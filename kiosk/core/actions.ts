@@ -72,8 +72,10 @@ export function parseAction(body: unknown): SessionAction {
       if (typeof consent !== 'boolean') throw bad('"consent" must be true or false');
       return { type, consent };
     }
-    case 'receipt':
-      return { type, channel: oneOf(record, 'channel', ['sms', 'email', 'qr', 'none'] as const) };
+    case 'receipt': {
+      const to = optionalText(record, 'to', 254);
+      return { type, channel: oneOf(record, 'channel', ['sms', 'email', 'qr', 'none'] as const), ...(to === null ? {} : { to }) };
+    }
     case 'help': {
       const open = field(record, 'open');
       if (typeof open !== 'boolean') throw bad('"open" must be true or false');

@@ -48,12 +48,12 @@ export function toDone(ctx: JourneyContext, s: Session): void {
   });
 }
 
-export async function chooseReceipt(ctx: JourneyContext, channel: 'sms' | 'email' | 'qr' | 'none'): Promise<void> {
+export async function chooseReceipt(ctx: JourneyContext, channel: 'sms' | 'email' | 'qr' | 'none', typed: string | null = null): Promise<void> {
   const s = ctx.requireStep('receipt');
   if (channel !== 'none') {
     const reservation = s.reservationId ? await ctx.o.store.reservation(s.reservationId) : null;
     if (!reservation) throw new DomainError('NOT_FOUND', 'the reservation is no longer valid');
-    await ctx.receipt.request(reservation, channel);
+    await ctx.receipt.request(reservation, channel, typed);
   }
   // A QR stays on this step (the top screen shows it) until the step's own timer moves on.
   if (channel !== 'qr') toDone(ctx, s);

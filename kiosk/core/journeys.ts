@@ -78,7 +78,7 @@ export class Journeys {
       new SessionTimers(options.clock),
       new Identify(options),
       new PaymentStep({ store: options.store, defaultCountry: options.defaultCountry, logger: options.logger, renderQr: options.renderQr }),
-      new ReceiptStep({ store: options.store, clock: options.clock, renderQr: options.renderQr, changed }),
+      new ReceiptStep({ store: options.store, clock: options.clock, renderQr: options.renderQr, changed, defaultCountry: options.defaultCountry }),
       changed,
     );
     this.#c.onIdle = () => void endQueued(this.#c, 'idle');
@@ -263,7 +263,7 @@ export class Journeys {
       case 'clubConsent':
         return this.#c.payment.clubConsent(await this.#c.freshReservation(this.#c.requireStep('payment')), action.consent);
       case 'receipt':
-        return chooseReceipt(this.#c, action.channel);
+        return chooseReceipt(this.#c, action.channel, action.to ?? null);
     }
   }
 

@@ -10,6 +10,8 @@
  * else e-mail), which sends it on `payment.status` as `receiptChannel`; the screen offers it
  * first. The locker remembers nothing about customers itself.
  */
+import type { Country } from '../config/schema.js';
+import { normalisePhone } from './normalise.js';
 import type { Clock } from '../lib/clock.js';
 import { DomainError } from '../errors.js';
 import { maskEmail, maskPhone } from './mask.js';
@@ -29,7 +31,12 @@ export interface ReceiptStepOptions {
   /** The top screen changed (a QR came or went). */
   changed: () => void;
   qrMs?: number;
+  /** A typed phone number without +country is read in this country. */
+  defaultCountry?: Country;
 }
+
+/** A plain e-mail address: local@domain.tld, no spaces, at most 254 characters. */
+const EMAIL = /^[^\s@]{1,64}@[^\s@.]+(\.[^\s@.]+)+$/;
 
 export class ReceiptStep {
   readonly #o: ReceiptStepOptions;
@@ -58,11 +65,33 @@ export class ReceiptStep {
   }
 
   /** The customer chose a channel: the back office is told (masked destination only). */
-  async request(r: Reservation, channel: ReceiptChannel): Promise<void> {
-    const destinationMasked = channel === 'sms' ? (r.phones[0] ? maskPhone(r.phones[0]) : null) : channel === 'email' ? (r.email ? maskEmail(r.email) : null) : null;
-    if (channel !== 'qr' && destinationMasked === null) throw new DomainError('BAD_ACTION', `the order has no ${channel === 'sms' ? 'mobile number' : 'e-mail'}`);
-    await this.#o.store.transaction((tx) => tx.event('receipt.requested', { reservationId: r.id, channel, destinationMasked }));
+  /**
+   * `typed`: a number (sms) or e-mail (email) the customer typed instead of the order's own. It
+   * is validated, sent to the back office only in the event (it must send there), shown and
+   * logged only masked; null: the order's own, named only masked.
+   */
+  async request(r: Reservation, channel: ReceiptChannel, typed: string | null = null): Promise<void> {
+    const destination = typed === null ? null : this.#typedDestination(channel, typed);
+    const own = channel === 'sms' ? (r.phones[0] ?? null) : channel === 'email' ? r.email : null;
+    const shown = destination ?? own;
+    const destinationMasked = shown === null ? null : channel === 'email' ? maskEmail(shown) : maskPhone(shown);
+    if (channel !== 'qr' && destinationMasked === null) throw new DomainError('BAD_ACTION', `the order has no ${channel === 'sms' ? 'mobile number' : 'e-mail'}: type one`);
+    await this.#o.store.transaction((tx) => tx.event('receipt.requested', { reservationId: r.id, channel, destination, destinationMasked }));
     this.#asked = { reservationId: r.id, channel, at: this.#o.clock.now() };
+  }
+
+  #typedDestination(channel: ReceiptChannel, typed: string): string {
+    if (channel === 'sms') {
+      const phone = normalisePhone(typed, this.#o.defaultCountry ?? 'NO');
+      if (!phone.ok) throw new DomainError('PHONE_INVALID', 'that does not look like a mobile number');
+      return phone.e164;
+    }
+    if (channel === 'email') {
+      const email = typed.trim();
+      if (email.length > 254 || !EMAIL.test(email)) throw new DomainError('EMAIL_INVALID', 'that does not look like an e-mail address');
+      return email;
+    }
+    throw new DomainError('BAD_ACTION', 'a QR receipt goes to no address');
   }
 
   /** Whether a receipt.link for this reservation is for the customer who asked for a QR just now. */

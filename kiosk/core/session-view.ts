@@ -163,7 +163,8 @@ export type SessionAction =
   /** Payment step: join (or not) the workshop's customer club with Vipps: a consent event for the back office. */
   | { type: 'clubConsent'; consent: boolean }
   /** Receipt step: how to get the receipt, or none. */
-  | { type: 'receipt'; channel: 'sms' | 'email' | 'qr' | 'none' }
+  /** `to`: a phone number (sms) or e-mail (email) the customer typed instead of the order's own; null or absent: the order's. */
+  | { type: 'receipt'; channel: 'sms' | 'email' | 'qr' | 'none'; to?: string | null }
   | { type: 'back' }
   | { type: 'abandon' } // the X: asks for confirmation
   | { type: 'abandonConfirm' }

@@ -84,7 +84,7 @@ t.test('receipt by SMS or e-mail ends the step at once; the destination leaves o
     t.equal((await rig.act({ type: 'confirm' })).step, 'receipt');
     t.equal((await rig.act({ type: 'receipt', channel })).step, 'done', `${channel}: done`);
     const [event] = (await rig.events()).filter((e) => e.type === 'receipt.requested');
-    t.same(event?.payload, { reservationId: 'pick', channel, destinationMasked: channel === 'sms' ? '+47 *** ** 567' : 'k***@example.com' });
+    t.same(event?.payload, { reservationId: 'pick', channel, destination: null, destinationMasked: channel === 'sms' ? '+47 *** ** 567' : 'k***@example.com' });
   }
 });
 

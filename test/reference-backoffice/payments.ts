@@ -98,7 +98,7 @@ export class PaymentDesk {
         return current ? this.#sync(tx, r, current, now) : 0;
       }
       case 'receipt.requested':
-        return this.#receipt(tx, r, String(p['channel']), now);
+        return this.#receipt(tx, r, String(p['channel']), typeof p['destination'] === 'string' ? p['destination'] : null, now);
       case 'customer.club-consent':
         // Recorded on the order; the club's own sign-up (Vipps login) is the workshop's system's.
         await timeline.add(tx, r.id, 'club-consent', { method: p['method'], consent: p['consent'] === true }, now);
@@ -320,7 +320,7 @@ export class PaymentDesk {
     await this.providerChanged(captured);
   }
 
-  async #receipt(tx: Tx, r: MasterReservation, channel: string, now: Date): Promise<number> {
+  async #receipt(tx: Tx, r: MasterReservation, channel: string, typed: string | null, now: Date): Promise<number> {
     const record = await this.current(tx, r.id);
     // Paid here, or paid before (at home, on the invoice): the master copy says which amount.
     const paid =
@@ -335,7 +335,8 @@ export class PaymentDesk {
     const body = `Receipt ${r.workOrder}: ${formatMoney(paid.amount, paid.currency)} paid ${paid.paidAt ?? ''} (${paid.method}).`;
     const link = `${this.#publicUrl}/receipt/${id}`;
     const phone = r.phones[0] ?? null;
-    const destination = channel === 'sms' ? phone : channel === 'email' ? r.email : null;
+    // The address the customer typed at the locker, else the order's own.
+    const destination = channel === 'qr' ? null : (typed ?? (channel === 'sms' ? phone : channel === 'email' ? r.email : null));
     if (channel !== 'qr' && destination === null) return 0;
     const masked = destination === null ? null : channel === 'email' ? maskEmail(destination) : maskPhone(destination);
     await tx.run('INSERT INTO receipts (id, reservation_id, channel, destination_masked, body, created_at) VALUES (?, ?, ?, ?, ?, ?)', [id, r.id, channel, masked, body, now.toISOString()]);
