@@ -9,7 +9,7 @@ import { t, k, locale } from '/shared/i18n.js';
 import { formatMoney } from '/shared/format.js';
 import { render } from './state.js';
 import { submit } from './session.js';
-import { phoneEditor } from './editors.js';
+import { phoneEditor, textEditor } from './editors.js';
 import { button, errorBlock } from './widgets.js';
 
 /** The provider's state as the customer reads it. */
@@ -27,8 +27,12 @@ const STATE_KEYS = {
 /** Typing another number for Vipps: kept here, per session, never beyond it. */
 const vipps = { session: null, typing: false, phone: '' };
 
+/** Typing another receipt address (channel sms or email): per session, never beyond it. */
+const typedReceipt = { session: null, channel: null, value: '' };
+
 function forSession(v) {
   if (vipps.session !== v.sessionId) Object.assign(vipps, { session: v.sessionId, typing: false, phone: '' });
+  if (typedReceipt.session !== v.sessionId) Object.assign(typedReceipt, { session: v.sessionId, channel: null, value: '' });
 }
 
 export function renderPayment(v) {
@@ -85,7 +89,28 @@ function renderVippsNumber(v) {
   });
 }
 
+function renderTypedReceipt(v) {
+  const channel = typedReceipt.channel;
+  const cancel = button(t('common.back'), () => { Object.assign(typedReceipt, { channel: null, value: '' }); render(); }, 'link');
+  const send = (to) => button(t('receipt.send'), async () => {
+    // Sent once; not kept on the page when the locker took it (it is shown masked from then on).
+    const view = await submit({ type: 'receipt', channel, to });
+    if (view) {
+      Object.assign(typedReceipt, { channel: null, value: '' });
+      render();
+    }
+  }, 'primary wide', { disabled: typedReceipt.value.trim().length < 4, 'data-receipt': 'send' });
+  if (channel === 'sms') {
+    return phoneEditor({ view: v, title: t('receipt.typeNumber'), hint: t('receipt.typeNumberHint'), value: typedReceipt.value,
+      onChange: (value) => { typedReceipt.value = value; }, actions: [send(typedReceipt.value.trim())], links: [cancel] });
+  }
+  return textEditor({ title: t('receipt.typeEmail'), hint: 'name@example.com', value: typedReceipt.value, max: 254, text: true,
+    onChange: (value) => { typedReceipt.value = value.toLowerCase(); }, actions: [send(typedReceipt.value.trim())], links: [cancel] });
+}
+
 export function renderReceipt(v) {
+  forSession(v);
+  if (typedReceipt.channel) return renderTypedReceipt(v);
   const r = v.receipt ?? { sms: null, email: null, preferred: null, asked: null };
   if (r.asked === 'qr') {
     return h('section', { class: 'step center receipt' },
@@ -107,5 +132,9 @@ export function renderReceipt(v) {
     h('div', { class: 'choices receipt-choices' },
       choices.map((c) => button([c.label, c.channel === r.preferred ? h('span', { class: 'badge' }, ` · ${t('receipt.last')}`) : null],
         () => void submit({ type: 'receipt', channel: c.channel }), c.channel === r.preferred ? 'primary' : 'secondary', { 'data-receipt': c.channel }))),
+    // Another address than the order's own (offered after it).
+    h('div', { class: 'actions receipt-other' },
+      button(t('receipt.otherNumber'), () => { Object.assign(typedReceipt, { channel: 'sms', value: '' }); render(); }, 'secondary', { 'data-receipt': 'other-sms' }),
+      button(t('receipt.otherEmail'), () => { Object.assign(typedReceipt, { channel: 'email', value: '' }); render(); }, 'secondary', { 'data-receipt': 'other-email' })),
     h('div', { class: 'actions' }, button(t('receipt.none'), () => void submit({ type: 'receipt', channel: 'none' }), 'link', { 'data-receipt': 'none' })));
 }
