@@ -8,6 +8,7 @@ import { benchInventory } from './inventory.js';
 import { benchMemoryDay } from './memory-day.js';
 import { benchOutboxDrain } from './outbox-drain.js';
 import { benchPinCheck } from './pin-check.js';
+import { benchTapToOpen } from './tap-to-open.js';
 
 const results = {
   machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
@@ -16,5 +17,6 @@ const results = {
   outboxAndSnapshot: await benchOutboxDrain(),
   inventory: await benchInventory(),
   pinCheck: await benchPinCheck(),
+  tapToOpen: await benchTapToOpen(),
 };
 console.log(JSON.stringify(results, null, 2));

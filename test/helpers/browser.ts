@@ -13,6 +13,9 @@ export const INSTALL_HINT = 'Chromium is needed for the browser tests: run `apt-
 export const UI_TIMEOUT_MS = 30_000;
 export const SCREENS_DIR = join(import.meta.dirname, '..', '..', 'docs', 'screens');
 
+/** Chromium's flags for the tests and the benches (test/bench/tap-to-open.ts): no sandbox, GPU or background traffic. */
+export const CHROMIUM_ARGS: readonly string[] = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
 export function chromiumPath(): string | null {
   const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => Boolean(p));
   return candidates.find((p) => existsSync(p)) ?? null;
@@ -25,10 +28,7 @@ export async function launchBrowser(t: Test, extraArgs: readonly string[] = []):
     t.fail(INSTALL_HINT);
     throw new Error(INSTALL_HINT);
   }
-  const browser = await chromium.launch({
-    executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
-  });
+  const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, ...extraArgs] });
   t.teardown(() => browser.close());
   return browser;
 }
