@@ -48,7 +48,10 @@ export async function bootLocker(dir: string, options: { recover?: boolean } = {
   const store = createJourneyStore(db, { wallClock: () => new Date(), monoClock: () => clock.now() - started, bootId });
   const sim = new SimBoard({ clock, logger });
   const board = new RecordingBoard(sim, clock);
-  const bank = new LockBank({ board, compartments: simWiring(COMPARTMENTS), pulseMs: 5, doorConfirmTimeoutMs: 200, doorLeftOpenAlarmMs: 60_000, pollIntervalMs: 20, clock, logger });
+  // A real clock: a pulse must follow the board's last answer within one poll interval (never
+  // pulse blind), so a 20 ms interval failed whenever the event loop stalled that long (seen
+  // beside two busy loops: the drop-off refused as BOARD_OFFLINE). 200 ms, as a real board's.
+  const bank = new LockBank({ board, compartments: simWiring(COMPARTMENTS), pulseMs: 5, doorConfirmTimeoutMs: 400, doorLeftOpenAlarmMs: 60_000, pollIntervalMs: 200, clock, logger });
   await bank.start();
   const actuator = new Actuator({ store, locks: bank, wallClock: () => new Date(), logger });
   if (options.recover ?? true) await actuator.recover();
