@@ -12,6 +12,13 @@ import { scratchDir } from './scratch.js';
 /** Cheap scrypt for the demo PINs: tests hash many. */
 export const TEST_PIN_COST = { N: 2 ** 10, r: 8, p: 1 };
 
+/**
+ * Lock timings for test lockers on a real clock: a short pulse, and the poll interval of a real
+ * board. A pulse must follow the board's last answer within one poll interval (never pulse
+ * blind); at 50 ms a busy machine's event-loop stall refused opens as BOARD_OFFLINE.
+ */
+export const TEST_LOCKS = { pulseMs: 50, doorConfirmTimeoutMs: 400, pollIntervalMs: 200 };
+
 /** A locker and, beside it (a separate program, started here in the test's process), the reference back office. */
 export interface TestLocker extends Locker {
   sync: NonNullable<Locker['sync']>;
@@ -51,7 +58,7 @@ export async function startTestLocker(dir: string, overrides: Record<string, unk
       {
         dataDir: dir,
         server: { host: '127.0.0.1', port: 0 },
-        locks: { pulseMs: 50, doorConfirmTimeoutMs: 400, pollIntervalMs: 50 },
+        locks: TEST_LOCKS,
         // Many test lockers run at once: no shared admin socket path, no fixed metrics port.
         admin: { socketPath: null },
         metrics: { port: 0 },

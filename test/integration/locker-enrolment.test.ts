@@ -10,9 +10,10 @@ import { decodeConfig } from '../../kiosk/config/load.js';
 import { startLocker } from '../../kiosk/locker.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
 import { loadOrCreateIdentity } from '../../kiosk/sync/identity.js';
+import { TEST_LOCKS } from '../helpers/locker.js';
 import { MiniBackOffice, waitFor } from '../helpers/mini-back-office.js';
 
-const SMALL = { server: { host: '127.0.0.1', port: 0 }, locks: { pulseMs: 50, doorConfirmTimeoutMs: 400, pollIntervalMs: 50 } };
+const SMALL = { server: { host: '127.0.0.1', port: 0 }, locks: TEST_LOCKS };
 
 t.test('first start: the enrolment record is in the log and on /health, its kid the thumbprint the tokens carry', async (t) => {
   const dir = t.testdir();

@@ -7,7 +7,7 @@ import t from 'tap';
 import { decodeConfig } from '../../kiosk/config/load.js';
 import { startLocker } from '../../kiosk/locker.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
-import { ok, startTestLocker, until } from '../helpers/locker.js';
+import { ok, startTestLocker, TEST_LOCKS, until } from '../helpers/locker.js';
 
 t.test('unprovisioned: no back office started, held reservations still work, events wait', async (t) => {
   const dir = t.testdir();
@@ -16,7 +16,7 @@ t.test('unprovisioned: no back office started, held reservations still work, eve
   await first.stop();
 
   const config = decodeConfig(
-    { dataDir: dir, server: { host: '127.0.0.1', port: 0 }, locks: { pulseMs: 50, doorConfirmTimeoutMs: 400, pollIntervalMs: 50 } },
+    { dataDir: dir, server: { host: '127.0.0.1', port: 0 }, locks: TEST_LOCKS },
     null,
   );
   t.equal(config.backOffice.url, null);
