@@ -10,6 +10,7 @@ import { canonicalJson } from '../../kiosk/sync/commands.js';
 import { jwkThumbprint } from '../../kiosk/sync/identity.js';
 import { digestOf } from '../../kiosk/sync/inventory.js';
 import type { HelloMessage, InventoryItem } from '../../kiosk/sync/messages.js';
+import { KitPickups } from './kit-pickups.js';
 import type { Frame, KitSocket } from './kit-socket.js';
 
 export interface TokenOptions {
@@ -37,6 +38,8 @@ export class KitUnit {
   readonly ackViolations: string[] = [];
   readonly idConflicts: string[] = [];
   readonly receivedPerCall = new Map<string, number>();
+  /** The pickups the back office sent, and its remote opens judged (P-OPEN-1). */
+  readonly pickups = new KitPickups();
   readonly #contentById = new Map<string, string>();
 
   constructor(
@@ -152,6 +155,7 @@ export class KitUnit {
         if (item && version <= item.version) return ok({ applied: false, reason: 'stale', version: item.version });
         if (item) item.version = version;
         else this.inventory.push({ id: String(reservation?.id), version, paymentVersion: 0, status: 'booked' });
+        this.pickups.upserted(reservation as Record<string, unknown> | undefined);
         return ok({ applied: true, created: !item, version, status: item?.status ?? 'booked' });
       }
       case 'reservation.cancel': {
@@ -169,8 +173,13 @@ export class KitUnit {
         const version = Number(args['version']);
         if (version <= item.paymentVersion) return ok({ applied: false, reason: 'stale', version: item.paymentVersion });
         item.paymentVersion = version;
+        this.pickups.paymentStatus(args);
         return ok({ applied: true, version, status: args['status'] });
       }
+      case 'receipt.link':
+        return held(args['reservationId']) ? ok({ shown: true }) : notFound('the reservation');
+      case 'reservation.remote-open':
+        return ok(this.pickups.remoteOpen(String(id), args));
       default:
         return notFound('what it names');
     }

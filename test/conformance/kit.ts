@@ -9,7 +9,8 @@
  *      types, a nack, an urgent help call (P-SESS-3, P-EVT-1..6, P-HELP-1, 2), whose received
  *      command the kit leaves unanswered;
  *   4. a third session: the position kept (P-SESS-4), the command sent again (P-CMD-2), no
- *      paging of a known inventory (P-INV-2);
+ *      paging of a known inventory (P-INV-2), the staff's remote-open events (P-STAFF-1), and
+ *      the customer's side of a paid pickup (kit-customer.ts: P-PAY-1, P-RCPT-1, P-OPEN-1);
  * then what was watched throughout (P-SESS-2, P-EVT-4, P-CMD-1, P-HELP-2).
  * A silent back office fails the rule being waited for after `timeoutMs`; the kit never hangs.
  */
@@ -17,6 +18,7 @@ import type { KeyObject } from 'node:crypto';
 import { RULES } from './rules.js';
 import { KitSocket, type Frame, type OpenResult } from './kit-socket.js';
 import { KitUnit } from './kit-unit.js';
+import { customerStage, type KitCustomer } from './kit-customer.js';
 
 export interface KitOptions {
   /** The back office's locker endpoint: wss://... (ws:// for a back office on this machine). */
@@ -29,6 +31,8 @@ export interface KitOptions {
   ca?: Buffer;
   /** How long to wait for each answer; default 10 s. */
   timeoutMs?: number;
+  /** The customer's part at this back office (pay at its provider, press its phone link): without it, P-PAY-1, P-RCPT-1 and P-OPEN-1 are partly not checked. */
+  customer?: KitCustomer;
   /** Progress lines (stderr in the CLI). */
   progress?: (line: string) => void;
 }
@@ -295,6 +299,25 @@ export async function runConformance(options: KitOptions): Promise<Report> {
       staffAck !== null && staffNack === undefined,
       staffNack ? `seq ${String(staffNack['seq'])} refused: ${String(staffNack['reason'])}` : staffAck ? `acked up to ${String(staffAck['seq'])}` : `no ack of ${s + 8 + staffEvents.length - 1} within ${timeoutMs} ms`,
     );
+
+    // The customer's side (issue 12): paying, a receipt, the phone link, on a pickup of the back office's.
+    log('the customer: payment check, receipt, phone link');
+    let next = s + 8 + staffEvents.length;
+    await customerStage({
+      socket: third.socket,
+      unit,
+      event: (type, payload) => {
+        const seq = next;
+        next += 1;
+        send(third, unit.event(seq, type, payload));
+        return seq;
+      },
+      acked: async (seq) => (await third.socket.waitFor(ackAtLeast(seq), timeoutMs)) !== null,
+      customer: options.customer,
+      timeoutMs,
+      judge,
+      skip,
+    });
     await third.socket.close();
   } catch (error) {
     const why = error instanceof Stop ? error.message : `the kit stopped: ${(error as Error).message}`;

@@ -40,4 +40,7 @@ export const RULES: readonly Rule[] = [
   { id: 'P-INV-1', section: 'Inventory', title: 'an inventory digest the back office does not know is paged with inventory.page from after: null until next is null' },
   { id: 'P-INV-2', section: 'Inventory', title: 'an inventory already paged is not paged again while the digest is unchanged' },
   { id: 'P-STAFF-1', section: 'Remote open', title: 'the remote-open events and alarm.remote-open-throttled (valid payloads) are acknowledged, never refused' },
+  { id: 'P-PAY-1', section: 'Payments', title: 'payment.check-requested: the back office asks its provider and sends a newer payment.status when the state changed (a payment whose notice was lost)' },
+  { id: 'P-RCPT-1', section: 'Receipts', title: 'receipt.requested with channel qr is answered by receipt.link for that reservation' },
+  { id: 'P-OPEN-1', section: 'Open from the phone link', title: 'reservation.remote-open only for a pickup with its key in that compartment, paid when payment is required, its nonce for that reservation alone' },
 ];

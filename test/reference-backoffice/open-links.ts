@@ -111,7 +111,7 @@ export class OpenLinks {
   async open(token: string): Promise<{ commandId: string }> {
     const row = await this.#row(token);
     const r = await reservations.get(this.#o.db, row.reservation_id);
-    if (!r || r.compartmentId === null) throw new BackOfficeError('CONFLICT', 'the key is not in a compartment');
+    if (!r || r.compartmentId === null || r.status !== 'ready') throw new BackOfficeError('CONFLICT', 'the key is not in a compartment');
     if (r.paymentRequired && r.paymentStatus !== 'paid') throw new BackOfficeError('CONFLICT', 'pay first');
     const compartment = r.compartmentId;
     const now = this.#o.now();

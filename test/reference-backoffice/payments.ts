@@ -278,7 +278,9 @@ export class PaymentDesk {
   /** The provider's view of the current payment, sent on when it changed. */
   async #sync(tx: Tx, r: MasterReservation, current: PaymentRecord, now: Date): Promise<number> {
     if (!current.providerId) return 0;
-    const seen = await this.#o.provider.status(current.providerId);
+    let seen = await this.#o.provider.status(current.providerId);
+    // Approved while its notice was lost: captured now, as the notice would have had it.
+    if (seen.state === 'authorised') seen = await this.#o.provider.capture(current.providerId);
     const state = WIRE_STATE[seen.state];
     return state === current.state ? 0 : this.#publish(tx, r, current, state, now);
   }
