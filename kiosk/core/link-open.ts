@@ -15,6 +15,7 @@
  */
 import type { Logger } from 'pino';
 import { DomainError } from '../errors.js';
+import { recordOpenOutcome } from './open-outcome.js';
 import type { OpenThrottle } from './open-throttle.js';
 import type { JourneyStore, JourneyTx, LockPort } from './ports.js';
 
@@ -117,19 +118,14 @@ export class LinkOpener {
     const outcome = await this.#o.locks.open(compartment);
     if (!outcome.ok) this.#awaitingClose.delete(compartment);
     else if (outcome.confirmed || outcome.alreadyOpen) (this.#awaitingClose.get(compartment) ?? { seenOpen: false }).seenOpen = true;
-    const result = outcome.ok ? (outcome.alreadyOpen ? 'already-open' : outcome.confirmed ? 'confirmed' : 'no-door-signal') : outcome.error;
-    await this.#o.store.transaction(async (tx) => {
-      await tx.audit({
-        compartmentId: compartment,
-        action: 'open',
-        phase: 'outcome',
-        intentId,
-        actor: ACTOR,
-        reservationId,
-        result: outcome.ok ? 'opened' : outcome.error,
-        detail: { pulses: outcome.pulses, purpose: 'customer-link' },
-      });
-      await tx.event('reservation.remote-open-done', { reservationId, compartment, opened: outcome.ok, result, pulses: outcome.pulses });
+    const result = await recordOpenOutcome(this.#o.store, outcome, {
+      compartment,
+      intentId,
+      actor: ACTOR,
+      reservationId,
+      purpose: 'customer-link',
+      doneEvent: 'reservation.remote-open-done',
+      donePayload: (result) => ({ reservationId, compartment, opened: outcome.ok, result, pulses: outcome.pulses }),
     });
     this.#o.logger.info({ compartment, result, pulses: outcome.pulses }, 'open from the phone link done');
     return outcome.ok;

@@ -18,6 +18,7 @@
  */
 import type { Logger } from 'pino';
 import { DomainError } from '../errors.js';
+import { recordOpenOutcome } from './open-outcome.js';
 import type { OpenThrottle } from './open-throttle.js';
 import type { JourneyStore, JourneyTx, LockPort } from './ports.js';
 
@@ -112,19 +113,14 @@ export class RemoteOpener {
   async open(decision: Extract<RemoteOpenDecision, { ok: true }>): Promise<boolean> {
     const { compartment, by, intentId, reservationId } = decision;
     const outcome = await this.#o.locks.open(compartment);
-    const result = outcome.ok ? (outcome.alreadyOpen ? 'already-open' : outcome.confirmed ? 'confirmed' : 'no-door-signal') : outcome.error;
-    await this.#o.store.transaction(async (tx) => {
-      await tx.audit({
-        compartmentId: compartment,
-        action: 'open',
-        phase: 'outcome',
-        intentId,
-        actor: `staff:${by}`,
-        reservationId,
-        result: outcome.ok ? 'opened' : outcome.error,
-        detail: { pulses: outcome.pulses, purpose: 'remote' },
-      });
-      await tx.event('compartment.remote-open-done', { compartment, by, opened: outcome.ok, result, pulses: outcome.pulses });
+    const result = await recordOpenOutcome(this.#o.store, outcome, {
+      compartment,
+      intentId,
+      actor: `staff:${by}`,
+      reservationId,
+      purpose: 'remote',
+      doneEvent: 'compartment.remote-open-done',
+      donePayload: (result) => ({ compartment, by, opened: outcome.ok, result, pulses: outcome.pulses }),
     });
     this.#o.logger.info({ compartment, result, pulses: outcome.pulses }, 'remote open done');
     return outcome.ok;
