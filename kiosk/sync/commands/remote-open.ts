@@ -44,18 +44,24 @@ function linkOpenTx(tx: Tx, stamps: StoreStamps, now: () => Date): LinkOpenTx {
   };
 }
 
+type OpenDecision = { ok: true; compartment: number } | { ok: false; reason: string; retryAfterS?: number };
+
 /**
- * reservation.remote-open (docs/protocol.md, "Open from the phone link"): the customer pressed
- * "Open compartment N" on the page their pickup message linked to. Same answers as
- * compartment.remote-open; the checks are the locker's own (core/link-open.ts).
+ * A remote open's answer, staff's or the phone link's: the opener decides in the command's
+ * transaction; an accepted open is pulsed after the commit. `{ accepted: true, compartment }` or
+ * `{ accepted: false, reason, retryAfterS? }`; a locker built without that opener refuses.
  */
-async function linkOpen(ctx: CommandContext, args: CommandArgs['reservation.remote-open']): Promise<Record<string, unknown>> {
-  const port = ctx.ports.linkOpen;
-  if (!port) throw new CommandFailure('CONFLICT', 'this locker cannot open compartments from a phone link');
+async function answerOpen<D extends OpenDecision, P extends { opener: { openAfterCommit(decision: Extract<D, { ok: true }>): void } }>(
+  port: P | undefined,
+  ctx: CommandContext,
+  unavailable: string,
+  decide: (port: P) => Promise<D>,
+): Promise<Record<string, unknown>> {
+  if (!port) throw new CommandFailure('CONFLICT', unavailable);
   try {
-    const decision = await port.opener.decide(linkOpenTx(ctx.tx, port.stamps, () => ctx.now), args);
+    const decision = await decide(port);
     if (!decision.ok) return { accepted: false, reason: decision.reason, ...(decision.retryAfterS === undefined ? {} : { retryAfterS: decision.retryAfterS }) };
-    ctx.afterCommit(() => port.opener.openAfterCommit(decision));
+    ctx.afterCommit(() => port.opener.openAfterCommit(decision as Extract<D, { ok: true }>));
     return { accepted: true, compartment: decision.compartment };
   } catch (error) {
     if (!isDomainError(error)) throw error;
@@ -63,18 +69,17 @@ async function linkOpen(ctx: CommandContext, args: CommandArgs['reservation.remo
   }
 }
 
-async function remoteOpen(ctx: CommandContext, args: CommandArgs['compartment.remote-open']): Promise<Record<string, unknown>> {
-  const port = ctx.ports.remoteOpen;
-  if (!port) throw new CommandFailure('CONFLICT', 'this locker cannot open compartments remotely');
-  try {
-    const decision = await port.opener.decide(remoteOpenTx(ctx.tx, port.stamps), args);
-    if (!decision.ok) return { accepted: false, reason: decision.reason, ...(decision.retryAfterS === undefined ? {} : { retryAfterS: decision.retryAfterS }) };
-    ctx.afterCommit(() => port.opener.openAfterCommit(decision));
-    return { accepted: true, compartment: decision.compartment };
-  } catch (error) {
-    if (!isDomainError(error)) throw error;
-    throw new CommandFailure(error.code === 'NOT_FOUND' ? 'NOT_FOUND' : 'SCHEMA', error.message);
-  }
+/**
+ * reservation.remote-open (docs/protocol.md, "Open from the phone link"): the customer pressed
+ * "Open compartment N" on the page their pickup message linked to. Same answers as
+ * compartment.remote-open; the checks are the locker's own (core/link-open.ts).
+ */
+function linkOpen(ctx: CommandContext, args: CommandArgs['reservation.remote-open']): Promise<Record<string, unknown>> {
+  return answerOpen(ctx.ports.linkOpen, ctx, 'this locker cannot open compartments from a phone link', (port) => port.opener.decide(linkOpenTx(ctx.tx, port.stamps, () => ctx.now), args));
+}
+
+function remoteOpen(ctx: CommandContext, args: CommandArgs['compartment.remote-open']): Promise<Record<string, unknown>> {
+  return answerOpen(ctx.ports.remoteOpen, ctx, 'this locker cannot open compartments remotely', (port) => port.opener.decide(remoteOpenTx(ctx.tx, port.stamps), args));
 }
 
 export const remoteOpenCommands: CommandFamily<'compartment.remote-open' | 'reservation.remote-open'> = {
