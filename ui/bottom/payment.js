@@ -119,9 +119,9 @@ export function renderReceipt(v) {
       h('div', { class: 'actions' }, button(t('done.finish'), () => void submit({ type: 'receipt', channel: 'none' }), 'primary')));
   }
   const choices = [
-    r.sms && { channel: 'sms', label: t('receipt.sms', { phone: r.sms }) },
-    r.email && { channel: 'email', label: t('receipt.email', { email: r.email }) },
-    { channel: 'qr', label: t('receipt.qr') },
+    r.sms && { channel: 'sms', label: t('receipt.sms', { phone: r.sms }), hint: t('receipt.hintSms') },
+    r.email && { channel: 'email', label: t('receipt.email', { email: r.email }), hint: t('receipt.hintEmail') },
+    { channel: 'qr', label: t('receipt.qr'), hint: t('receipt.hintQr') },
   ].filter(Boolean);
   // The customer's last choice first.
   choices.sort((a, b) => Number(b.channel === r.preferred) - Number(a.channel === r.preferred));
@@ -130,7 +130,8 @@ export function renderReceipt(v) {
     h('p', { class: 'lead' }, t('receipt.text')),
     errorBlock({ callHelp: v }),
     h('div', { class: 'choices receipt-choices' },
-      choices.map((c) => button([c.label, c.channel === r.preferred ? h('span', { class: 'badge' }, ` · ${t('receipt.last')}`) : null],
+      // The hint (what happens next) is shown where there is room: stood on end (payment.css).
+      choices.map((c) => button([h('span', { class: 'choice-label' }, c.label, c.channel === r.preferred ? h('span', { class: 'badge' }, ` · ${t('receipt.last')}`) : null), h('span', { class: 'choice-hint' }, c.hint)],
         () => void submit({ type: 'receipt', channel: c.channel }), c.channel === r.preferred ? 'primary' : 'secondary', { 'data-receipt': c.channel }))),
     // Another address than the order's own (offered after it).
     h('div', { class: 'actions receipt-other' },
