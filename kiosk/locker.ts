@@ -17,6 +17,7 @@ import { MechanicDesk } from './core/mechanic-desk.js';
 import { MechanicTokens } from './core/mechanic-token.js';
 import { RollingWindowThrottle } from './core/open-throttle.js';
 import { LinkOpener } from './core/link-open.js';
+import { awaitingClosePort } from './store/link-open-awaiting.js';
 import { RemoteOpener } from './core/remote-open.js';
 import type { JourneyStore } from './core/ports.js';
 import { createHardware, type Hardware } from './hardware.js';
@@ -173,8 +174,11 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       boardOnline: (id) => boardOnlineFor(config, hardware, id),
       customerOn: (id) => journeys.view().sessionId !== null && journeys.topView().compartment === id,
       collected: (compartment, reservationId, how) => actuator.collected(compartment, reservationId, how),
+      awaiting: awaitingClosePort(db),
       logger: moduleLogger(logger, 'kiosk:link-open'),
     });
+    // A door opened from a link before a restart: its pickup is recorded when it is found closed.
+    await linkOpen.recover();
 
     // The back office. Without one the unit is unprovisioned: it serves the reservations it
     // already holds, keeps every event in the outbox, and says so on /health and the screens.

@@ -37,11 +37,30 @@ export interface LinkOpenTx extends JourneyTx {
   inflightOn(compartment: number): Promise<boolean>;
   nonceUsed(nonce: string): Promise<boolean>;
   useNonce(nonce: string, reservationId: string): Promise<void>;
+  /** Records, with the intent, that this door is to be watched until it closes (survives a restart). */
+  awaitClose(compartment: number, reservationId: string): Promise<void>;
+}
+
+/** A door opened from a link, not yet closed again. */
+export interface AwaitingClose {
+  compartment: number;
+  reservationId: string;
+  /** The door was seen open (the pulse confirmed it, or a door sensor): its closing records the pickup. */
+  seenOpen: boolean;
+}
+
+/** Where the doors waiting to close are kept across restarts (kiosk/store/link-open-awaiting.ts). */
+export interface AwaitingClosePort {
+  list(): Promise<AwaitingClose[]>;
+  seenOpen(compartment: number): Promise<void>;
+  forget(compartment: number, reservationId: string): Promise<void>;
 }
 
 export interface LinkOpenerOptions {
   store: Pick<JourneyStore, 'transaction'>;
-  locks: Pick<LockPort, 'open' | 'events' | 'itemPresent'>;
+  locks: Pick<LockPort, 'open' | 'events' | 'itemPresent' | 'doorState'>;
+  /** The doors waiting to close, kept durably (written with the intent; read back by recover()). */
+  awaiting: AwaitingClosePort;
   /** The same throttle as staff remote opens (built once in kiosk/locker.ts). */
   throttle: OpenThrottle;
   boardOnline: (compartment: number) => boolean;
@@ -61,10 +80,7 @@ export class LinkOpener {
 
   constructor(options: LinkOpenerOptions) {
     this.#o = options;
-    options.locks.events.on('doorOpened', (id) => {
-      const waiting = this.#awaitingClose.get(id);
-      if (waiting) waiting.seenOpen = true;
-    });
+    options.locks.events.on('doorOpened', (id) => this.#seenOpen(id));
     options.locks.events.on('doorClosed', (id) => this.#closed(id));
   }
 
@@ -94,6 +110,7 @@ export class LinkOpener {
       return refuse('THROTTLED', retryAfterS);
     }
     await tx.useNonce(nonce, reservationId);
+    await tx.awaitClose(compartment, reservationId);
     const intentId = await tx.audit({
       compartmentId: compartment,
       action: 'open',
@@ -116,8 +133,10 @@ export class LinkOpener {
     const { compartment, reservationId, intentId } = decision;
     this.#awaitingClose.set(compartment, { reservationId, seenOpen: false });
     const outcome = await this.#o.locks.open(compartment);
-    if (!outcome.ok) this.#awaitingClose.delete(compartment);
-    else if (outcome.confirmed || outcome.alreadyOpen) (this.#awaitingClose.get(compartment) ?? { seenOpen: false }).seenOpen = true;
+    if (!outcome.ok) {
+      this.#awaitingClose.delete(compartment);
+      await this.#o.awaiting.forget(compartment, reservationId);
+    } else if (outcome.confirmed || outcome.alreadyOpen) this.#seenOpen(compartment);
     const result = await recordOpenOutcome(this.#o.store, outcome, {
       compartment,
       intentId,
@@ -131,17 +150,49 @@ export class LinkOpener {
     return outcome.ok;
   }
 
-  /** The door opened from a link closed again: the key was taken (unconfirmed), unless the item sensor sees it still in. */
+  /**
+   * At start: the doors opened from a link before the restart and not closed since. One found
+   * closed now (seen open before) records its pickup; one found open is watched until it closes;
+   * one whose state is not known yet waits for the board's first answer (its door events).
+   * Returns how many were waiting.
+   */
+  async recover(): Promise<number> {
+    const waiting = await this.#o.awaiting.list();
+    for (const entry of waiting) {
+      this.#awaitingClose.set(entry.compartment, { reservationId: entry.reservationId, seenOpen: entry.seenOpen });
+      const door = this.#o.locks.doorState(entry.compartment);
+      if (door === 'open') this.#seenOpen(entry.compartment);
+      else if (door === 'closed') this.#closed(entry.compartment);
+    }
+    if (waiting.length > 0) this.#o.logger.info({ compartments: waiting.map((w) => w.compartment) }, 'phone-link opens waiting for their door to close, found at start');
+    return waiting.length;
+  }
+
+  #seenOpen(compartment: number): void {
+    const waiting = this.#awaitingClose.get(compartment);
+    if (!waiting || waiting.seenOpen) return;
+    waiting.seenOpen = true;
+    this.#o.awaiting.seenOpen(compartment).catch((error: unknown) => this.#o.logger.error({ err: String(error), compartment }, 'door seen open after a link open: not kept'));
+  }
+
+  /**
+   * The door opened from a link closed again: the key was taken (unconfirmed), unless the item
+   * sensor sees it still in. The durable row goes after the pickup is recorded: a restart in
+   * between finds the compartment free and records nothing twice (collected() refuses it).
+   */
   #closed(compartment: number): void {
     const waiting = this.#awaitingClose.get(compartment);
     if (!waiting?.seenOpen) return;
     this.#awaitingClose.delete(compartment);
+    const forget = () => this.#o.awaiting.forget(compartment, waiting.reservationId).catch((error: unknown) => this.#o.logger.error({ err: String(error), compartment }, 'link open waiting to close: not cleared'));
     if (this.#o.locks.itemPresent?.(compartment) === true) {
       this.#o.logger.info({ compartment }, 'door closed after a link open with the key still in: left as it was');
+      void forget();
       return;
     }
-    this.#o.collected(compartment, waiting.reservationId, { confirmed: false }).catch((error: unknown) =>
-      this.#o.logger.error({ err: String(error), compartment }, 'pickup from the phone link not recorded'),
-    );
+    this.#o
+      .collected(compartment, waiting.reservationId, { confirmed: false })
+      .catch((error: unknown) => this.#o.logger.error({ err: String(error), compartment }, 'pickup from the phone link not recorded'))
+      .finally(() => void forget());
   }
 }

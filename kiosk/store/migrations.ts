@@ -255,6 +255,20 @@ CREATE TABLE link_open_nonces (
 );
 `;
 
+/**
+ * A door opened from the customer's phone link, waiting to close (then the pickup is recorded,
+ * key.collected unconfirmed). Written in the same transaction as the open's intent, so a
+ * restart while the door is open still records the pickup when the door is found closed.
+ */
+const V10_LINK_OPEN_AWAITING = `
+CREATE TABLE link_open_awaiting (
+  compartment_id INTEGER PRIMARY KEY,
+  reservation_id TEXT NOT NULL,
+  seen_open      INTEGER NOT NULL DEFAULT 0 CHECK (seen_open IN (0, 1)),
+  since          TEXT NOT NULL
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: V1_INITIAL },
   { version: 2, name: 'help calls; audit by reservation', up: V2_HELP_CALLS },
@@ -265,6 +279,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'mechanic tokens (single-use nonces)', up: V7_MECHANIC_TOKENS },
   { version: 8, name: 'payment details (provider state, payment link)', up: V8_PAYMENT_DETAILS },
   { version: 9, name: 'phone-link open nonces (single use)', up: V9_LINK_OPEN_NONCES },
+  { version: 10, name: 'phone-link opens waiting for their door to close', up: V10_LINK_OPEN_AWAITING },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

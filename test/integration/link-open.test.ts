@@ -17,6 +17,7 @@ import { RemoteOpener } from '../../kiosk/core/remote-open.js';
 import type { Reservation } from '../../kiosk/core/types.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
 import { createJourneyStore } from '../../kiosk/store/journey-store.js';
+import { awaitingClosePort } from '../../kiosk/store/link-open-awaiting.js';
 import { audit, compartments, reservations } from '../../kiosk/store/repositories.js';
 import { CommandProcessor } from '../../kiosk/sync/commands.js';
 import type { CommandArgs, CommandMessage } from '../../kiosk/sync/messages.js';
@@ -41,6 +42,7 @@ async function fixture(t: Test, options: { customerOn?: number; itemPresent?: bo
       return { ok: true, compartment, pulses: 1, confirmed: true, alreadyOpen: false };
     },
     itemPresent: () => options.itemPresent ?? null,
+    doorState: () => 'closed' as const,
   };
   const store = createJourneyStore(db, stamps);
   const actuator = new Actuator({ store, locks: locks as unknown as LockPort, wallClock: () => wall, logger: createSilentLogger() });
@@ -52,6 +54,7 @@ async function fixture(t: Test, options: { customerOn?: number; itemPresent?: bo
     boardOnline: () => true,
     customerOn: (id) => id === options.customerOn,
     collected: (compartment, reservationId, how) => actuator.collected(compartment, reservationId, how),
+    awaiting: awaitingClosePort(db),
     logger: createSilentLogger(),
   });
   // A staff opener sharing the throttle, as kiosk/locker.ts builds them.

@@ -35,7 +35,7 @@ t.test('an empty database is migrated to the latest version', async (t) => {
   const { db } = await openTempDb(t);
   t.equal(await schemaVersion(db), LATEST_SCHEMA_VERSION);
   t.same(await tableNames(db), [
-    'applied_commands', 'audit_log', 'compartments', 'help_calls', 'inflight', 'link_open_nonces', 'lockouts', 'mechanic_requests', 'mechanic_tokens', 'outbox', 'payment_details',
+    'applied_commands', 'audit_log', 'compartments', 'help_calls', 'inflight', 'link_open_awaiting', 'link_open_nonces', 'lockouts', 'mechanic_requests', 'mechanic_tokens', 'outbox', 'payment_details',
     'refused_events', 'reservation_amount_due', 'reservation_timeline', 'reservations', 'schema_version', 'settings',
   ]);
   const applied = await db.all<{ version: number }>('SELECT version FROM schema_version ORDER BY version');

@@ -11,6 +11,7 @@ import type { RemoteOpener, RemoteOpenTx } from '../../core/remote-open.js';
 import { isDomainError } from '../../errors.js';
 import type { Tx } from '../../store/db.js';
 import { journeyTxOf, type StoreStamps } from '../../store/journey-store.js';
+import { awaitClose } from '../../store/link-open-awaiting.js';
 import { inflight } from '../../store/repositories.js';
 import type { CommandArgs } from '../messages.js';
 import { CommandFailure, type CommandContext, type CommandFamily } from './context.js';
@@ -41,6 +42,7 @@ function linkOpenTx(tx: Tx, stamps: StoreStamps, now: () => Date): LinkOpenTx {
     useNonce: async (nonce, reservationId) => {
       await tx.run('INSERT INTO link_open_nonces (nonce, reservation_id, used_at) VALUES (?, ?, ?)', [nonce, reservationId, now().toISOString()]);
     },
+    awaitClose: (compartment, reservationId) => awaitClose(tx, compartment, reservationId, now()),
   };
 }
 
