@@ -13,6 +13,8 @@ export interface EventEffects {
   helpCallOpened(tx: Tx, unitId: string, callId: string): Promise<void>;
   /** The customer at the locker asked to pay, for a check, or for a receipt (payments.ts). */
   payment?(tx: Tx, event: StoredEvent, r: MasterReservation): Promise<void>;
+  /** An order became ready for pickup in `compartment`: tell the customer (pickup-message.ts). */
+  pickupReady?(tx: Tx, r: MasterReservation, compartment: number, at: Date): Promise<unknown>;
 }
 
 /**
@@ -57,16 +59,19 @@ export async function applyEvent(tx: Tx, event: StoredEvent, effects: EventEffec
     case 'key.deposited': {
       const r = await own(p.reservationId);
       if (!r) break;
-      await reservations.update(tx, {
+      const deposited: MasterReservation = {
         ...r,
         status: r.kind === 'pickup' ? 'ready' : 'deposited',
         compartmentId: compartment ?? r.compartmentId,
         remark: str(p.remark),
         addedPhone: str(p.addedPhone),
         updatedAt: event.receivedAt,
-      });
+      };
+      await reservations.update(tx, deposited);
       // confirmed false: the customer walked away at a closed door (absent from older lockers: true).
       await note(r, { compartment, confirmed: p.confirmed !== false });
+      // A pickup's key put in at the locker: the order is ready, the customer is told.
+      if (r.kind === 'pickup' && r.status !== 'ready' && deposited.compartmentId !== null) await effects.pickupReady?.(tx, deposited, deposited.compartmentId, new Date(at));
       break;
     }
     case 'key.collected': {
@@ -89,10 +94,14 @@ export async function applyEvent(tx: Tx, event: StoredEvent, effects: EventEffec
       // locker chose. A real back office now texts the customer its number and PIN or link.
       const r = await own(p.reservationId);
       if (!r) break;
-      await reservations.update(tx, { ...r, status: 'ready', compartmentId: compartment, updatedAt: event.receivedAt });
+      const returned: MasterReservation = { ...r, status: 'ready', compartmentId: compartment, updatedAt: event.receivedAt };
+      await reservations.update(tx, returned);
       await note(r, { compartment, requestId: str(p.requestId), tabletId: str(p.tabletId), by: await mechanic() });
-      const channels = [...(r.email ? ['e-mail'] : []), ...(r.phones.length > 0 ? ['SMS'] : [])];
-      await timeline.add(tx, r.id, 'pickup.notified', { seq: event.seq, compartment, channels, simulated: true }, at);
+      if (compartment !== null && effects.pickupReady) await effects.pickupReady(tx, returned, compartment, new Date(at));
+      else {
+        const channels = [...(r.email ? ['e-mail'] : []), ...(r.phones.length > 0 ? ['SMS'] : [])];
+        await timeline.add(tx, r.id, 'pickup.notified', { seq: event.seq, compartment, channels, simulated: true }, at);
+      }
       break;
     }
     case 'mechanic.queued':

@@ -45,6 +45,8 @@ export interface LockerSyncOptions {
   rehash?: (tx: Tx, unitId: string, hello: HelloMessage, now: Date) => Promise<number>;
   /** A payment or receipt event (payments.ts); returns commands queued. */
   payment?: (tx: Tx, event: StoredEvent, r: MasterReservation) => Promise<number>;
+  /** An order became ready for pickup at the locker: the pickup message (pickup-message.ts). */
+  pickupReady?: (tx: Tx, r: MasterReservation, compartment: number, at: Date) => Promise<unknown>;
 }
 
 export class LockerSync {
@@ -155,6 +157,7 @@ export class LockerSync {
       payment: async (tx, event, r) => {
         if (((await this.#o.payment?.(tx, event, r)) ?? 0) > 0) onQueued();
       },
+      ...(this.#o.pickupReady ? { pickupReady: this.#o.pickupReady } : {}),
     };
   }
 

@@ -7,10 +7,10 @@
  * each nonce once, so pressing again is sent and refused there (NONCE_USED).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db, Tx } from '../../kiosk/store/db.js';
+import type { Db, Queryable, Tx } from '../../kiosk/store/db.js';
 import type { CommandArgs } from '../../kiosk/sync/messages.js';
 import { BackOfficeError } from './errors.js';
-import { commands, reservations } from './store.js';
+import { commands, reservations, type MasterReservation } from './store.js';
 
 const LINK_TTL_MS = 24 * 3600_000;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -73,12 +73,23 @@ export class OpenLinks {
     await this.#schema();
     const r = await reservations.get(this.#o.db, reservationId);
     if (!r) throw new BackOfficeError('NOT_FOUND', 'no such reservation');
+    return this.#make(this.#o.db, r);
+  }
+
+  /** The same, inside the caller's transaction (the pickup message made when the order becomes ready). */
+  async issueIn(tx: Tx, r: MasterReservation): Promise<{ url: string; expiresAt: string }> {
+    // The table is made here when no request has made it yet (inside the transaction).
+    await tx.exec(SCHEMA);
+    return this.#make(tx, r);
+  }
+
+  async #make(q: Queryable, r: MasterReservation): Promise<{ url: string; expiresAt: string }> {
     if (r.kind !== 'pickup') throw new BackOfficeError('CONFLICT', 'only a pickup has an open link');
     const token = randomBytes(32).toString('base64url');
     const nonce = `lnk_${randomBytes(16).toString('base64url')}`;
     const now = this.#o.now();
     const expiresAt = new Date(now.getTime() + LINK_TTL_MS).toISOString();
-    await this.#o.db.run('INSERT INTO open_links (token_hash, nonce, reservation_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?)', [hashOf(token), nonce, r.id, expiresAt, now.toISOString()]);
+    await q.run('INSERT INTO open_links (token_hash, nonce, reservation_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?)', [hashOf(token), nonce, r.id, expiresAt, now.toISOString()]);
     return { url: `${this.#publicUrl}/open/${token}`, expiresAt };
   }
 

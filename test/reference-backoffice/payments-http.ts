@@ -42,6 +42,8 @@ export function paymentApi(service: BackOfficeService): express.Router {
   }
   // The pickup message's open link (open-links.ts): staff make one; the phone page reads it and presses Open.
   api.post('/reservations/:id/open-link', route(async (req, res) => res.status(201).json(await service.openLinks.issue(param(req, 'id')))));
+  // The pickup message again (a new link in it), e.g. for an order that was ready before the message existed.
+  api.post('/reservations/:id/pickup-message', route(async (req, res) => res.status(202).json(await service.resendPickupMessage(param(req, 'id')))));
   api.get('/open/:token', route(async (req, res) => res.json(await service.openLinks.view(param(req, 'token')))));
   api.post('/open/:token/open', route(async (req, res) => res.status(202).json(await service.openLinks.open(param(req, 'token')))));
   // The phone page's own calls: what it shows, and the customer's answer.

@@ -29,6 +29,7 @@ import { workOrderTimelines } from './work-order-timeline.js';
 import { OutboxMessenger, type Messenger } from './messenger.js';
 import { SimulatedProvider, type PaymentProvider } from './payment-provider.js';
 import { OpenLinks } from './open-links.js';
+import { sendPickupMessage } from './pickup-message.js';
 import { PaymentDesk } from './payments.js';
 import { PHONE_ERRORS, PLATE_ERRORS, clearQuarantineSchema, createSchema, helpSchema, liftSchema, mechanicSchema, parse, paymentSchema, scanSchema, updateSchema } from './staff-input.js';
 import { commandView, displayPlate, eventView, paymentWire, toWire, unitView, type StaffState, type TabletState } from './views.js';
@@ -121,6 +122,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       changed: () => this.#changed(),
       rehash: (tx, unitId, hello, now) => this.#rehashForUnit(tx, unitId, hello, now),
       payment: (tx, event, r) => this.payments.onEvent(tx, event, r),
+      pickupReady: (tx, r, compartment, at) => sendPickupMessage(tx, r, compartment, { links: this.openLinks, messenger: this.messenger }, at),
     });
     this.provider = options.provider ?? new SimulatedProvider({ now: this.#now });
     this.messenger = options.messenger ?? new OutboxMessenger(this.#now);
@@ -230,6 +232,8 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       await timeline.add(tx, r.id, 'created', { version: 1 }, now);
       await this.#command(tx, { unitId, name: 'reservation.upsert', args: { reservation: toWire(r), version: r.version }, reservationId: r.id }, now);
       if (r.paymentRequired) await this.#command(tx, { unitId, name: 'payment.status', args: paymentWire(r), reservationId: r.id }, now);
+      // Made with its key in a compartment: ready now, the customer is told (with the phone link).
+      if (r.status === 'ready' && r.compartmentId !== null) await sendPickupMessage(tx, r, r.compartmentId, { links: this.openLinks, messenger: this.messenger }, now);
       return r;
     });
     this.#log.info({ reservationId: reservation.id, kind: reservation.kind, unitId: reservation.unitId }, 'reservation created');
@@ -349,6 +353,18 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   }
 
   /** Staff reset after too many wrong PINs: sends the reservation's code, which the locker checks. */
+  /** Staff send the pickup message again, with a new phone link; for a pickup ready in a compartment. */
+  async resendPickupMessage(id: string): Promise<{ channel: 'sms' | 'email' | null }> {
+    const channel = await this.#db.transaction(async (tx) => {
+      const r = await reservations.get(tx, id);
+      if (!r) throw new BackOfficeError('NOT_FOUND', 'no such reservation');
+      if (r.kind !== 'pickup' || r.status !== 'ready' || r.compartmentId === null) throw new BackOfficeError('CONFLICT', 'only a pickup ready in a compartment has a pickup message');
+      return sendPickupMessage(tx, r, r.compartmentId, { links: this.openLinks, messenger: this.messenger }, this.#now());
+    });
+    this.#changed();
+    return { channel };
+  }
+
   async resetReservation(id: string): Promise<MasterReservation> {
     const now = this.#now();
     const r = await this.#db.transaction(async (tx) => {

@@ -64,7 +64,9 @@ async function refresh() {
   replace(outbox, (sent.messages ?? []).length === 0
     ? h('p', { class: 'empty' }, 'Nothing sent yet.')
     : h('ul', { class: 'outbox-list' }, sent.messages.map((m) =>
-      h('li', { 'data-channel': m.channel }, h('strong', {}, m.channel.toUpperCase()), ` to ${m.toMasked} · ${when(m.at)} · `, m.body))));
+      h('li', { 'data-channel': m.channel }, h('strong', {}, m.channel.toUpperCase()), ` to ${m.toMasked} · ${when(m.at)} · `, m.body,
+        // The link the customer's phone would open (payment page, receipt, pickup's open link): a second tab plays the phone.
+        m.link && h('span', {}, ' · ', h('a', { href: m.link, target: '_blank', rel: 'noopener' }, 'open as the phone'))))));
 }
 
 stateFilter.addEventListener('change', () => void refresh());

@@ -136,7 +136,8 @@ function describe(entry) {
     case 'key.returned':
       return `${base}: ${d.by ?? d.tabletId} · compartment ${d.compartment}`;
     case 'pickup.notified':
-      return `${base}: compartment ${d.compartment}, by ${(d.channels ?? []).join(' and ') || 'nothing (no contact on file)'} (not really sent by the reference back office)`;
+      // Sent through the messenger with the phone link (see the outbox), or only noted (older events).
+      return `${base}: compartment ${d.compartment}, by ${(d.channels ?? []).join(' and ') || 'nothing (no contact on file)'}${d.link ? ', with the phone link (see the outbox)' : ' (not really sent by the reference back office)'}`;
     default:
       return [base, d.compartment ? `compartment ${d.compartment}` : null, d.reason ?? d.error ?? null].filter(Boolean).join(' · ');
   }
