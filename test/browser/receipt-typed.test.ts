@@ -1,7 +1,8 @@
 /**
  * The receipt step's typed number in real Chromium (issue 12): after a paid pickup the customer
  * taps "SMS to another number", types it on the keypad and sends; the receipt goes there
- * (the back office's messenger), the screen moves on. Screenshots to docs/screens/.
+ * (the back office's messenger), the screen moves on. And by e-mail to the order's own address
+ * (SMS and QR are walked in payments.test.ts). Screenshots to docs/screens/.
  */
 import t from 'tap';
 import type { Browser } from 'playwright-core';
@@ -43,5 +44,31 @@ t.test('receipt by SMS to a typed number', async (t) => {
   const sent = () => (locker.backOffice.service.messenger as unknown as { all(): { channel: string; to: string }[] }).all();
   await until(() => sent().some((m) => m.channel === 'sms' && m.to === '+4798765432'), 'the SMS to the typed number');
   t.notOk(sent().some((m) => m.to === '+4790011223'), "not to the order's own number");
+  t.same(scriptErrors(bottom), []);
+});
+
+t.test("receipt by e-mail to the order's own address (the channel the payments walk does not take)", async (t) => {
+  const locker = await withLocker(t);
+  const sim = locker.hardware.sim!;
+  const bottom = await openPage(t, browser, locker.urls.bottom);
+  await atStep(bottom, 'welcome');
+  await chooseLanguage(bottom, 'English');
+  await tap(bottom, en['welcome.pickup'] as string);
+  await atStep(bottom, 'identify');
+  await enterPin(bottom, '345678'); // the paid demo pickup, compartment 16
+  await atStep(bottom, 'take-key');
+  sim.closeDoor(15);
+  await until(() => locker.hardware.bank.doorState(16) === 'closed', 'door 16 closed');
+  await tap(bottom, en['takeKey.done'] as string);
+  await atStep(bottom, 'receipt');
+  const email = bottom.locator('[data-receipt="email"]');
+  t.match(await email.textContent(), /E-mail to \w\*\*\*@/, 'the order’s address, masked');
+  await email.click();
+  await bottom.waitForFunction('["done", "welcome"].includes(document.body.dataset.step)');
+  const sent = () => (locker.backOffice.service.messenger as unknown as { all(): { channel: string; subject: string; body: string }[] }).all();
+  await until(() => sent().some((m) => m.channel === 'email' && m.subject.startsWith('Receipt')), 'the e-mail receipt');
+  t.match(sent().find((m) => m.channel === 'email' && m.subject.startsWith('Receipt')), { body: /paid/ });
+  const outbox = (await (await fetch(`${locker.urls.backOffice}api/outbox`)).json()) as { messages: { channel: string; toMasked: string }[] };
+  t.match(outbox.messages.find((m) => m.channel === 'email'), { toMasked: /^\w\*\*\*@/ }, 'the staff outbox shows it masked');
   t.same(scriptErrors(bottom), []);
 });
