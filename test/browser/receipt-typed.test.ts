@@ -4,7 +4,7 @@
  * (the back office's messenger), the screen moves on. And by e-mail to the order's own address
  * (SMS and QR are walked in payments.test.ts). Screenshots to docs/screens/.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Browser } from 'playwright-core';
 import { atStep, chooseLanguage, enterPin, keypad, tap } from '../helpers/bottom-screen.js';
 import { launchBrowser, openPage, screenshot, scriptErrors } from '../helpers/browser.js';
@@ -20,7 +20,8 @@ t.before(async () => {
   browser = await launchBrowser(t);
 });
 
-t.test('receipt by SMS to a typed number', async (t) => {
+/** A paid pickup (the demo's, compartment 16) taken, at the receipt step. */
+async function atReceipt(t: Test) {
   const locker = await withLocker(t);
   const sim = locker.hardware.sim!;
   const bottom = await openPage(t, browser, locker.urls.bottom);
@@ -34,6 +35,11 @@ t.test('receipt by SMS to a typed number', async (t) => {
   await until(() => locker.hardware.bank.doorState(16) === 'closed', 'door 16 closed');
   await tap(bottom, en['takeKey.done'] as string);
   await atStep(bottom, 'receipt');
+  return { locker, bottom };
+}
+
+t.test('receipt by SMS to a typed number', async (t) => {
+  const { locker, bottom } = await atReceipt(t);
   await screenshot(bottom, 'receipt-1-choose');
   await bottom.locator('[data-receipt="other-sms"]').click();
   await bottom.waitForFunction(`document.body.textContent.includes(${JSON.stringify(en['receipt.typeNumber'])})`);
@@ -48,19 +54,7 @@ t.test('receipt by SMS to a typed number', async (t) => {
 });
 
 t.test("receipt by e-mail to the order's own address (the channel the payments walk does not take)", async (t) => {
-  const locker = await withLocker(t);
-  const sim = locker.hardware.sim!;
-  const bottom = await openPage(t, browser, locker.urls.bottom);
-  await atStep(bottom, 'welcome');
-  await chooseLanguage(bottom, 'English');
-  await tap(bottom, en['welcome.pickup'] as string);
-  await atStep(bottom, 'identify');
-  await enterPin(bottom, '345678'); // the paid demo pickup, compartment 16
-  await atStep(bottom, 'take-key');
-  sim.closeDoor(15);
-  await until(() => locker.hardware.bank.doorState(16) === 'closed', 'door 16 closed');
-  await tap(bottom, en['takeKey.done'] as string);
-  await atStep(bottom, 'receipt');
+  const { locker, bottom } = await atReceipt(t);
   const email = bottom.locator('[data-receipt="email"]');
   t.match(await email.textContent(), /E-mail to \w\*\*\*@/, 'the order’s address, masked');
   await email.click();

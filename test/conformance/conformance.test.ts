@@ -11,7 +11,7 @@ import { startReferenceBackOffice } from '../reference-backoffice/start.js';
 import { MiniBackOffice } from '../helpers/mini-back-office.js';
 import { main } from './cli.js';
 import type { SimulatedProvider } from '../reference-backoffice/payment-provider.js';
-import { reservations } from '../reference-backoffice/store.js';
+import { reservations, type MasterReservation } from '../reference-backoffice/store.js';
 import type { KitCustomer } from './kit-customer.js';
 import { runConformance, type Report } from './kit.js';
 import { KitUnit } from './kit-unit.js';
@@ -165,25 +165,38 @@ async function brokenRun(t: Test, unitId: string, breakIt: (backOffice: Referenc
   return runConformance({ url: backOffice.lockerUrl, unitId, privateKey, audience: AUDIENCE, timeoutMs: 1_500, customer: used });
 }
 
+/** Presses the link while the back office's own record says `lie` (a link page that trusts its own idea of the order). */
+async function pressLying(customer: KitCustomer, reservationId: string, lie: Partial<MasterReservation>): Promise<void> {
+  const get = reservations.get;
+  reservations.get = async (q, id) => {
+    const r = await get(q, id);
+    return r && { ...r, ...lie };
+  };
+  try {
+    await customer.pressOpen(reservationId);
+  } finally {
+    reservations.get = get;
+  }
+}
+
+/** The back office's payment desk drops events of `type` (it never acts on them). */
+function ignoring(backOffice: ReferenceBackOffice, type: string): void {
+  const desk = backOffice.service.payments;
+  const onEvent = desk.onEvent.bind(desk);
+  desk.onEvent = (tx, event, r) => (event.type === type ? Promise.resolve(0) : onEvent(tx, event, r));
+}
+
 const detail = (report: Report, id: string): string => report.results.find((r) => r.id === id)?.detail ?? '';
 
 t.test('a back office that ignores "Check payment" fails P-PAY-1', async (t) => {
-  const report = await brokenRun(t, 'kit-unit-4', (backOffice) => {
-    const desk = backOffice.service.payments;
-    const onEvent = desk.onEvent.bind(desk);
-    desk.onEvent = (tx, event, r) => (event.type === 'payment.check-requested' ? Promise.resolve(0) : onEvent(tx, event, r));
-  });
+  const report = await brokenRun(t, 'kit-unit-4', (backOffice) => ignoring(backOffice, 'payment.check-requested'));
   t.equal(verdicts(report)['P-PAY-1'], 'fail', detail(report, 'P-PAY-1'));
   t.match(detail(report, 'P-PAY-1'), /no newer payment\.status/);
   t.equal(verdicts(report)['P-STAFF-1'], 'pass', 'the rest still passes');
 });
 
 t.test('a back office that never answers a QR receipt fails P-RCPT-1', async (t) => {
-  const report = await brokenRun(t, 'kit-unit-5', (backOffice) => {
-    const desk = backOffice.service.payments;
-    const onEvent = desk.onEvent.bind(desk);
-    desk.onEvent = (tx, event, r) => (event.type === 'receipt.requested' ? Promise.resolve(0) : onEvent(tx, event, r));
-  });
+  const report = await brokenRun(t, 'kit-unit-5', (backOffice) => ignoring(backOffice, 'receipt.requested'));
   t.equal(verdicts(report)['P-PAY-1'], 'pass', detail(report, 'P-PAY-1'));
   t.equal(verdicts(report)['P-RCPT-1'], 'fail', detail(report, 'P-RCPT-1'));
   t.match(detail(report, 'P-RCPT-1'), /no receipt\.link/);
@@ -195,16 +208,7 @@ t.test('a back office whose phone link opens before the locker was told paid fai
     ...customer,
     // Its link page takes its own word for "paid" (here: always), not what it sent the locker.
     async pressOpen(reservationId) {
-      const get = reservations.get;
-      reservations.get = async (q, id) => {
-        const r = await get(q, id);
-        return r && { ...r, paymentStatus: 'paid' };
-      };
-      try {
-        await customer.pressOpen(reservationId);
-      } finally {
-        reservations.get = get;
-      }
+      await pressLying(customer, reservationId, { paymentStatus: 'paid' });
     },
   }));
   t.equal(verdicts(report)['P-OPEN-1'], 'fail', detail(report, 'P-OPEN-1'));
@@ -220,16 +224,7 @@ t.test('a back office that sends the link open again after the key was taken fai
     async pressOpen(reservationId) {
       pressed += 1;
       if (pressed < 3) return customer.pressOpen(reservationId);
-      const get = reservations.get;
-      reservations.get = async (q, id) => {
-        const r = await get(q, id);
-        return r && { ...r, status: 'ready' };
-      };
-      try {
-        await customer.pressOpen(reservationId);
-      } finally {
-        reservations.get = get;
-      }
+      await pressLying(customer, reservationId, { status: 'ready' });
     },
   }));
   t.equal(pressed, 3, 'pressed before paying, after paying, after the key was taken');
