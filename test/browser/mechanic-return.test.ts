@@ -35,6 +35,10 @@ t.test('a key returned for pickup through the QR, then collected by the customer
   sim.closeDoor(compartment - 1);
   await until(async () => (await recordedEvents(locker)).some((e) => e.type === 'key.returned'), 'key.returned', 10_000);
   t.match(await locker.store.reservation('demo-pickup-not-ready'), { status: 'ready', compartmentId: compartment }, 'the pickup is ready in that compartment');
+  // The back office tells the customer: the pickup message, with the order's phone link (issue 12).
+  const sent = () => (locker.backOffice.service.messenger as unknown as { all(): { reservationId: string | null; subject: string; body: string; link: string | null }[] }).all();
+  await until(() => sent().some((m) => m.reservationId === 'demo-pickup-not-ready' && m.subject.startsWith('Ready for pickup')), 'the pickup message', 10_000);
+  t.match(sent().find((m) => m.reservationId === 'demo-pickup-not-ready'), { link: /\/open\/[A-Za-z0-9_-]{43}$/, body: new RegExp(`compartment ${compartment} `) }, 'it names the compartment and carries the link');
   await order.locator('.key-icon img').waitFor();
   await staff.getByText('Key returned for pickup: Front desk · compartment 1', { exact: false }).first().waitFor({ state: 'attached', timeout: 15_000 });
   t.pass('the staff timeline names the compartment and who returned it');
