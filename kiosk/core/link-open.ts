@@ -133,9 +133,13 @@ export class LinkOpener {
     const { compartment, reservationId, intentId } = decision;
     this.#awaitingClose.set(compartment, { reservationId, seenOpen: false });
     const outcome = await this.#o.locks.open(compartment);
+    // A pulse that failed leaves nothing to wait for, unless the door was seen open meanwhile
+    // (e.g. the service stopping before the confirmation came): then its closing still counts.
     if (!outcome.ok) {
-      this.#awaitingClose.delete(compartment);
-      await this.#o.awaiting.forget(compartment, reservationId);
+      if (this.#awaitingClose.get(compartment)?.seenOpen !== true) {
+        this.#awaitingClose.delete(compartment);
+        await this.#o.awaiting.forget(compartment, reservationId);
+      }
     } else if (outcome.confirmed || outcome.alreadyOpen) this.#seenOpen(compartment);
     const result = await recordOpenOutcome(this.#o.store, outcome, {
       compartment,

@@ -3,7 +3,9 @@
  * wait for the door is kept with the open's intent (migration 10), so the new process records
  * the pickup (key.collected, confirmed false) exactly once: when the door, found open at start,
  * closes; or at start when it is found closed; never when the item sensor sees the key still in.
- * Each "process" is its own database connection, lock port and opener on one data file.
+ * Each "process" is its own database connection, lock port and opener on one data file; the
+ * last test does it with a whole locker (simulator, reference back office) stopped and started
+ * on one data dir.
  */
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
@@ -22,6 +24,7 @@ import { compartments, reservations } from '../../kiosk/store/repositories.js';
 import { CommandProcessor } from '../../kiosk/sync/commands.js';
 import type { CommandMessage } from '../../kiosk/sync/messages.js';
 import { createFakeClock } from '../fakes/fake-clock.js';
+import { recordedEvents, startTestLocker, until } from '../helpers/locker.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { sampleReservation } from '../helpers/store.js';
 
@@ -137,4 +140,25 @@ t.test('restart, door closed, the item sensor sees the key still in: nothing rec
   await second.until('the wait cleared', async () => (await second.waiting()).length === 0);
   t.same(await second.collectedEvents(), []);
   t.equal((await reservations.getById(second.db, 'r-1'))?.status, 'ready');
+});
+
+t.test('a whole locker: opened from the phone link, stopped with the door open, started again: the pickup is recorded once', async (t) => {
+  const dir = scratchDir(t);
+  let locker = await startTestLocker(dir);
+  const api = (path: string) => fetch(`${locker.urls.backOffice}api/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const { url } = (await (await api('reservations/demo-pickup-paid/open-link')).json()) as { url: string };
+  const pulses = locker.hardware.sim!.pulseCount;
+  t.equal((await api(`open/${url.split('/').pop() as string}/open`)).status, 202);
+  await until(() => locker.hardware.bank.doorState(16) === 'open', 'door 16 open');
+  t.equal(locker.hardware.sim!.pulseCount, pulses + 1, 'one pulse');
+  await until(async () => (await locker.db.get<{ seen_open: number }>('SELECT seen_open FROM link_open_awaiting WHERE compartment_id = 16'))?.seen_open === 1, 'the wait kept');
+  await locker.stop(); // the door is still open (the pulse's confirmation may not have come yet)
+
+  // The simulator starts with every door closed: the door was closed while the locker was off.
+  locker = await startTestLocker(dir);
+  t.teardown(() => locker.stop());
+  await until(async () => (await locker.store.reservation('demo-pickup-paid'))?.status === 'collected', 'the pickup recorded at start');
+  const collected = (await recordedEvents(locker)).filter((e) => e.type === 'key.collected');
+  t.match(collected, [{ payload: { reservationId: 'demo-pickup-paid', compartment: 16, confirmed: false } }], 'exactly one key.collected, unconfirmed');
+  t.same(await locker.db.all('SELECT * FROM link_open_awaiting'), [], 'nothing left waiting');
 });
