@@ -5,9 +5,12 @@
  * being what the customer receives; no log line holds the token). The link opens nothing before
  * the payment, and after it exactly one pulse on that compartment.
  */
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import t from 'tap';
-import { createLogger } from '../../kiosk/logging.js';
-import { until, withLocker } from '../helpers/locker.js';
+import { createLogger, createSilentLogger } from '../../kiosk/logging.js';
+import { startReferenceBackOffice } from '../reference-backoffice/start.js';
+import { TEST_PIN_COST, until, withLocker } from '../helpers/locker.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 interface Sent {
   channel: string;
@@ -62,4 +65,25 @@ t.test('the pickup message links to /open/<token>: refused before paying, one pu
 
   t.notOk(lines.some((line) => line.includes(token)), `the token is in no log line (${lines.length} lines)`);
   t.notOk(lines.some((line) => line.includes('/open/')), 'nor any open link');
+});
+
+t.test('staff put the key in later (an update gives the pickup a compartment): one pickup message then, none for later edits or for a drop-off', async (t) => {
+  const backOffice = await startReferenceBackOffice({ dataDir: scratchDir(t), port: 0, audience: 'pickup-message', logger: createSilentLogger(), timeZone: 'Europe/Oslo', demo: false, pinCost: TEST_PIN_COST });
+  t.teardown(() => backOffice.stop());
+  const jwk = createPublicKey(generateKeyPairSync('ed25519').privateKey).export({ format: 'jwk' });
+  await backOffice.registerUnit('unit-pm', { ...jwk, alg: 'EdDSA' });
+  const service = backOffice.service;
+  const sent = () => (service.messenger as unknown as { all(): Sent[] }).all();
+  const r = await service.createReservation({ unitId: 'unit-pm', kind: 'pickup', workOrder: 'WO-7002', plate: 'EL 70020', driverName: 'Kari Later', phones: [], email: 'kari@example.com' });
+  await service.createReservation({ unitId: 'unit-pm', kind: 'dropoff', workOrder: 'WO-7003', plate: 'EL 70030', driverName: 'Per Drop', phones: ['+4791177003'] });
+  t.same(sent(), [], 'nothing sent for a booked pickup or a drop-off');
+  await service.updateReservation(r.id, { compartmentId: 4 });
+  t.match(sent(), [{ channel: 'email', to: 'kari@example.com', subject: 'Ready for pickup: WO-7002', link: /\/open\/[A-Za-z0-9_-]{43}$/, body: /compartment 4 .*Open it from your phone: http/ }], 'one e-mail (no phone on the order), no payment due');
+  await service.updateReservation(r.id, { driverName: 'Kari Later-Nordmann' });
+  t.equal(sent().length, 1, 'an edit of a ready pickup sends nothing more');
+  // Sent again on request: a new link, the first still valid.
+  t.same(await service.resendPickupMessage(r.id), { channel: 'email' });
+  t.equal(sent().length, 2);
+  t.not(sent()[1]?.link, sent()[0]?.link, 'a new link');
+  await t.rejects(service.resendPickupMessage('no-such-order'), { code: 'NOT_FOUND' });
 });

@@ -273,6 +273,8 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       await reservations.update(tx, next);
       await timeline.add(tx, r.id, 'updated', { version: next.version, fields: Object.keys(data) }, now);
       await this.#command(tx, { unitId: r.unitId, name: 'reservation.upsert', args: { reservation: toWire(next), version: next.version }, reservationId: r.id }, now);
+      // Staff put its key in a compartment: ready now, the customer is told (with the phone link).
+      if (r.status !== 'ready' && next.status === 'ready' && next.compartmentId !== null) await sendPickupMessage(tx, next, next.compartmentId, { links: this.openLinks, messenger: this.messenger }, now);
       return next;
     });
     this.#committed(updated.unitId);
