@@ -1,8 +1,8 @@
 /**
  * The pickup message (docs/protocol.md, "Open from the phone link"): when an order becomes ready
  * for pickup (a mechanic returned its key, its key was put in at the locker, or staff made it
- * with its key in a compartment, or gave it one later) the back office tells the customer by SMS (the order's first
- * phone), else by e-mail, through the Messenger. The message carries the order's phone link
+ * with its key in a compartment or gave it one later) the back office tells the customer by SMS
+ * (the order's first phone), else by e-mail, through the Messenger. The message carries the order's phone link
  * (`/open/<token>`, made then, in the same transaction): the customer pays there if needed and
  * opens the compartment, so staff need no extra call. The message is what the customer receives,
  * so the outbox shows it whole; nothing here logs it (the token opens a door).
