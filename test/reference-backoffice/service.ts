@@ -9,12 +9,12 @@
  * naming the field, and changes nothing.
  */
 import { EventEmitter } from 'node:events';
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Country } from '../../kiosk/config/schema.js';
 import { localDate } from '../../kiosk/core/dates.js';
 import { normalisePhone, normalisePlate } from '../../kiosk/core/normalise.js';
-import { generatePin, hashPin, hashPinForUnit, indexOfHash, isUnitPinHashing, type ScryptCost, type UnitPinHashing } from '../../kiosk/core/pin.js';
+import { generatePin, type ScryptCost } from '../../kiosk/core/pin.js';
 import type { Logger } from '../../kiosk/logging.js';
 import type { Db, Tx } from '../../kiosk/store/db.js';
 import { jwkThumbprint } from '../../kiosk/sync/identity.js';
@@ -31,6 +31,8 @@ import { SimulatedProvider, type PaymentProvider } from './payment-provider.js';
 import { OpenLinks } from './open-links.js';
 import { sendPickupMessage } from './pickup-message.js';
 import { PaymentDesk } from './payments.js';
+import { hashFor, newCode, rehashForUnit, uniquePin } from './pins.js';
+import type { ServiceContext } from './service-context.js';
 import { PHONE_ERRORS, PLATE_ERRORS, clearQuarantineSchema, createSchema, helpSchema, liftSchema, mechanicSchema, parse, paymentSchema, scanSchema, updateSchema } from './staff-input.js';
 import { commandView, displayPlate, eventView, paymentWire, toWire, unitView, type StaffState, type TabletState } from './views.js';
 
@@ -87,10 +89,10 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   readonly #timeZone: string;
   readonly #country: Country;
   readonly #now: () => Date;
-  readonly #pinCost: ScryptCost | undefined;
   readonly #validator: ProtocolValidator | undefined;
   readonly #locker: LockerSync;
-  readonly #drawPin: () => string;
+  /** What the operations in pins.ts, reservation-ops.ts, demo-seed.ts and read-models.ts share. */
+  readonly #ctx: ServiceContext;
   /** Mechanic tablets: enrolment, credentials, revocation. */
   readonly tablets: TabletRegistry;
   /** The staff's side of the locker: compartments, remote open, alarms, help calls ignored per person. */
@@ -110,7 +112,6 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     this.#timeZone = options.timeZone;
     this.#country = options.defaultCountry ?? 'NO';
     this.#now = options.now ?? (() => new Date());
-    this.#pinCost = options.pinCost;
     this.#validator = options.validator;
     this.#locker = new LockerSync({
       db: this.#db,
@@ -120,7 +121,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       queue: (tx, command, now) => this.#command(tx, command, now),
       committed: (unitId) => this.#committed(unitId),
       changed: () => this.#changed(),
-      rehash: (tx, unitId, hello, now) => this.#rehashForUnit(tx, unitId, hello, now),
+      rehash: (tx, unitId, hello, now) => rehashForUnit(this.#ctx, tx, unitId, hello, now),
       payment: (tx, event, r) => this.payments.onEvent(tx, event, r),
       pickupReady: (tx, r, compartment, at) => sendPickupMessage(tx, r, compartment, { links: this.openLinks, messenger: this.messenger }, at),
     });
@@ -136,7 +137,19 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       committed: (unitId) => this.#committed(unitId),
     });
     this.openLinks = new OpenLinks({ db: this.#db, now: this.#now, queue: (tx, command, now) => this.#command(tx, command, now), committed: (unitId) => this.#committed(unitId) });
-    this.#drawPin = options.pinGenerator ?? (() => generatePin());
+    this.#ctx = {
+      db: this.#db,
+      log: this.#log,
+      timeZone: this.#timeZone,
+      country: this.#country,
+      now: this.#now,
+      pinCost: options.pinCost,
+      drawPin: options.pinGenerator ?? (() => generatePin()),
+      queue: (tx, command, now) => this.#command(tx, command, now),
+      committed: (unitId) => this.#committed(unitId),
+      changed: () => this.#changed(),
+      pickup: { links: this.openLinks, messenger: this.messenger },
+    };
     this.staff = new StaffOps({ db: this.#db, logger: this.#log, now: this.#now, queue: (tx, command, now) => this.#command(tx, command, now), committed: (unitId) => this.#committed(unitId), changed: () => this.#changed() });
   }
 
@@ -197,12 +210,12 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
 
     const reservation = await this.#db.transaction(async (tx) => {
       const unitId = await this.#unitFor(tx, data.unitId);
-      const pin = await this.#uniquePin(tx, unitId, data.pin ?? null, null);
-      const pinHash = await this.#hashFor(tx, unitId, pin);
+      const pin = await uniquePin(this.#ctx, tx, unitId, data.pin ?? null, null);
+      const pinHash = await hashFor(this.#ctx, tx, unitId, pin);
       const r: MasterReservation = {
         id: randomUUID(),
         unitId,
-        code: await this.#newCode(tx, data.kind),
+        code: await newCode(tx, data.kind),
         kind: data.kind,
         workOrder: data.workOrder,
         plate: plate.plate,
@@ -475,7 +488,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       let count = 0;
       for (const demo of DEMO_APPOINTMENTS) {
         if (await reservations.get(tx, demo.id)) continue;
-        const pinHash = await this.#hashFor(tx, unitId, demo.pin);
+        const pinHash = await hashFor(this.#ctx, tx, unitId, demo.pin);
         const plate = normalisePlate(demo.plateDisplay, this.#country);
         const r: MasterReservation = {
           id: demo.id,
@@ -660,67 +673,6 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     const r = await reservations.get(tx, id);
     if (!r) throw new BackOfficeError('NOT_FOUND', 'no such reservation');
     return r;
-  }
-
-  /**
-   * A PIN no other active reservation of the unit has (the protocol's rule): the staff's own,
-   * refused when taken, or a fresh one drawn until it is free.
-   */
-  async #uniquePin(tx: Tx, unitId: string, wanted: string | null, exceptId: string | null): Promise<string> {
-    if (wanted !== null) {
-      if (await reservations.activePinTaken(tx, unitId, wanted, exceptId)) {
-        throw new BackOfficeError('CONFLICT', 'pin: another active reservation at this locker has this PIN; choose another', 'pin');
-      }
-      return wanted;
-    }
-    // Bounded: with even 10,000 active reservations, 1 in 100 PINs is taken.
-    for (let attempt = 0; attempt < 1000; attempt += 1) {
-      const pin = this.#drawPin();
-      if (!(await reservations.activePinTaken(tx, unitId, pin, exceptId))) return pin;
-    }
-    throw new BackOfficeError('CONFLICT', 'no free PIN could be found for this locker');
-  }
-
-  /** The unit's salt and cost from its last hello, when it published one. */
-  async #unitHashing(tx: Tx, unitId: string): Promise<UnitPinHashing | null> {
-    const published = (await units.get(tx, unitId))?.lastHello?.pinHashing;
-    return isUnitPinHashing(published) ? published : null;
-  }
-
-  /** The PIN's hash for this unit: with its published salt (found by index), else a random salt (legacy). */
-  async #hashFor(tx: Tx, unitId: string, pin: string): Promise<string> {
-    const unit = await this.#unitHashing(tx, unitId);
-    return unit ? hashPinForUnit(pin, unit) : hashPin(pin, this.#pinCost);
-  }
-
-  /**
-   * A unit that published its salt gets every live reservation hashed with it (made before the
-   * unit said hello, or under an older salt): version + 1 and an upsert each, so the locker
-   * checks its PINs by index. Old hashes would keep working; this makes them fast.
-   */
-  async #rehashForUnit(tx: Tx, unitId: string, hello: HelloMessage, now: Date): Promise<number> {
-    const unit = isUnitPinHashing(hello.pinHashing) ? hello.pinHashing : null;
-    if (!unit) return 0;
-    let queued = 0;
-    for (const r of await reservations.listLive(tx, unitId, localDate(now, this.#timeZone))) {
-      if (r.status === 'deposited' || indexOfHash(r.pinHash, unit) !== null) continue;
-      const next: MasterReservation = { ...r, pinHash: await hashPinForUnit(r.pin, unit), version: r.version + 1, updatedAt: now.toISOString() };
-      await reservations.update(tx, next);
-      await reservations.setPinHash(tx, r.id, next.pinHash);
-      await this.#command(tx, { unitId, name: 'reservation.upsert', args: { reservation: toWire(next), version: next.version }, reservationId: r.id }, now);
-      queued += 1;
-    }
-    return queued;
-  }
-
-  async #newCode(tx: Tx, kind: 'dropoff' | 'pickup'): Promise<string> {
-    const prefix = kind === 'dropoff' ? 'D' : 'P';
-    for (let attempt = 0; attempt < 100; attempt += 1) {
-      const digits = attempt < 50 ? 4 : 6;
-      const code = `${prefix}${randomInt(10 ** (digits - 1), 10 ** digits)}`;
-      if (!(await reservations.codeExists(tx, code))) return code;
-    }
-    return `${prefix}${randomUUID().slice(0, 8).toUpperCase()}`;
   }
 
   async #command<N extends CommandName>(tx: Tx, command: NewCommand<N>, now: Date): Promise<string> {
