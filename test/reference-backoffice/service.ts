@@ -13,14 +13,13 @@ import { randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Country } from '../../kiosk/config/schema.js';
 import { localDate } from '../../kiosk/core/dates.js';
-import { normalisePhone, normalisePlate } from '../../kiosk/core/normalise.js';
 import { generatePin, type ScryptCost } from '../../kiosk/core/pin.js';
 import type { Logger } from '../../kiosk/logging.js';
 import type { Db, Tx } from '../../kiosk/store/db.js';
 import { jwkThumbprint } from '../../kiosk/sync/identity.js';
 import type { ProtocolValidator } from '../../kiosk/sync/validate.js';
 import type { CommandArgs, CommandName, EventMessage, HelloMessage, ResultMessage } from '../../kiosk/sync/messages.js';
-import { DEMO_APPOINTMENTS } from './demo.js';
+import { seedDemo } from './demo-seed.js';
 import { LockerSync } from './locker-sync.js';
 import { BackOfficeError, bad } from './errors.js';
 import { TabletRegistry } from './tablets.js';
@@ -31,28 +30,17 @@ import { SimulatedProvider, type PaymentProvider } from './payment-provider.js';
 import { OpenLinks } from './open-links.js';
 import { sendPickupMessage } from './pickup-message.js';
 import { PaymentDesk } from './payments.js';
-import { hashFor, newCode, rehashForUnit, uniquePin } from './pins.js';
+import { rehashForUnit } from './pins.js';
 import type { ServiceContext } from './service-context.js';
-import { PHONE_ERRORS, PLATE_ERRORS, clearQuarantineSchema, createSchema, helpSchema, liftSchema, mechanicSchema, parse, paymentSchema, scanSchema, updateSchema } from './staff-input.js';
-import { commandView, displayPlate, eventView, paymentWire, toWire, unitView, type StaffState, type TabletState } from './views.js';
+import { cancelReservation, createReservation, openReservation, resetReservation, setPayment, unitFor, updateReservation } from './reservation-ops.js';
+import { clearQuarantineSchema, helpSchema, liftSchema, mechanicSchema, parse, scanSchema } from './staff-input.js';
+import { commandView, eventView, unitView, type StaffState, type TabletState } from './views.js';
 
 export { BackOfficeError } from './errors.js';
 export type { BackOfficeErrorCode } from './errors.js';
 export type { CommandView, EventView, StaffState, TabletState, UnitView } from './views.js';
 export { toWire } from './views.js';
-import {
-  commands,
-  events,
-  helpCalls,
-  reservations,
-  timeline,
-  tokens,
-  units,
-  type HelpCall,
-  type MasterReservation,
-  type StoredCommand,
-  type Unit,
-} from './store.js';
+import { commands, events, helpCalls, reservations, timeline, tokens, units, type HelpCall, type MasterReservation, type StoredCommand, type Unit } from './store.js';
 
 export interface ServiceOptions {
   db: Db;
@@ -181,134 +169,20 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     await units.markAllOffline(this.#db);
   }
 
-  async #unitFor(tx: Tx, unitId: string | undefined): Promise<string> {
-    if (unitId !== undefined) {
-      if (!(await units.get(tx, unitId))) throw bad('unitId', 'is not a registered unit');
-      return unitId;
-    }
-    const all = await units.list(tx);
-    if (all.length === 1 && all[0]) return all[0].unitId;
-    if (all.length === 0) throw new BackOfficeError('NO_UNIT', 'no locker is registered yet');
-    throw bad('unitId', 'is required when more than one locker is registered');
-  }
-
   // --- staff operations -------------------------------------------------------------------
 
   /** A drop-off or pickup: a new PIN (kept for the demo page, only its hash is sent), version 1. */
-  async createReservation(input: unknown): Promise<MasterReservation> {
-    const data = parse(createSchema, input);
-    const plate = normalisePlate(data.plate, this.#country);
-    if (!plate.ok) throw bad('plate', PLATE_ERRORS[plate.error]);
-    const phones = this.#phones(data.phones);
-    if (data.kind === 'dropoff' && data.compartmentId !== null) throw bad('compartmentId', 'is for pickups only');
-    if (data.paymentRequired && data.paymentAmount === null) throw bad('paymentAmount', 'is required when payment is required');
-    if (!data.paymentRequired && data.paymentAmount !== null) throw bad('paymentAmount', 'is only for reservations that require payment');
-    if (data.paymentRequired && data.kind !== 'pickup') throw bad('paymentRequired', 'only pickups are paid at the locker');
-    const appointmentDate = data.appointmentDate ?? this.today();
-    const now = this.#now();
-    const at = now.toISOString();
-
-    const reservation = await this.#db.transaction(async (tx) => {
-      const unitId = await this.#unitFor(tx, data.unitId);
-      const pin = await uniquePin(this.#ctx, tx, unitId, data.pin ?? null, null);
-      const pinHash = await hashFor(this.#ctx, tx, unitId, pin);
-      const r: MasterReservation = {
-        id: randomUUID(),
-        unitId,
-        code: await newCode(tx, data.kind),
-        kind: data.kind,
-        workOrder: data.workOrder,
-        plate: plate.plate,
-        plateDisplay: displayPlate(data.plate),
-        driverName: data.driverName,
-        phones,
-        email: data.email,
-        appointmentDate,
-        appointmentTime: data.appointmentTime,
-        pin,
-        pinHash,
-        status: data.kind === 'pickup' && data.compartmentId !== null ? 'ready' : 'booked',
-        compartmentId: data.compartmentId,
-        remark: null,
-        addedPhone: null,
-        pinLocked: false,
-        paymentRequired: data.paymentRequired,
-        paymentStatus: data.paymentRequired ? 'pending' : 'none',
-        paymentAmount: data.paymentAmount,
-        paymentCurrency: data.paymentRequired ? data.currency : null,
-        paymentVersion: data.paymentRequired ? 1 : 0,
-        version: 1,
-        createdAt: at,
-        updatedAt: at,
-      };
-      await reservations.insert(tx, r);
-      await timeline.add(tx, r.id, 'created', { version: 1 }, now);
-      await this.#command(tx, { unitId, name: 'reservation.upsert', args: { reservation: toWire(r), version: r.version }, reservationId: r.id }, now);
-      if (r.paymentRequired) await this.#command(tx, { unitId, name: 'payment.status', args: paymentWire(r), reservationId: r.id }, now);
-      // Made with its key in a compartment: ready now, the customer is told (with the phone link).
-      if (r.status === 'ready' && r.compartmentId !== null) await sendPickupMessage(tx, r, r.compartmentId, { links: this.openLinks, messenger: this.messenger }, now);
-      return r;
-    });
-    this.#log.info({ reservationId: reservation.id, kind: reservation.kind, unitId: reservation.unitId }, 'reservation created');
-    this.#committed(reservation.unitId);
-    return reservation;
+  createReservation(input: unknown): Promise<MasterReservation> {
+    return createReservation(this.#ctx, input);
   }
 
   /** Changes what staff may change; version + 1, sent as a new upsert. */
-  async updateReservation(id: string, input: unknown): Promise<MasterReservation> {
-    const data = parse(updateSchema, input);
-    const plate = data.plate === undefined ? null : normalisePlate(data.plate, this.#country);
-    if (plate && !plate.ok) throw bad('plate', PLATE_ERRORS[plate.error]);
-    const phones = data.phones === undefined ? undefined : this.#phones(data.phones);
-    const now = this.#now();
-    const updated = await this.#db.transaction(async (tx) => {
-      const r = await this.#open(tx, id);
-      if (data.compartmentId !== undefined && data.compartmentId !== null && r.kind !== 'pickup') throw bad('compartmentId', 'is for pickups only');
-      if (r.status !== 'booked' && r.status !== 'ready') throw new BackOfficeError('CONFLICT', `a reservation that is ${r.status} cannot be changed`);
-      if (r.status === 'ready' && data.compartmentId !== undefined && data.compartmentId !== r.compartmentId) {
-        throw new BackOfficeError('CONFLICT', `the key is in compartment ${r.compartmentId}: it leaves by the pickup`);
-      }
-      const next: MasterReservation = {
-        ...r,
-        workOrder: data.workOrder ?? r.workOrder,
-        plate: plate?.ok ? plate.plate : r.plate,
-        plateDisplay: plate?.ok && data.plate !== undefined ? displayPlate(data.plate) : r.plateDisplay,
-        driverName: data.driverName ?? r.driverName,
-        phones: phones ?? r.phones,
-        email: data.email === undefined ? r.email : data.email,
-        appointmentDate: data.appointmentDate ?? r.appointmentDate,
-        appointmentTime: data.appointmentTime === undefined ? r.appointmentTime : data.appointmentTime,
-        compartmentId: data.compartmentId === undefined ? r.compartmentId : data.compartmentId,
-        version: r.version + 1,
-        updatedAt: now.toISOString(),
-      };
-      if (next.kind === 'pickup') next.status = next.compartmentId !== null ? 'ready' : 'booked';
-      await reservations.update(tx, next);
-      await timeline.add(tx, r.id, 'updated', { version: next.version, fields: Object.keys(data) }, now);
-      await this.#command(tx, { unitId: r.unitId, name: 'reservation.upsert', args: { reservation: toWire(next), version: next.version }, reservationId: r.id }, now);
-      // Staff put its key in a compartment: ready now, the customer is told (with the phone link).
-      if (r.status !== 'ready' && next.status === 'ready' && next.compartmentId !== null) await sendPickupMessage(tx, next, next.compartmentId, { links: this.openLinks, messenger: this.messenger }, now);
-      return next;
-    });
-    this.#committed(updated.unitId);
-    return updated;
+  updateReservation(id: string, input: unknown): Promise<MasterReservation> {
+    return updateReservation(this.#ctx, id, input);
   }
 
-  async cancelReservation(id: string): Promise<MasterReservation> {
-    const now = this.#now();
-    const updated = await this.#db.transaction(async (tx) => {
-      const r = await this.#open(tx, id);
-      // As the locker: once the key is in the locker (deposited, ready) it leaves by a pickup or a mechanic's retrieval, not by a cancel.
-      if (r.status !== 'booked') throw new BackOfficeError('CONFLICT', `a reservation that is ${r.status} cannot be cancelled`);
-      const next: MasterReservation = { ...r, status: 'cancelled', version: r.version + 1, updatedAt: now.toISOString() };
-      await reservations.update(tx, next);
-      await timeline.add(tx, r.id, 'cancelled', { version: next.version }, now);
-      await this.#command(tx, { unitId: r.unitId, name: 'reservation.cancel', args: { reservationId: r.id, version: next.version }, reservationId: r.id }, now);
-      return next;
-    });
-    this.#log.info({ reservationId: id }, 'reservation cancelled');
-    this.#committed(updated.unitId);
-    return updated;
+  cancelReservation(id: string): Promise<MasterReservation> {
+    return cancelReservation(this.#ctx, id);
   }
 
   /**
@@ -322,11 +196,11 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     const out = await this.#db.transaction(async (tx) => {
       let unitId: string;
       if (reservationId !== undefined) {
-        const r = await this.#open(tx, reservationId);
+        const r = await openReservation(tx, reservationId);
         unitId = r.unitId;
         await timeline.add(tx, r.id, 'lockout.lift-requested', {}, now);
       } else {
-        unitId = await this.#unitFor(tx, given);
+        unitId = await unitFor(tx, given);
       }
       const args = { scope: reservationId === undefined ? ('locker' as const) : ('reservation' as const), reservationId: reservationId ?? null };
       const commandId = await this.#command(tx, { unitId, name: 'lockout.lift', args, reservationId: reservationId ?? null }, now);
@@ -347,7 +221,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     if (!Number.isInteger(compartment) || compartment < 1 || compartment > 16) throw bad('compartment', 'is a compartment number 1-16');
     const now = this.#now();
     const commandId = await this.#db.transaction(async (tx) => {
-      const unit = await this.#unitFor(tx, unitId);
+      const unit = await unitFor(tx, unitId);
       return this.#command(tx, { unitId: unit, name: 'compartment.clear-quarantine', args: { compartment, reason, by: by ?? 'staff' }, reservationId: null }, now);
     });
     this.#log.info({ unitId, compartment }, 'quarantine clear sent');
@@ -367,7 +241,6 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     return this.#db.transaction((tx) => tokens.use(tx, jti, unitId, expiresAt, now));
   }
 
-  /** Staff reset after too many wrong PINs: sends the reservation's code, which the locker checks. */
   /** Staff send the pickup message again, with a new phone link; for a pickup ready in a compartment. */
   async resendPickupMessage(id: string): Promise<{ channel: 'sms' | 'email' | null }> {
     const channel = await this.#db.transaction(async (tx) => {
@@ -380,39 +253,14 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     return { channel };
   }
 
-  async resetReservation(id: string): Promise<MasterReservation> {
-    const now = this.#now();
-    const r = await this.#db.transaction(async (tx) => {
-      const r = await this.#open(tx, id);
-      if (r.status === 'cancelled') throw new BackOfficeError('CONFLICT', 'the reservation is cancelled');
-      await timeline.add(tx, r.id, 'reset.requested', {}, now);
-      await this.#command(tx, { unitId: r.unitId, name: 'reservation.reset', args: { reservationId: r.id, code: r.code }, reservationId: r.id }, now);
-      return r;
-    });
-    this.#committed(r.unitId);
-    return r;
+  /** Staff reset after too many wrong PINs: sends the reservation's code, which the locker checks. */
+  resetReservation(id: string): Promise<MasterReservation> {
+    return resetReservation(this.#ctx, id);
   }
 
   /** paid / cancelled / refunded, for the amount already on the reservation; payment version + 1. */
-  async setPayment(id: string, input: unknown): Promise<MasterReservation> {
-    const { status } = parse(paymentSchema, input);
-    const now = this.#now();
-    const updated = await this.#db.transaction(async (tx) => {
-      const r = await this.#open(tx, id);
-      if (!r.paymentRequired || r.paymentAmount === null || r.paymentCurrency === null) {
-        throw new BackOfficeError('CONFLICT', 'this reservation has no payment');
-      }
-      if (r.paymentStatus === status) throw new BackOfficeError('CONFLICT', `the payment is already ${status}`);
-      if (status === 'refunded' && r.paymentStatus !== 'paid') throw new BackOfficeError('CONFLICT', 'only a paid payment can be refunded');
-      const next: MasterReservation = { ...r, paymentStatus: status, paymentVersion: r.paymentVersion + 1, updatedAt: now.toISOString() };
-      await reservations.update(tx, next);
-      await timeline.add(tx, r.id, 'payment.set', { status, amount: r.paymentAmount, currency: r.paymentCurrency, version: next.paymentVersion }, now);
-      await this.#command(tx, { unitId: r.unitId, name: 'payment.status', args: paymentWire(next), reservationId: r.id }, now);
-      return next;
-    });
-    this.#log.info({ reservationId: id, status }, 'payment status set');
-    this.#committed(updated.unitId);
-    return updated;
+  setPayment(id: string, input: unknown): Promise<MasterReservation> {
+    return setPayment(this.#ctx, id, input);
   }
 
   async takeHelpCall(callId: string, input: unknown): Promise<HelpCall> {
@@ -479,59 +327,8 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   }
 
   /** The README's demo appointments, dated today, for `unitId`; those that already exist are left alone. */
-  async seedDemo(unitId: string): Promise<number> {
-    const today = this.today();
-    const now = this.#now();
-    const at = now.toISOString();
-    const inserted = await this.#db.transaction(async (tx) => {
-      if (!(await units.get(tx, unitId))) throw bad('unitId', 'is not a registered unit');
-      let count = 0;
-      for (const demo of DEMO_APPOINTMENTS) {
-        if (await reservations.get(tx, demo.id)) continue;
-        const pinHash = await hashFor(this.#ctx, tx, unitId, demo.pin);
-        const plate = normalisePlate(demo.plateDisplay, this.#country);
-        const r: MasterReservation = {
-          id: demo.id,
-          unitId,
-          code: demo.code,
-          kind: demo.kind,
-          workOrder: demo.workOrder,
-          plate: plate.ok ? plate.plate : demo.plateDisplay.replace(/\s/g, ''),
-          plateDisplay: demo.plateDisplay,
-          driverName: demo.driverName,
-          phones: demo.phones,
-          email: demo.email,
-          appointmentDate: today,
-          appointmentTime: demo.appointmentTime,
-          pin: demo.pin,
-          pinHash,
-          status: demo.kind === 'pickup' && demo.compartmentId !== null ? 'ready' : 'booked',
-          compartmentId: demo.compartmentId,
-          remark: null,
-          addedPhone: null,
-          pinLocked: false,
-          paymentRequired: demo.payment !== null,
-          paymentStatus: demo.payment?.status ?? 'none',
-          paymentAmount: demo.payment?.amount ?? null,
-          paymentCurrency: demo.payment?.currency ?? null,
-          paymentVersion: demo.payment ? 1 : 0,
-          version: 1,
-          createdAt: at,
-          updatedAt: at,
-        };
-        await reservations.insert(tx, r);
-        await timeline.add(tx, r.id, 'created', { version: 1, demo: true }, now);
-        await this.#command(tx, { unitId, name: 'reservation.upsert', args: { reservation: toWire(r), version: 1 }, reservationId: r.id }, now);
-        if (r.paymentRequired) await this.#command(tx, { unitId, name: 'payment.status', args: paymentWire(r), reservationId: r.id }, now);
-        count += 1;
-      }
-      return count;
-    });
-    if (inserted > 0) {
-      this.#log.info({ unitId, inserted }, 'demo reservations seeded');
-      this.#committed(unitId);
-    }
-    return inserted;
+  seedDemo(unitId: string): Promise<number> {
+    return seedDemo(this.#ctx, unitId);
   }
 
   // --- the locker's side (locker-sync.ts) -------------------------------------------------
@@ -657,23 +454,6 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   }
 
   // --- inside ---------------------------------------------------------------------------
-
-  #phones(input: readonly string[]): string[] {
-    const out: string[] = [];
-    input.forEach((text, index) => {
-      if (text.trim() === '') return;
-      const phone = normalisePhone(text, this.#country);
-      if (!phone.ok) throw bad(`phones.${index}`, PHONE_ERRORS[phone.error]);
-      if (!out.includes(phone.e164)) out.push(phone.e164);
-    });
-    return out;
-  }
-
-  async #open(tx: Tx, id: string): Promise<MasterReservation> {
-    const r = await reservations.get(tx, id);
-    if (!r) throw new BackOfficeError('NOT_FOUND', 'no such reservation');
-    return r;
-  }
 
   async #command<N extends CommandName>(tx: Tx, command: NewCommand<N>, now: Date): Promise<string> {
     const id = randomUUID();
