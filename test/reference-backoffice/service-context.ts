@@ -1,8 +1,8 @@
 /**
  * What the back office's operations share (service.ts is the facade; pins.ts,
- * reservation-ops.ts, demo-seed.ts and read-models.ts act on this): the database, the clock
- * and place, the one command queue (checked against the protocol, stored in the caller's
- * transaction) and what to do after a commit.
+ * reservation-ops.ts, demo-seed.ts, mechanic-ops.ts and read-models.ts act on this): the
+ * database, the clock and place, the one command queue (checked against the protocol, stored
+ * in the caller's transaction) and what to do after a commit.
  */
 import type { Country } from '../../kiosk/config/schema.js';
 import type { ScryptCost } from '../../kiosk/core/pin.js';

@@ -24,7 +24,6 @@ import { LockerSync } from './locker-sync.js';
 import { BackOfficeError, bad } from './errors.js';
 import { TabletRegistry } from './tablets.js';
 import { StaffOps } from './staff-ops.js';
-import { workOrderTimelines } from './work-order-timeline.js';
 import { OutboxMessenger, type Messenger } from './messenger.js';
 import { SimulatedProvider, type PaymentProvider } from './payment-provider.js';
 import { OpenLinks } from './open-links.js';
@@ -32,9 +31,11 @@ import { sendPickupMessage } from './pickup-message.js';
 import { PaymentDesk } from './payments.js';
 import { rehashForUnit } from './pins.js';
 import type { ServiceContext } from './service-context.js';
+import { staffState, tabletState } from './read-models.js';
+import { mechanicRequest, mechanicScan } from './mechanic-ops.js';
 import { cancelReservation, createReservation, openReservation, resetReservation, setPayment, unitFor, updateReservation } from './reservation-ops.js';
-import { clearQuarantineSchema, helpSchema, liftSchema, mechanicSchema, parse, scanSchema } from './staff-input.js';
-import { commandView, eventView, unitView, type StaffState, type TabletState } from './views.js';
+import { clearQuarantineSchema, helpSchema, liftSchema, parse } from './staff-input.js';
+import type { StaffState, TabletState } from './views.js';
 
 export { BackOfficeError } from './errors.js';
 export type { BackOfficeErrorCode } from './errors.js';
@@ -60,8 +61,6 @@ export interface ServiceOptions {
   messenger?: Messenger;
 }
 
-/** What GET /api/state returns. PINs are in it (demo staff page only); it is never logged. */
-
 // --- the service ------------------------------------------------------------------------
 
 export interface NewCommand<N extends CommandName = CommandName> {
@@ -79,7 +78,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
   readonly #now: () => Date;
   readonly #validator: ProtocolValidator | undefined;
   readonly #locker: LockerSync;
-  /** What the operations in pins.ts, reservation-ops.ts, demo-seed.ts and read-models.ts share. */
+  /** What the operations in pins.ts, reservation-ops.ts, demo-seed.ts, mechanic-ops.ts and read-models.ts share. */
   readonly #ctx: ServiceContext;
   /** Mechanic tablets: enrolment, credentials, revocation. */
   readonly tablets: TabletRegistry;
@@ -111,7 +110,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       changed: () => this.#changed(),
       rehash: (tx, unitId, hello, now) => rehashForUnit(this.#ctx, tx, unitId, hello, now),
       payment: (tx, event, r) => this.payments.onEvent(tx, event, r),
-      pickupReady: (tx, r, compartment, at) => sendPickupMessage(tx, r, compartment, { links: this.openLinks, messenger: this.messenger }, at),
+      pickupReady: (tx, r, compartment, at) => sendPickupMessage(tx, r, compartment, this.#ctx.pickup, at),
     });
     this.provider = options.provider ?? new SimulatedProvider({ now: this.#now });
     this.messenger = options.messenger ?? new OutboxMessenger(this.#now);
@@ -185,6 +184,16 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
     return cancelReservation(this.#ctx, id);
   }
 
+  /** Staff reset after too many wrong PINs: sends the reservation's code, which the locker checks. */
+  resetReservation(id: string): Promise<MasterReservation> {
+    return resetReservation(this.#ctx, id);
+  }
+
+  /** paid / cancelled / refunded, for the amount already on the reservation; payment version + 1. */
+  setPayment(id: string, input: unknown): Promise<MasterReservation> {
+    return setPayment(this.#ctx, id, input);
+  }
+
   /**
    * Staff end a PIN lockout at a locker: the whole locker's back-off (`{ unitId }`, or the only
    * unit) or, with a reservation id, that reservation's lock. Sends `lockout.lift`; the
@@ -247,20 +256,10 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
       const r = await reservations.get(tx, id);
       if (!r) throw new BackOfficeError('NOT_FOUND', 'no such reservation');
       if (r.kind !== 'pickup' || r.status !== 'ready' || r.compartmentId === null) throw new BackOfficeError('CONFLICT', 'only a pickup ready in a compartment has a pickup message');
-      return sendPickupMessage(tx, r, r.compartmentId, { links: this.openLinks, messenger: this.messenger }, this.#now());
+      return sendPickupMessage(tx, r, r.compartmentId, this.#ctx.pickup, this.#now());
     });
     this.#changed();
     return { channel };
-  }
-
-  /** Staff reset after too many wrong PINs: sends the reservation's code, which the locker checks. */
-  resetReservation(id: string): Promise<MasterReservation> {
-    return resetReservation(this.#ctx, id);
-  }
-
-  /** paid / cancelled / refunded, for the amount already on the reservation; payment version + 1. */
-  setPayment(id: string, input: unknown): Promise<MasterReservation> {
-    return setPayment(this.#ctx, id, input);
   }
 
   async takeHelpCall(callId: string, input: unknown): Promise<HelpCall> {
@@ -291,39 +290,13 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
    * A mechanic's (authenticated) tablet asks for the key of a work order that is in the locker
    * (retrieve), or for a compartment to return a finished car's key in (deposit, a booked pickup).
    */
-  async mechanicRequest(input: unknown, tabletId: string): Promise<{ requestId: string; commandId: string }> {
-    const { reservationId, purpose } = parse(mechanicSchema, input);
-    const now = this.#now();
-    const requestId = randomUUID();
-    const out = await this.#db.transaction(async (tx) => {
-      const r = await reservations.get(tx, reservationId);
-      if (!r) throw new BackOfficeError('NOT_FOUND', 'no such reservation');
-      if (purpose === 'retrieve' && (r.kind !== 'dropoff' || r.status !== 'deposited')) throw new BackOfficeError('CONFLICT', 'the key of this work order is not in the locker');
-      if (purpose === 'deposit' && (r.kind !== 'pickup' || r.status !== 'booked')) throw new BackOfficeError('CONFLICT', 'this work order has no pickup waiting for its key');
-      await timeline.add(tx, r.id, 'mechanic.requested', { tabletId, requestId, purpose }, now);
-      const commandId = await this.#command(tx, { unitId: r.unitId, name: 'mechanic.request', args: { requestId, reservationId: r.id, purpose, tabletId }, reservationId: r.id }, now);
-      return { requestId, commandId, unitId: r.unitId };
-    });
-    this.#log.info({ reservationId, tabletId, requestId, purpose }, 'mechanic request');
-    this.#committed(out.unitId);
-    return { requestId: out.requestId, commandId: out.commandId };
+  mechanicRequest(input: unknown, tabletId: string): Promise<{ requestId: string; commandId: string }> {
+    return mechanicRequest(this.#ctx, input, tabletId);
   }
 
   /** The tablet scanned the locker's QR: forwarded as mechanic.open with the tablet its credential proved. */
-  async mechanicScan(input: unknown, tabletId: string): Promise<{ commandId: string }> {
-    const { requestId, token } = parse(scanSchema, input);
-    const now = this.#now();
-    const out = await this.#db.transaction(async (tx) => {
-      const asked = (await commands.recent(tx, 200, 'mechanic.request')).find((c) => (c.args as { requestId?: unknown }).requestId === requestId);
-      if (!asked) throw new BackOfficeError('NOT_FOUND', 'no such request');
-      const reservationId = String((asked.args as { reservationId?: unknown }).reservationId ?? '');
-      await timeline.add(tx, reservationId, 'mechanic.scanned', { tabletId, requestId }, now);
-      const commandId = await this.#command(tx, { unitId: asked.unitId, name: 'mechanic.open', args: { requestId, token, tabletId }, reservationId }, now);
-      return { commandId, unitId: asked.unitId };
-    });
-    this.#log.info({ tabletId, requestId }, 'mechanic scan forwarded');
-    this.#committed(out.unitId);
-    return { commandId: out.commandId };
+  mechanicScan(input: unknown, tabletId: string): Promise<{ commandId: string }> {
+    return mechanicScan(this.#ctx, input, tabletId);
   }
 
   /** The README's demo appointments, dated today, for `unitId`; those that already exist are left alone. */
@@ -370,29 +343,8 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
 
   // --- views ------------------------------------------------------------------------------
 
-  async staffState(): Promise<StaffState> {
-    const now = this.#now();
-    const today = localDate(now, this.#timeZone);
-    const [unitRows, list, calls, recentCommands, recentEvents] = await Promise.all([
-      units.list(this.#db),
-      reservations.listForDay(this.#db, today),
-      helpCalls.listActive(this.#db, new Date(now.getTime() - 12 * 3600_000).toISOString()),
-      commands.recent(this.#db, 40),
-      events.recent(this.#db, 30),
-    ]);
-    const timelines = await timeline.forReservations(this.#db, list.map((r) => r.id));
-    return {
-      now: now.toISOString(),
-      today,
-      timeZone: this.#timeZone,
-      units: unitRows.map((unit) => unitView(unit, now, recentEvents.find((e) => e.unitId === unit.unitId)?.at ?? null)),
-      reservations: list.map(({ pinHash: _hash, ...r }) => ({ ...r, timeline: timelines.get(r.id) ?? [] })),
-      helpCalls: calls,
-      commands: recentCommands.map(commandView),
-      events: recentEvents.map(eventView),
-      staff: await this.staff.view(),
-      workOrders: workOrderTimelines(list.map((r) => ({ ...r, timeline: timelines.get(r.id) ?? [] }))),
-    };
+  staffState(): Promise<StaffState> {
+    return staffState(this.#ctx, this.staff);
   }
 
   /**
@@ -400,57 +352,8 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
    * first, with a key icon), the requests and what the locker answered to each scan; no PINs,
    * no contact data.
    */
-  async tabletState(): Promise<TabletState> {
-    const now = this.#now();
-    const today = localDate(now, this.#timeZone);
-    const [list, requests, scans] = await Promise.all([
-      reservations.listForDay(this.#db, today),
-      commands.recent(this.#db, 30, 'mechanic.request'),
-      commands.recent(this.#db, 60, 'mechanic.open'),
-    ]);
-    const workOrders = new Map(list.map((r) => [r.id, r.workOrder]));
-    const timelines = await timeline.forReservations(this.#db, list.map((r) => r.id));
-    const keyIn = (r: (typeof list)[number]) => (r.kind === 'dropoff' && r.status === 'deposited') || (r.kind === 'pickup' && r.status === 'ready');
-    return {
-      now: now.toISOString(),
-      timeZone: this.#timeZone,
-      keys: list
-        .filter((r) => r.kind === 'dropoff' && r.status === 'deposited')
-        .map((r) => ({ reservationId: r.id, workOrder: r.workOrder, plateDisplay: r.plateDisplay, compartmentId: r.compartmentId, unitId: r.unitId })),
-      orders: list
-        .filter((r) => r.status !== 'cancelled')
-        .map((r) => ({
-          reservationId: r.id,
-          workOrder: r.workOrder,
-          plateDisplay: r.plateDisplay,
-          kind: r.kind,
-          status: r.status,
-          keyInLocker: keyIn(r),
-          compartmentId: r.compartmentId,
-          canRetrieve: r.kind === 'dropoff' && r.status === 'deposited',
-          canReturn: r.kind === 'pickup' && r.status === 'booked',
-        }))
-        .sort((a, b) => Number(b.keyInLocker) - Number(a.keyInLocker) || a.workOrder.localeCompare(b.workOrder)),
-      workOrders: workOrderTimelines(list.map((r) => ({ ...r, timeline: timelines.get(r.id) ?? [] }))),
-      requests: requests.map((c) => {
-        const args = c.args as Partial<CommandArgs['mechanic.request']>;
-        const scan = scans.find((open) => (open.args as { requestId?: unknown }).requestId === args.requestId);
-        return {
-          requestId: String(args.requestId ?? ''),
-          commandId: c.id,
-          reservationId: String(args.reservationId ?? ''),
-          workOrder: workOrders.get(String(args.reservationId ?? '')) ?? null,
-          tabletId: String(args.tabletId ?? ''),
-          purpose: args.purpose === 'deposit' ? 'deposit' : 'retrieve',
-          createdAt: c.createdAt,
-          sentAt: c.sentAt,
-          answeredAt: c.answeredAt,
-          ok: c.ok,
-          result: c.result,
-          scan: scan ? { at: scan.createdAt, ok: scan.ok, result: scan.result } : null,
-        };
-      }),
-    };
+  tabletState(): Promise<TabletState> {
+    return tabletState(this.#ctx);
   }
 
   // --- inside ---------------------------------------------------------------------------
