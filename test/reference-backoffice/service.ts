@@ -7,6 +7,12 @@
  *
  * Staff input is checked in full before anything is written: bad input is a BackOfficeError
  * naming the field, and changes nothing.
+ *
+ * This class is the facade every caller uses; the parts that stand on their own live beside it
+ * and share a ServiceContext (service-context.ts): PINs and codes (pins.ts), reservation
+ * changes (reservation-ops.ts), the demo seed (demo-seed.ts), the mechanic's requests
+ * (mechanic-ops.ts), the screens' read models (read-models.ts), the locker's side
+ * (locker-sync.ts), staff compartments and alarms (staff-ops.ts), payments (payments.ts).
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -343,6 +349,7 @@ export class BackOfficeService extends EventEmitter<{ changed: []; command: [uni
 
   // --- views ------------------------------------------------------------------------------
 
+  /** What GET /api/state returns (read-models.ts). PINs are in it (demo staff page only); it is never logged. */
   staffState(): Promise<StaffState> {
     return staffState(this.#ctx, this.staff);
   }
