@@ -6,6 +6,7 @@
  *   const violations = await checkInvariants(path, { atRest: true });
  *   // [] when every rule holds; else one entry per broken rule, with the offending rows
  */
+import { existsSync } from 'node:fs';
 import sqlite3 from 'sqlite3';
 import type { OutboxEvent } from '../../kiosk/core/types.js';
 import { LATEST_SCHEMA_VERSION } from '../../kiosk/store/migrations.js';
@@ -72,6 +73,20 @@ export async function checkInvariantsReport(path: string, options: CheckOptions 
     await new Promise<void>((resolve) => db.close(() => resolve()));
   }
   return { violations, checked };
+}
+
+/**
+ * The schema version a database file holds: 0 when there is no file, or before the first
+ * migration committed (a start killed early leaves an empty file, or one migrated part-way).
+ */
+export async function schemaVersionAt(path: string): Promise<number> {
+  if (!existsSync(path)) return 0;
+  const db = await openReadOnly(path);
+  try {
+    return await schemaVersion(db);
+  } finally {
+    await new Promise<void>((resolve) => db.close(() => resolve()));
+  }
 }
 
 /** The schema version the file holds; 0 before the first migration committed. */

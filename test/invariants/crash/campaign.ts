@@ -13,7 +13,7 @@ import { Killed, Visitor, pause, walk, type Step, type WalkResult } from './cust
 import { Generation } from './generation.js';
 import { LockerProcess } from './locker-process.js';
 import { Random } from './random.js';
-import { readStore, type StoreView } from './store-reader.js';
+import { readStore, schemaComplete, type StoreView } from './store-reader.js';
 
 export interface CampaignOptions {
   /** The built locker's entry point (build.ts). */
@@ -145,7 +145,7 @@ async function runLane(lane: Lane, options: CampaignOptions, report: CampaignRep
       lane.kills += 1;
       report.kills += 1;
       if (report.kills % 25 === 0) options.log?.(`${report.kills} kills, ${report.rulesPassed} rule checks passed, ${Math.round(performance.now() / 1000)} s`);
-      const view = existsSync(lane.generation.dbPath) ? await readStore(lane.generation.dbPath) : null;
+      const view = (await schemaComplete(lane.generation.dbPath)) ? await readStore(lane.generation.dbPath) : null;
       if (view && lane.generation.exhausted(view)) {
         report.commands += lane.generation.backOffice.commands.size;
         report.events += view.lastSeq;
@@ -209,20 +209,26 @@ async function runLife(lane: Lane, generation: Generation, options: CampaignOpti
   sums.life += performance.now() - proc.startedAt;
   if (exit.signal !== 'SIGKILL') fail(`the locker exited on its own (code ${exit.code}, signal ${exit.signal}): ${proc.stderr.slice(0, 2000)}`);
 
-  // The file as the kill left it (none yet if the first start was killed before creating it).
+  const pulses = proc.count('pulse');
+  const budget = visitor?.pulseBudget ?? 0;
+  if (pulses > budget) fail(`${pulses} pulses in a life whose commanded openings allow ${budget}`);
+  else report.otherChecksPassed += 1;
+
+  // The file as the kill left it: none yet if the first start was killed before creating it;
+  // empty or migrated part-way if killed during its migrations (only the schema-free rules apply).
   if (!existsSync(generation.dbPath)) return;
   await checkDatabase(generation.dbPath, false, 'after the kill', report, fail);
   if (report.violations.length > 0) return;
+  if (!(await schemaComplete(generation.dbPath))) {
+    report.landings['during-migrations'] = (report.landings['during-migrations'] ?? 0) + 1;
+    return;
+  }
   const view = await readStore(generation.dbPath, true);
   report.landings[view.landing] = (report.landings[view.landing] ?? 0) + 1;
   const before = generation.backOffice.violations.length;
   generation.backOffice.compareWithStore(view.outbox, view.lastSeq);
   for (const v of generation.backOffice.violations.slice(before)) fail(`${v.rule}: ${v.detail}`);
   if (generation.backOffice.violations.length === before) report.otherChecksPassed += 1;
-  const pulses = proc.count('pulse');
-  const budget = visitor?.pulseBudget ?? 0;
-  if (pulses > budget) fail(`${pulses} pulses in a life whose commanded openings allow ${budget}`);
-  else report.otherChecksPassed += 1;
 }
 
 /** Customers, doors and back-office commands, until the kill (which this schedules). */

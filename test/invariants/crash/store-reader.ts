@@ -4,6 +4,8 @@
  * outbox, and where the last kill landed.
  */
 import sqlite3 from 'sqlite3';
+import { LATEST_SCHEMA_VERSION } from '../../../kiosk/store/migrations.js';
+import { schemaVersionAt } from '../check.js';
 
 export interface StoreView {
   reservations: { id: string; kind: 'dropoff' | 'pickup'; status: string; compartmentId: number | null }[];
@@ -15,6 +17,17 @@ export interface StoreView {
   landing: 'intent-without-outcome' | 'door-open-in-flight' | 'no-actuation';
 }
 
+/**
+ * Whether the file holds the locker's whole schema, so readStore can read it. A start killed
+ * before its migrations committed leaves no file, an empty one, or one migrated part-way (each
+ * migration commits on its own); no journey has touched such a file, and the next start
+ * migrates it. (Seed 3939044612 in CI found the campaign reading an empty file after such a kill.)
+ */
+export async function schemaComplete(path: string): Promise<boolean> {
+  return (await schemaVersionAt(path)) === LATEST_SCHEMA_VERSION;
+}
+
+/** Reads the store; the file must hold the whole schema (schemaComplete), or this throws. */
 export async function readStore(path: string, withOutbox = false): Promise<StoreView> {
   const db = await new Promise<sqlite3.Database>((resolve, reject) => {
     const handle: sqlite3.Database = new sqlite3.Database(path, sqlite3.OPEN_READONLY, (error) => (error ? reject(error) : resolve(handle)));
