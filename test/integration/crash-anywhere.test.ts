@@ -5,7 +5,9 @@
  * checked after each kill and each restart. The seed is printed: SEED=... replays the choices
  * (`npm run soak` is the long run: 2,000 kills).
  *
- * CRASH_KILLS (default 60: the suite's time; the issue asks 200 in CI, see docs/performance.md "Crash runs"; `npm run soak` runs 2,000) and CRASH_STORM_KILLS (default 8) change the numbers.
+ * CRASH_KILLS (default 100: CI runs the suite on Node 20 and on Node 24, so 200 campaign kills
+ * and 16 storm kills per CI run; see docs/performance.md "Crash runs"; `npm run soak` runs 2,000)
+ * and CRASH_STORM_KILLS (default 8) change the numbers.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,7 +21,7 @@ import { replayForcedDropoff, replayQuarantinedPickup } from '../invariants/cras
 t.setTimeout(30 * 60_000);
 
 const SEED = seedFrom(process.env);
-const KILLS = Number(process.env.CRASH_KILLS ?? 60);
+const KILLS = Number(process.env.CRASH_KILLS ?? 100);
 const STORM_KILLS = Number(process.env.CRASH_STORM_KILLS ?? 8);
 t.comment(`crash-anywhere: SEED=${SEED} (replay: SEED=${SEED} npx tap test/integration/crash-anywhere.test.ts)`);
 
