@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { OpenOutcome } from '../../controller/lock-bank.js';
 import { DomainError } from '../errors.js';
 import type { JourneyStore, JourneyTx, LockPort } from './ports.js';
+import { openOutcomeAudit } from './open-outcome.js';
 import { quarantineIn } from './quarantine.js';
 import type { Compartment, Reservation } from './types.js';
 
@@ -281,16 +282,8 @@ export class Actuator {
     }
     const refused = !outcome.ok && outcome.pulses === 0;
     await this.#store.transaction(async (tx) => {
-      await tx.audit({
-        compartmentId: compartment,
-        action: 'open',
-        phase: 'outcome',
-        intentId,
-        actor,
-        reservationId: reservation.id,
-        result: outcome.ok ? 'opened' : outcome.error,
-        detail: outcome.ok ? { pulses: outcome.pulses, confirmed: outcome.confirmed } : { pulses: outcome.pulses, detail: outcome.detail },
-      });
+      const detail = outcome.ok ? { pulses: outcome.pulses, confirmed: outcome.confirmed } : { pulses: outcome.pulses, detail: outcome.detail };
+      await tx.audit(openOutcomeAudit(outcome, { compartment, intentId, actor, reservationId: reservation.id }, detail));
       if (outcome.ok) {
         await tx.event('compartment.opened', { compartment, reservationId: reservation.id, purpose, confirmed: outcome.confirmed });
         await tx.timeline(reservation.id, 'compartment-opened', { compartment });

@@ -3,7 +3,7 @@
  * `reservation.remote-open`), recorded the same way for both after the pulse: the audit outcome
  * closing the intent, and the done event, in one transaction.
  */
-import type { JourneyStore, LockPort } from './ports.js';
+import type { AuditEntry, JourneyStore, LockPort } from './ports.js';
 
 type OpenOutcome = Awaited<ReturnType<LockPort['open']>>;
 
@@ -24,21 +24,26 @@ export function openResult(outcome: OpenOutcome): string {
   return outcome.ok ? (outcome.alreadyOpen ? 'already-open' : outcome.confirmed ? 'confirmed' : 'no-door-signal') : outcome.error;
 }
 
+/** The audit row of an open's outcome, naming the intent it closes (every open writes one). */
+export function openOutcomeAudit(outcome: OpenOutcome, open: { compartment: number; intentId: number; actor: string; reservationId: string | null }, detail: Record<string, unknown>): AuditEntry {
+  return {
+    compartmentId: open.compartment,
+    action: 'open',
+    phase: 'outcome',
+    intentId: open.intentId,
+    actor: open.actor,
+    reservationId: open.reservationId,
+    result: outcome.ok ? 'opened' : outcome.error,
+    detail,
+  };
+}
+
 /** Records the outcome; returns the done event's result. */
 export async function recordOpenOutcome(store: Pick<JourneyStore, 'transaction'>, outcome: OpenOutcome, record: OpenOutcomeRecord): Promise<string> {
   const { compartment, intentId, actor, reservationId, purpose } = record;
   const result = openResult(outcome);
   await store.transaction(async (tx) => {
-    await tx.audit({
-      compartmentId: compartment,
-      action: 'open',
-      phase: 'outcome',
-      intentId,
-      actor,
-      reservationId,
-      result: outcome.ok ? 'opened' : outcome.error,
-      detail: { pulses: outcome.pulses, purpose },
-    });
+    await tx.audit(openOutcomeAudit(outcome, { compartment, intentId, actor, reservationId }, { pulses: outcome.pulses, purpose }));
     await tx.event(record.doneEvent, record.donePayload(result));
   });
   return result;

@@ -7,15 +7,13 @@
  * last test does it with a whole locker (simulator, reference back office) stopped and started
  * on one data dir.
  */
-import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import type { DoorState, LockBankEvents, OpenOutcome } from '../../controller/lock-bank.js';
+import type { DoorState } from '../../controller/lock-bank.js';
 import { Actuator } from '../../kiosk/core/actuator.js';
 import { LinkOpener } from '../../kiosk/core/link-open.js';
 import { LockoutService } from '../../kiosk/core/lockout.js';
 import { RollingWindowThrottle } from '../../kiosk/core/open-throttle.js';
-import type { LockPort } from '../../kiosk/core/ports.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
 import { openDatabase } from '../../kiosk/store/db.js';
 import { createJourneyStore } from '../../kiosk/store/journey-store.js';
@@ -24,6 +22,7 @@ import { compartments, reservations } from '../../kiosk/store/repositories.js';
 import { CommandProcessor } from '../../kiosk/sync/commands.js';
 import type { CommandMessage } from '../../kiosk/sync/messages.js';
 import { createFakeClock } from '../fakes/fake-clock.js';
+import { instantLocks } from '../fakes/instant-locks.js';
 import { recordedEvents, startTestLocker, until } from '../helpers/locker.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { sampleReservation } from '../helpers/store.js';
@@ -41,20 +40,9 @@ async function boot(t: Test, path: string, board: { door: DoorState; itemPresent
   t.teardown(close);
   const clock = createFakeClock(1_000);
   const stamps = { wallClock: () => WALL, monoClock: () => clock.now(), bootId: `boot-${path.length}-${Math.random()}` };
-  const pulsed: number[] = [];
-  const events = new EventEmitter<LockBankEvents>();
-  const locks = {
-    events,
-    open: async (compartment: number): Promise<OpenOutcome> => {
-      pulsed.push(compartment);
-      board.door = 'open';
-      return { ok: true, compartment, pulses: 1, confirmed: true, alreadyOpen: false };
-    },
-    itemPresent: () => board.itemPresent ?? null,
-    doorState: () => board.door,
-  };
+  const { locks, port, pulsed } = instantLocks(board, { doorOpensOnPulse: true });
   const store = createJourneyStore(db, stamps);
-  const actuator = new Actuator({ store, locks: locks as unknown as LockPort, wallClock: () => WALL, logger: createSilentLogger() });
+  const actuator = new Actuator({ store, locks: port, wallClock: () => WALL, logger: createSilentLogger() });
   const linkOpen = new LinkOpener({
     store,
     locks,
@@ -76,7 +64,7 @@ async function boot(t: Test, path: string, board: { door: DoorState; itemPresent
     }
     throw new Error(`never: ${what}`);
   };
-  return { db, close, events, linkOpen, processor, pulsed, outbox, collectedEvents, waiting, until };
+  return { db, close, events: locks.events, linkOpen, processor, pulsed, outbox, collectedEvents, waiting, until };
 }
 
 /** The first process: a paid pickup in compartment 5 opened from the link; the door is open when the power goes. */

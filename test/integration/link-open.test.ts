@@ -5,14 +5,11 @@
  * right compartment; the same nonce again, unpaid, another compartment or reservation, a key
  * already collected, the shared throttle exceeded (alarm) -> 0 pulses and a refused event.
  */
-import { EventEmitter } from 'node:events';
 import t, { type Test } from 'tap';
-import type { LockBankEvents, OpenOutcome } from '../../controller/lock-bank.js';
 import { Actuator } from '../../kiosk/core/actuator.js';
 import { LinkOpener } from '../../kiosk/core/link-open.js';
 import { LockoutService } from '../../kiosk/core/lockout.js';
 import { RollingWindowThrottle } from '../../kiosk/core/open-throttle.js';
-import type { LockPort } from '../../kiosk/core/ports.js';
 import { RemoteOpener } from '../../kiosk/core/remote-open.js';
 import type { Reservation } from '../../kiosk/core/types.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
@@ -22,6 +19,7 @@ import { audit, compartments, reservations } from '../../kiosk/store/repositorie
 import { CommandProcessor } from '../../kiosk/sync/commands.js';
 import type { CommandArgs, CommandMessage } from '../../kiosk/sync/messages.js';
 import { createFakeClock } from '../fakes/fake-clock.js';
+import { instantLocks } from '../fakes/instant-locks.js';
 import { resultShape } from '../helpers/command-fixture.js';
 import { openTempDb, sampleReservation } from '../helpers/store.js';
 
@@ -33,19 +31,9 @@ async function fixture(t: Test, options: { customerOn?: number; itemPresent?: bo
   const clock = createFakeClock(1_000);
   const wall = new Date('2026-11-28T10:00:00.000Z');
   const stamps = { wallClock: () => wall, monoClock: () => clock.now(), bootId: 'boot-1' };
-  const pulsed: number[] = [];
-  const events = new EventEmitter<LockBankEvents>();
-  const locks = {
-    events,
-    open: async (compartment: number): Promise<OpenOutcome> => {
-      pulsed.push(compartment);
-      return { ok: true, compartment, pulses: 1, confirmed: true, alreadyOpen: false };
-    },
-    itemPresent: () => options.itemPresent ?? null,
-    doorState: () => 'closed' as const,
-  };
+  const { locks, port, pulsed } = instantLocks({ door: 'closed', itemPresent: options.itemPresent });
   const store = createJourneyStore(db, stamps);
-  const actuator = new Actuator({ store, locks: locks as unknown as LockPort, wallClock: () => wall, logger: createSilentLogger() });
+  const actuator = new Actuator({ store, locks: port, wallClock: () => wall, logger: createSilentLogger() });
   const throttle = new RollingWindowThrottle({ limit: 4, windowMs: 60_000, now: () => clock.now() });
   const linkOpen = new LinkOpener({
     store,
@@ -89,7 +77,7 @@ async function fixture(t: Test, options: { customerOn?: number; itemPresent?: bo
     });
   };
   const refusals = async () => (await outbox()).filter((e) => e.type === 'reservation.remote-open-refused').map((e) => e.payload['reason']);
-  return { db, pulsed, events, run, staffOpen, outbox, settled, pickup, refusals };
+  return { db, pulsed, events: locks.events, run, staffOpen, outbox, settled, pickup, refusals };
 }
 
 t.test('paid: one pulse on the reservation compartment, audited, requested and done events; door opened then closed records the pickup, unconfirmed', async (t) => {
