@@ -47,14 +47,6 @@ async function lockerWith(dir: string, held: number, unit: UnitPinHashing) {
   const wallClock = () => new Date();
   const store = createJourneyStore(db, { wallClock, monoClock: () => clock.now(), bootId: 'bench' });
   let pulseAt = 0;
-  const locks: LockPort = {
-    open: async (compartment) => {
-      pulseAt = performance.now();
-      return { ok: true, compartment, pulses: 1, confirmed: true, alreadyOpen: false };
-    },
-    doorState: () => 'open',
-    events: new EventEmitter<LockBankEvents>(),
-  };
   const now = new Date();
   await db.transaction(async (tx) => {
     await compartments.ensure(tx, 16, now);
@@ -69,34 +61,52 @@ async function lockerWith(dir: string, held: number, unit: UnitPinHashing) {
     }
   });
   const logger = createSilentLogger();
-  const journeys = new Journeys({
-    store,
-    locks,
-    pins: new LockoutService({ store, clock, wallClock }),
-    pinHashing: unit,
-    actuator: new Actuator({ store, locks, wallClock, logger }),
-    clock,
-    wallClock,
-    logger,
-    timeZone: 'UTC',
-    defaultCountry: 'NO',
-    defaultLanguage: 'en',
-    idleTimeoutMs: 600_000,
-  });
+  /**
+   * A journey side of its own for each sample, made outside the timing: a pickup whose door
+   * opened stays in its session until the door closes (issue 7), and this lock port has no door.
+   */
+  const freshJourneys = (): { journeys: Journeys; stop: () => void } => {
+    const locks: LockPort = {
+      open: async (compartment) => {
+        pulseAt = performance.now();
+        return { ok: true, compartment, pulses: 1, confirmed: true, alreadyOpen: false };
+      },
+      doorState: () => 'open',
+      events: new EventEmitter<LockBankEvents>(),
+    };
+    const journeys = new Journeys({
+      store,
+      locks,
+      pins: new LockoutService({ store, clock, wallClock }),
+      pinHashing: unit,
+      actuator: new Actuator({ store, locks, wallClock, logger }),
+      clock,
+      wallClock,
+      logger,
+      timeZone: 'UTC',
+      defaultCountry: 'NO',
+      defaultLanguage: 'en',
+      idleTimeoutMs: 600_000,
+    });
+    return { journeys, stop: () => journeys.stop() };
+  };
 
   /** One sample: PIN typed to pulse, in ms. The session and the compartment are reset outside the timing. */
   const sample = async (): Promise<number> => {
-    await journeys.dispatch({ type: 'start', journey: 'pickup' });
-    const typed = performance.now();
-    const view = await journeys.dispatch({ type: 'pin', pin: PIN });
-    if (view.step !== 'take-key') throw new Error(`expected take-key, got ${view.step}`);
-    const ms = pulseAt - typed;
-    await journeys.dispatch({ type: 'abandon' });
-    await journeys.dispatch({ type: 'abandonConfirm' });
-    await resetCompartment(db);
-    return ms;
+    const { journeys, stop } = freshJourneys();
+    try {
+      await journeys.dispatch({ type: 'start', journey: 'pickup' });
+      const typed = performance.now();
+      const view = await journeys.dispatch({ type: 'pin', pin: PIN });
+      if (view.step !== 'take-key') throw new Error(`expected take-key, got ${view.step}`);
+      return pulseAt - typed;
+    } finally {
+      stop();
+      await journeys.settled();
+      await resetCompartment(db);
+    }
   };
-  return { sample, close: async () => { journeys.stop(); await db.close(); } };
+  return { sample, close: async () => { await db.close(); } };
 }
 
 async function resetCompartment(db: Db): Promise<void> {
