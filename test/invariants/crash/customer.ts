@@ -40,7 +40,10 @@ export class Visitor {
 
   async view(): Promise<SessionView | null> {
     const response = await this.#fetch('/api/session');
-    return ((await response.json()) as { view?: SessionView }).view ?? null;
+    const body = await response.json().catch(() => {
+      throw new Killed('the locker is gone');
+    });
+    return (body as { view?: SessionView }).view ?? null;
   }
 
   async sim(action: string, compartment?: number): Promise<void> {
@@ -54,10 +57,18 @@ export class Visitor {
 
   async #fetch(path: string, init: RequestInit = {}): Promise<Response> {
     if (this.signal.aborted) throw new Killed('the locker is gone');
+    // A signal of its own per request, tied to the visitor's while the request is under way:
+    // fetch leaves its abort listener on the signal it is given until the request is collected,
+    // and a visitor lives for hundreds of journeys (the bench's day: 2,000+ listeners).
+    const request = new AbortController();
+    const abort = (): void => request.abort();
+    this.signal.addEventListener('abort', abort, { once: true });
     try {
-      return await fetch(`${this.server}${path}`, { ...init, signal: this.signal });
+      return await fetch(`${this.server}${path}`, { ...init, signal: request.signal });
     } catch {
       throw new Killed('the locker is gone');
+    } finally {
+      this.signal.removeEventListener('abort', abort);
     }
   }
 }
