@@ -11,8 +11,9 @@
  * 10,000) events. RSS (VmRSS) is read from /proc after every block.
  *
  * The locker runs with the systemd unit's environment (production-launch.ts: V8's semi-space
- * size, glibc's arenas and mmap threshold). Reported: RSS at ready, at the half of the day and at its end, the highest, and the growth
- * over the last half (end minus half). Target: at most 80 MiB throughout, no growth over the
+ * size, glibc's arenas and mmap threshold), plus --trace-gc. Reported: RSS at ready, at the half of the day and at its end, the highest, and the growth
+ * over the last half (end minus half); and the V8 heap left after each major collection
+ * (liveHeapAfterMajorGcMB), which tells a leak from garbage not yet collected. Target: at most 80 MiB throughout, no growth over the
  * last half.
  *
  * `npm run bench` calls benchMemoryDay() from test/bench/run.ts; `tsx test/bench/memory-day.ts`
@@ -52,6 +53,26 @@ function rssMiBOf(pid: number): number {
 function statusMiB(pid: number, field: string): number {
   const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+/**
+ * The V8 heap left after each Mark-Compact (--trace-gc: "Mark-Compact 74.8 (78.9) -> 19.3 (52.6)
+ * MB", used (committed) before -> after), in MB: flat over the day means no leak in JavaScript,
+ * whatever RSS does between collections.
+ */
+export function liveHeap(lines: readonly string[]): { majorGcs: number; firstMB: number | null; halfMB: number | null; lastMB: number | null; maxMB: number | null; series: number[] } {
+  const after = lines.flatMap((line) => {
+    const match = /Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \(/.exec(line);
+    return match ? [Number(match[1])] : [];
+  });
+  return {
+    majorGcs: after.length,
+    firstMB: after[0] ?? null,
+    halfMB: after[Math.floor(after.length / 2)] ?? null,
+    lastMB: after.at(-1) ?? null,
+    maxMB: after.length > 0 ? Math.max(...after) : null,
+    series: after,
+  };
 }
 
 type PickupResult = 'collected' | 'refused';
@@ -99,7 +120,9 @@ export async function benchMemoryDay(): Promise<Record<string, unknown>> {
   // (made for one customer at a time) are raised as far as the configuration allows.
   const config = JSON.parse(await readFile(generation.configPath, 'utf8')) as Record<string, unknown>;
   await writeFile(generation.configPath, JSON.stringify({ ...config, security: { lookupsPerMinute: 600, lockout: { lockerFreeFailures: 100 } } }));
-  const proc = new LockerProcess(MAIN, generation.configPath, productionEnv());
+  // --trace-gc: one stdout line per collection, so the heap left after each major GC (what the
+  // locker really holds) can be told apart from garbage awaiting collection, which RSS includes.
+  const proc = new LockerProcess(MAIN, generation.configPath, productionEnv(), ['--trace-gc']);
   try {
     const info = await proc.ready;
     if (!info || proc.pid === undefined) throw new Error(`the locker did not start: ${proc.stderr.slice(0, 2000)}`);
@@ -185,6 +208,7 @@ export async function benchMemoryDay(): Promise<Record<string, unknown>> {
       launchEnv: productionEnv(),
       bareExpressWsRssMiB: round(bareServer.rssMiB),
       bareNodeRssMiB: round(bareNode.rssMiB),
+      liveHeapAfterMajorGcMB: liveHeap(proc.otherLines),
       atEndAnonMiB: round(statusMiB(pid, 'RssAnon')),
       atEndFileMiB: round(statusMiB(pid, 'RssFile')),
       samples: samples.map((s) => [s.journeys, s.events, round(s.rssMiB)]),

@@ -31,10 +31,16 @@ export class LockerProcess {
   stderr = '';
   readonly #child: ChildProcess;
 
-  /** `env`: variables set on top of the plain environment (the benches pass the systemd unit's). */
-  constructor(main: string, configPath: string, env: Readonly<Record<string, string>> = {}) {
+  /** Lines of stdout that are not log lines (node's own, e.g. --trace-gc's). */
+  readonly otherLines: string[] = [];
+
+  /**
+   * `env`: variables set on top of the plain environment (the benches pass the systemd unit's);
+   * `nodeArgs`: flags for node itself (the memory bench's --trace-gc).
+   */
+  constructor(main: string, configPath: string, env: Readonly<Record<string, string>> = {}, nodeArgs: readonly string[] = []) {
     // CRASH_NODE_OPTIONS: extra node flags for the locker (e.g. --cpu-prof to see where a life goes).
-    const extra = process.env.CRASH_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
+    const extra = [...nodeArgs, ...(process.env.CRASH_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [])];
     this.#child = spawn(process.execPath, [...extra, main, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...plainEnv(), ...env } });
     this.exited = new Promise((resolve) => this.#child.once('exit', (code, signal) => resolve({ code, signal })));
     let partial = '';
@@ -50,7 +56,9 @@ export class LockerProcess {
         try {
           line = JSON.parse(part) as LogLine;
         } catch {
-          continue; // a line cut by the kill
+          // A line cut by the kill, or node's own (bounded: a day's GC trace is a few thousand).
+          if (this.otherLines.length < 100_000) this.otherLines.push(part);
+          continue;
         }
         this.lines.push(line);
         if (this.readyAt === null && typeof line.msg === 'string' && RUNNING.test(line.msg)) {
