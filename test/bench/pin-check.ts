@@ -14,9 +14,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LockBankEvents } from '../../controller/lock-bank.js';
-import { Actuator } from '../../kiosk/core/actuator.js';
-import { Journeys } from '../../kiosk/core/journeys.js';
-import { LockoutService } from '../../kiosk/core/lockout.js';
 import { hashPinForUnit, indexOfHash, newUnitPinHashing, pinIndex, PIN_HASH_COST, type UnitPinHashing } from '../../kiosk/core/pin.js';
 import type { LockPort } from '../../kiosk/core/ports.js';
 import type { Reservation } from '../../kiosk/core/types.js';
@@ -25,6 +22,8 @@ import { createSilentLogger } from '../../kiosk/logging.js';
 import { openDatabase, type Db } from '../../kiosk/store/db.js';
 import { createJourneyStore } from '../../kiosk/store/journey-store.js';
 import { compartments, reservations } from '../../kiosk/store/repositories.js';
+import type { Journeys } from '../../kiosk/core/journeys.js';
+import { pinJourneys } from '../helpers/pin-journeys.js';
 
 const PIN = '482913';
 const COMPARTMENT = 3;
@@ -60,7 +59,6 @@ async function lockerWith(dir: string, held: number, unit: UnitPinHashing) {
       await reservations.upsert(tx, reservation({ id: `r${i}`, code: `C${i}`, kind: i % 2 ? 'dropoff' : 'pickup', status: i % 3 ? 'booked' : 'collected', pinHash: fake, pinIndex: indexOfHash(fake, unit) }));
     }
   });
-  const logger = createSilentLogger();
   /**
    * A journey side of its own for each sample, made outside the timing: a pickup whose door
    * opened stays in its session until the door closes (issue 7), and this lock port has no door.
@@ -74,20 +72,7 @@ async function lockerWith(dir: string, held: number, unit: UnitPinHashing) {
       doorState: () => 'open',
       events: new EventEmitter<LockBankEvents>(),
     };
-    const journeys = new Journeys({
-      store,
-      locks,
-      pins: new LockoutService({ store, clock, wallClock }),
-      pinHashing: unit,
-      actuator: new Actuator({ store, locks, wallClock, logger }),
-      clock,
-      wallClock,
-      logger,
-      timeZone: 'UTC',
-      defaultCountry: 'NO',
-      defaultLanguage: 'en',
-      idleTimeoutMs: 600_000,
-    });
+    const journeys = pinJourneys({ store, locks, pinHashing: unit, clock, wallClock, timeZone: 'UTC', idleTimeoutMs: 600_000 });
     return { journeys, stop: () => journeys.stop() };
   };
 

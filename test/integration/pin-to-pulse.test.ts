@@ -7,17 +7,15 @@
 import builtinCrypto from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';
 import t, { type Test } from 'tap';
-import { Actuator } from '../../kiosk/core/actuator.js';
-import { Journeys } from '../../kiosk/core/journeys.js';
-import { LockoutService } from '../../kiosk/core/lockout.js';
 import { hashPin, hashPinForUnit, indexOfHash, newUnitPinHashing } from '../../kiosk/core/pin.js';
 import type { JourneyStore, LockPort } from '../../kiosk/core/ports.js';
-import { createSilentLogger } from '../../kiosk/logging.js';
 import { createJourneyStore } from '../../kiosk/store/journey-store.js';
 import { compartments, reservations } from '../../kiosk/store/repositories.js';
 import { EventEmitter } from 'node:events';
 import type { LockBankEvents } from '../../controller/lock-bank.js';
 import { createFakeClock } from '../fakes/fake-clock.js';
+import type { Journeys } from '../../kiosk/core/journeys.js';
+import { pinJourneys } from '../helpers/pin-journeys.js';
 import { openTempDb, sampleReservation } from '../helpers/store.js';
 
 const WALL = new Date('2025-03-14T06:00:00.000Z'); // 07:00 in Oslo
@@ -91,20 +89,7 @@ async function setup(t: Test, held: number, options: SetupOptions = {}) {
       await reservations.upsert(tx, sampleReservation({ id: `l${i}`, code: `L${i}`, kind: 'dropoff', appointmentDate: '2025-03-14', pinHash: await hashPin(String(300_000 + i), { N: 2 ** 10, r: 8, p: 1 }), pinIndex: null }));
     }
   });
-  const logger = createSilentLogger();
-  const journeys = new Journeys({
-    store,
-    locks,
-    pins: new LockoutService({ store, clock, wallClock }),
-    pinHashing: UNIT,
-    actuator: new Actuator({ store, locks, wallClock, logger }),
-    clock,
-    wallClock,
-    logger,
-    timeZone: 'Europe/Oslo',
-    defaultCountry: 'NO',
-    defaultLanguage: 'en',
-  });
+  const journeys = pinJourneys({ store, locks, pinHashing: UNIT, clock, wallClock, timeZone: 'Europe/Oslo' });
   t.teardown(() => journeys.stop());
   const dispatch = (action: Parameters<Journeys['dispatch']>[0]) => journeys.dispatch(action);
   return { journeys, dispatch, commitsAtPulse, commits: () => commits, db };
