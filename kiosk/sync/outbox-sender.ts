@@ -41,6 +41,8 @@ export interface OutboxSenderOptions {
   db: Db;
   /** Puts one message on the wire; false when the connection is gone. */
   send: (message: EventMessage) => boolean;
+  /** Runs a burst of sends so that they leave together (one write), returning what it returns. */
+  corked: <T>(sends: () => T) => T;
   /** Tells the back office that something it sent was wrong (an `error` frame). */
   complain: (code: ErrorCode, message: string, ref: string | null) => void;
   /** At most this many events sent and not yet acknowledged. */
@@ -243,18 +245,24 @@ export class OutboxSender {
         this.#readAhead = read;
       }
       const rows = this.#readAhead.splice(0, room);
-      for (const row of rows) {
-        if (row.seq <= this.#sentUpTo) continue; // an ack overtook this read
-        if (row.seq !== this.#sentUpTo + 1 && this.#sentUpTo !== 0) {
-          // Held events are contiguous; a hole means rows were deleted (purged or by hand).
-          this.#log.warn({ after: this.#sentUpTo, next: row.seq }, 'gap in the outbox: those seqs are gone for good');
-        }
-        if (!this.#o.send(toEventMessage(row, this.#o.stampTrusted(row.bootId, row.monoTime)))) return; // gone: the next welcome resends
-        this.#sentUpTo = row.seq;
-        this.#inFlight.push(row.seq);
-        this.#sentTotal += 1;
-      }
+      if (!this.#o.corked(() => this.#sendRows(rows))) return; // gone: the next welcome resends
     }
+  }
+
+  /** Sends `rows` in the stream, in order; false if the connection went. */
+  #sendRows(rows: OutboxEvent[]): boolean {
+    for (const row of rows) {
+      if (row.seq <= this.#sentUpTo) continue; // an ack overtook this read
+      if (row.seq !== this.#sentUpTo + 1 && this.#sentUpTo !== 0) {
+        // Held events are contiguous; a hole means rows were deleted (purged or by hand).
+        this.#log.warn({ after: this.#sentUpTo, next: row.seq }, 'gap in the outbox: those seqs are gone for good');
+      }
+      if (!this.#o.send(toEventMessage(row, this.#o.stampTrusted(row.bootId, row.monoTime)))) return false;
+      this.#sentUpTo = row.seq;
+      this.#inFlight.push(row.seq);
+      this.#sentTotal += 1;
+    }
+    return true;
   }
 
   /** Sends urgent copies of pending urgent events not yet sent in the stream; false if the connection went. */

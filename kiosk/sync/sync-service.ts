@@ -190,6 +190,7 @@ export class SyncService {
         this.#checkOutgoing(message);
         return this.#link.send(message);
       },
+      corked: (sends) => this.#link.corked(sends),
       complain: (code, message, ref) => this.#complain(code, message, ref),
       maxInFlight: bo.maxInFlight,
       stampTrusted: (bootId, mono) => this.clockStatus.stampTrusted(bootId, mono),

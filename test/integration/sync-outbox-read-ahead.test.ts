@@ -40,13 +40,31 @@ async function outboxWith(t: Parameters<typeof openTempDb>[0]): Promise<{ db: Db
   return { db: counted, reads: () => reads };
 }
 
-function sender(db: Db, sent: EventMessage[], connected: () => boolean): OutboxSender {
+/** Seqs per corked burst (outbox-sender sends each burst inside `corked`), and any sent outside one. */
+interface Bursts {
+  corked: number[][];
+  outside: number[];
+}
+
+function sender(db: Db, sent: EventMessage[], connected: () => boolean, bursts: Bursts = { corked: [], outside: [] }): OutboxSender {
+  let inBurst = false;
   return new OutboxSender({
     db,
     send: (message) => {
       if (!connected()) return false;
       sent.push(message);
+      if (inBurst) bursts.corked.at(-1)?.push(message.seq);
+      else bursts.outside.push(message.seq);
       return true;
+    },
+    corked: (sends) => {
+      bursts.corked.push([]);
+      inBurst = true;
+      try {
+        return sends();
+      } finally {
+        inBurst = false;
+      }
     },
     complain: () => undefined,
     maxInFlight: WINDOW,
@@ -76,13 +94,17 @@ t.test('what was read ahead for a connection is dropped with it: the next starts
   const { db } = await outboxWith(t);
   const sent: EventMessage[] = [];
   let up = true;
-  const s = sender(db, sent, () => up);
+  const bursts: Bursts = { corked: [], outside: [] };
+  const s = sender(db, sent, () => up, bursts);
   await s.onWelcome(0);
   await s.idle();
   t.same(sent.map((m) => m.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'a window full; the rest of the batch waits');
+  t.same(bursts.corked, [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]], 'the window went out as one corked burst (one write)');
   await s.onAck(3);
   await s.idle();
   t.equal(sent.length, 13);
+  t.same(bursts.corked.at(-1), [11, 12, 13], 'the places an ack freed, as one burst');
+  t.same(bursts.outside, [], 'no event sent outside a burst');
   up = false;
   s.onDisconnected();
   sent.length = 0;
