@@ -92,6 +92,8 @@ export class OutboxSender {
   #lookForUrgent = false;
   #pumping: Promise<void> | null = null;
   #pumpAgain = false;
+  /** A pump is queued for when the acks being read now have all been taken (pumpAfterAcks). */
+  #pumpQueued = false;
   /** Highest seq the back office acknowledged (any connection) and the highest written so far. */
   #ackTarget = 0;
   #ackWritten = 0;
@@ -160,7 +162,7 @@ export class OutboxSender {
     while (released < this.#inFlight.length && (this.#inFlight[released] ?? Infinity) <= seq) released += 1;
     if (released > 0) this.#inFlight.splice(0, released);
     const written = this.#recordAck(seq);
-    this.#pump();
+    this.#pumpAfterAcks();
     await written;
   }
 
@@ -204,6 +206,20 @@ export class OutboxSender {
     for (let i = 0; i < 100 && (this.#pumping || this.#ackWriting); i += 1) {
       await Promise.allSettled([this.#pumping, this.#ackWriting]);
     }
+  }
+
+  /**
+   * Pumps once the acks arriving together have all been taken: ws hands over every frame of one
+   * TCP read in one synchronous loop, so a microtask runs after the last of them, and the places
+   * they freed are refilled in one corked burst rather than one write per ack.
+   */
+  #pumpAfterAcks(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      this.#pump();
+    });
   }
 
   #pump(): void {
