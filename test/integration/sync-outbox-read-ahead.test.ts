@@ -114,3 +114,19 @@ t.test('what was read ahead for a connection is dropped with it: the next starts
   await s.idle();
   t.same(sent.map((m) => m.seq), [6, 7, 8, 9, 10, 11, 12, 13, 14, 15], 'again from ackedSeq + 1, not from what was read for the old connection');
 });
+
+t.test('acks read together free their places for one refill, sent as one burst', async (t) => {
+  const { db } = await outboxWith(t);
+  const sent: EventMessage[] = [];
+  const bursts: Bursts = { corked: [], outside: [] };
+  const s = sender(db, sent, () => true, bursts);
+  await s.onWelcome(0);
+  await s.idle();
+  // ws hands over the frames of one TCP read in one synchronous loop: three acks, no await between.
+  const taken = [s.onAck(1), s.onAck(2), s.onAck(3)];
+  t.equal(sent.length, 10, 'nothing refilled while the acks are still being taken');
+  await Promise.all(taken);
+  await s.idle();
+  t.same(bursts.corked, [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [11, 12, 13]], 'one refill of three, not three of one');
+  t.same(bursts.outside, []);
+});
