@@ -39,3 +39,54 @@ export function piEstimate(value: number): { low: number; high: number } {
 export function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
+
+/** The q-quantile of `values` by nearest rank (q 0.99 of 300 values is the 297th smallest). */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) throw new Error('quantile of no values');
+  if (!(q > 0 && q <= 1)) throw new Error(`quantile ${q} is not in (0, 1]`);
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+export interface RatioInterval {
+  ratio: number;
+  /** 95 % percentile-bootstrap interval of the ratio. */
+  low: number;
+  high: number;
+  /** Where the interval lies against the target band. */
+  verdict: 'met' | 'not met' | 'undetermined: the interval straddles the band (more rounds, or a quieter machine)';
+}
+
+/**
+ * quantile_q(a) / quantile_q(b), with a 95 % interval from the percentile bootstrap (each series
+ * resampled with replacement, `draws` times, from a seeded generator: the same samples give the
+ * same interval). A p99 of a few hundred samples rests on its three or four largest, so a single
+ * run's ratio says little alone; the interval says how much, and the verdict is "met" only when
+ * all of it lies in [bandLow, bandHigh].
+ */
+export function quantileRatioInterval(
+  a: readonly number[],
+  b: readonly number[],
+  q: number,
+  band: { low: number; high: number },
+  options: { draws?: number; seed?: number } = {},
+): RatioInterval {
+  const draws = options.draws ?? 2000;
+  let state = (options.seed ?? 1) >>> 0;
+  const next = (): number => {
+    // mulberry32
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const resample = (values: readonly number[]): number[] => values.map(() => values[Math.floor(next() * values.length)]!);
+  const ratios: number[] = [];
+  for (let i = 0; i < draws; i += 1) ratios.push(quantile(resample(a), q) / quantile(resample(b), q));
+  const low = quantile(ratios, 0.025);
+  const high = quantile(ratios, 0.975);
+  const verdict: RatioInterval['verdict'] =
+    low >= band.low && high <= band.high ? 'met' : high < band.low || low > band.high ? 'not met' : 'undetermined: the interval straddles the band (more rounds, or a quieter machine)';
+  return { ratio: round(quantile(a, q) / quantile(b, q)), low: round(low), high: round(high), verdict };
+}

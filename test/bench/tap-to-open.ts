@@ -35,7 +35,7 @@ import { compartments } from '../../kiosk/store/repositories.js';
 import { atStep, catalogue, keypad, settled, tap } from '../helpers/bottom-screen.js';
 import { CHROMIUM_ARGS, chromiumPath, DEFINE_NAME_HELPER, INSTALL_HINT } from '../helpers/browser.js';
 import { act, startTestLocker, until, type TestLocker } from '../helpers/locker.js';
-import { PI4_FACTOR, piEstimate, round } from './scale.js';
+import { PI4_FACTOR, piEstimate, quantile, round } from './scale.js';
 
 const OPENS = Number(process.env.TAP_OPENS ?? 40);
 const PULSE_MS = 300; // the production default (kiosk/config/schema.ts)
@@ -244,9 +244,7 @@ async function bareTap(page: Page, received: number[]): Promise<{ touchToServer:
 }
 
 function percentiles(values: readonly number[]): { p50: number; p95: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
-  return { p50: round(at(0.5)), p95: round(at(0.95)), max: round(at(1)) };
+  return { p50: round(quantile(values, 0.5)), p95: round(quantile(values, 0.95)), max: round(quantile(values, 1)) };
 }
 
 function summary(samples: readonly Sample[]) {
