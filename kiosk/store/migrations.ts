@@ -269,6 +269,16 @@ CREATE TABLE link_open_awaiting (
 );
 `;
 
+/**
+ * A typed PIN's candidates without reading every reservation (issue 13): the rows with a legacy
+ * hash (no pin_index) that a PIN could open, by kind, status and date, so the legacy half of
+ * reservations.pinCandidates is a search too. Rows with a unit hash are found by
+ * reservations_pin_index; purged rows (pin_hash '') are in neither.
+ */
+const V11_LEGACY_PIN_CANDIDATES = `
+CREATE INDEX reservations_legacy_pin ON reservations (kind, status, appointment_date) WHERE pin_index IS NULL AND pin_hash <> '';
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: V1_INITIAL },
   { version: 2, name: 'help calls; audit by reservation', up: V2_HELP_CALLS },
@@ -280,6 +290,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: 'payment details (provider state, payment link)', up: V8_PAYMENT_DETAILS },
   { version: 9, name: 'phone-link open nonces (single use)', up: V9_LINK_OPEN_NONCES },
   { version: 10, name: 'phone-link opens waiting for their door to close', up: V10_LINK_OPEN_AWAITING },
+  { version: 11, name: 'PIN candidates with a legacy hash found by index', up: V11_LEGACY_PIN_CANDIDATES },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

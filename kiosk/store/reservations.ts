@@ -244,33 +244,52 @@ function toCandidate(row: CandidateRow): PinCandidate {
   return { reservation: toReservation(row), keyInLocker: row.key_in_locker === 1 };
 }
 
-/** Every reservation (any status) whose unit hash has this index: one indexed lookup. */
 /**
  * A typed PIN's candidates in one SELECT (one consistent read): the reservations whose unit hash
  * has `index`, whatever their status, and the legacy hashes (no index) that the PIN could open
  * now: among `ids` (a plate lookup's matches) when given, else drop-offs booked for one of
  * `dropoffDates` and pickups whose key is in this locker. Each legacy row costs one scrypt.
  */
-export async function pinCandidates(
-  q: Queryable,
-  query: { index: string | null; dropoffDates: readonly string[]; ids?: readonly string[] | undefined },
-): Promise<PinCandidate[]> {
-  const legacyWhere =
-    query.ids !== undefined
-      ? `reservations.id IN (${query.ids.length > 0 ? query.ids.map(() => '?').join(', ') : "''"})`
-      : `((reservations.kind = 'dropoff' AND reservations.status = 'booked'
-           AND reservations.appointment_date IN (${(query.dropoffDates.length > 0 ? query.dropoffDates : ['']).map(() => '?').join(', ')}))
-         OR (reservations.kind = 'pickup' AND reservations.status = 'ready'
-           AND compartments.state = 'occupied' AND compartments.reservation_id = reservations.id))`;
-  const legacyParams = query.ids !== undefined ? [...query.ids] : query.dropoffDates.length > 0 ? [...query.dropoffDates] : [''];
-  const rows = await q.all<CandidateRow>(
-    `${WITH_KEY}
-     WHERE (reservations.pin_index IS NOT NULL AND reservations.pin_index = ?)
-        OR (reservations.pin_index IS NULL AND reservations.pin_hash <> '' AND ${legacyWhere})
-     ORDER BY reservations.id`,
-    [query.index, ...legacyParams],
-  );
+export async function pinCandidates(q: Queryable, query: PinCandidatesQuery): Promise<PinCandidate[]> {
+  const { sql, params } = pinCandidatesSql(query);
+  const rows = await q.all<CandidateRow>(sql, params);
   return rows.map(toCandidate);
+}
+
+export interface PinCandidatesQuery {
+  index: string | null;
+  dropoffDates: readonly string[];
+  ids?: readonly string[] | undefined;
+}
+
+/**
+ * The statement behind pinCandidates: searches joined by UNION ALL (their rows are disjoint),
+ * the unit hashes by reservations_pin_index, the legacy ones by reservations_legacy_pin (or by
+ * id), so its cost does not grow with the reservations held: written as one WHERE with ORs, it
+ * made SQLite read every reservation.
+ */
+export function pinCandidatesSql(query: PinCandidatesQuery): { sql: string; params: (string | null)[] } {
+  const legacy = `${WITH_KEY} WHERE reservations.pin_index IS NULL AND reservations.pin_hash <> ''`;
+  const marks = (values: readonly string[]) => (values.length > 0 ? values : ['']).map(() => '?').join(', ');
+  const branches =
+    query.ids !== undefined
+      ? [{ sql: `${legacy} AND reservations.id IN (${marks(query.ids)})`, params: query.ids.length > 0 ? [...query.ids] : [''] }]
+      : [
+          {
+            sql: `${legacy} AND reservations.kind = 'dropoff' AND reservations.status = 'booked' AND reservations.appointment_date IN (${marks(query.dropoffDates)})`,
+            params: query.dropoffDates.length > 0 ? [...query.dropoffDates] : [''],
+          },
+          {
+            sql: `${legacy} AND reservations.kind = 'pickup' AND reservations.status = 'ready'
+               AND compartments.state = 'occupied' AND compartments.reservation_id = reservations.id`,
+            params: [],
+          },
+        ];
+  return {
+    sql: `SELECT * FROM (${WITH_KEY} WHERE reservations.pin_index = ?
+     ${branches.map((b) => `UNION ALL ${b.sql}`).join('\n     ')}) ORDER BY id`,
+    params: [query.index, ...branches.flatMap((b) => b.params)],
+  };
 }
 
 /** These reservations (a plate lookup's matches), with whether their key is in the locker. */
