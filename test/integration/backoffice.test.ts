@@ -447,13 +447,25 @@ t.test('demo: the README demo appointments for today, as commands sent when the 
   t.same(locker.invalid, []);
 });
 
-t.test('the back office pings, and a newer connection replaces an older one', async (t) => {
+t.test('the back office pings', async (t) => {
   const { bo } = await start(t, { pingIntervalMs: 100 });
   const keys = await unitKeys();
   await bo.registerUnit(UNIT, keys.publicJwk);
-  const first = await FakeLocker.connect(bo.lockerUrl, await token(keys));
-  await new Promise<void>((resolve) => first.ws.once('ping', () => resolve()));
+  const locker = await FakeLocker.connect(bo.lockerUrl, await token(keys));
+  await new Promise<void>((resolve) => locker.ws.once('ping', () => resolve()));
   t.pass('pinged');
+  await locker.close();
+  t.same(locker.invalid, []);
+});
+
+// Without the 100 ms pinger: at the next tick it terminates a connection whose pong this
+// process has not read yet, so an event-loop stall of 100 ms would close the older connection
+// with 1006 (or the newer one) before the replacement is checked.
+t.test('a newer connection replaces an older one', async (t) => {
+  const { bo } = await start(t);
+  const keys = await unitKeys();
+  await bo.registerUnit(UNIT, keys.publicJwk);
+  const first = await FakeLocker.connect(bo.lockerUrl, await token(keys));
   const second = await FakeLocker.connect(bo.lockerUrl, await token(keys));
   t.equal(await first.closed, 4000, 'the older connection is closed');
   await second.hello();
