@@ -91,8 +91,12 @@ export async function closeDoor(locker: BootedLocker, compartment: number): Prom
   await waitUntil(() => locker.bank.doorState(compartment) === 'closed', `door ${compartment} closed`);
 }
 
-/** Bounded poll for a condition the code under test reaches on its own. */
-export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
+/**
+ * Bounded poll for a condition the code under test reaches on its own. The bound is a safety
+ * limit for a broken build, never a measurement: a door is seen at the next 200 ms poll when
+ * idle, and a machine running the suite beside busy loops may stall it by seconds.
+ */
+export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
