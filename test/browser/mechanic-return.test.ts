@@ -26,21 +26,21 @@ t.test('a key returned for pickup through the QR, then collected by the customer
   const pulses = sim.pulseCount;
   await tablet.locator('#scan-token').fill(token);
   await tablet.getByRole('button', { name: 'Send' }).click();
-  await until(async () => (await recordedEvents(locker)).some((e) => e.type === 'mechanic.opened'), 'a free compartment opened', 15_000);
+  await until(async () => (await recordedEvents(locker)).some((e) => e.type === 'mechanic.opened'), 'a free compartment opened');
   t.equal(sim.pulseCount, pulses + 1, 'one pulse');
   const opened = (await recordedEvents(locker)).find((e) => e.type === 'mechanic.opened')?.payload;
   const compartment = Number(opened?.compartment);
   t.equal(compartment, 1, 'the locker chose the first free compartment');
-  await until(() => locker.hardware.bank.doorState(compartment) === 'open', 'its door open', 5_000);
+  await until(() => locker.hardware.bank.doorState(compartment) === 'open', 'its door open');
   sim.closeDoor(compartment - 1);
-  await until(async () => (await recordedEvents(locker)).some((e) => e.type === 'key.returned'), 'key.returned', 10_000);
+  await until(async () => (await recordedEvents(locker)).some((e) => e.type === 'key.returned'), 'key.returned');
   t.match(await locker.store.reservation('demo-pickup-not-ready'), { status: 'ready', compartmentId: compartment }, 'the pickup is ready in that compartment');
   // The back office tells the customer: the pickup message, with the order's phone link (issue 12).
   const sent = () => (locker.backOffice.service.messenger as unknown as { all(): { reservationId: string | null; subject: string; body: string; link: string | null }[] }).all();
-  await until(() => sent().some((m) => m.reservationId === 'demo-pickup-not-ready' && m.subject.startsWith('Ready for pickup')), 'the pickup message', 10_000);
+  await until(() => sent().some((m) => m.reservationId === 'demo-pickup-not-ready' && m.subject.startsWith('Ready for pickup')), 'the pickup message');
   t.match(sent().find((m) => m.reservationId === 'demo-pickup-not-ready'), { link: /\/open\/[A-Za-z0-9_-]{43}$/, body: new RegExp(`compartment ${compartment} `) }, 'it names the compartment and carries the link');
   await order.locator('.key-icon img').waitFor();
-  await staff.getByText('Key returned for pickup: Front desk · compartment 1', { exact: false }).first().waitFor({ state: 'attached', timeout: 15_000 });
+  await staff.getByText('Key returned for pickup: Front desk · compartment 1', { exact: false }).first().waitFor({ state: 'attached' });
   t.pass('the staff timeline names the compartment and who returned it');
   await staff.locator('#tablets li', { hasText: 'Front desk' }).waitFor();
   await screenshot(staff, 'mechanic-staff-tablets');
@@ -50,11 +50,11 @@ t.test('a key returned for pickup through the QR, then collected by the customer
   const view = await ok(t, locker, { type: 'pin', pin: '567890' });
   t.match(view, { step: 'take-key', compartment }, 'the PIN opens the compartment the mechanic filled');
   t.equal(sim.pulseCount, pulses + 2);
-  await until(() => locker.hardware.bank.doorState(compartment) === 'open', 'its door open', 5_000);
+  await until(() => locker.hardware.bank.doorState(compartment) === 'open', 'its door open');
   sim.closeDoor(compartment - 1);
-  await until(() => locker.hardware.bank.doorState(compartment) === 'closed', 'its door closed', 5_000);
+  await until(() => locker.hardware.bank.doorState(compartment) === 'closed', 'its door closed');
   await ok(t, locker, { type: 'confirm' });
-  await until(async () => (await recordedEvents(locker)).some((e) => e.type === 'key.collected'), 'key.collected', 10_000);
+  await until(async () => (await recordedEvents(locker)).some((e) => e.type === 'key.collected'), 'key.collected');
   t.match(await locker.store.compartment(compartment), { state: 'free' }, 'the compartment is free again');
   // The timeline on the staff page and the tablet: returned by Front desk, collected by the customer.
   const card = staff.locator('article.card', { hasText: 'WO-0992' }).first();
