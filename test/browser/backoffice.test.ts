@@ -48,7 +48,7 @@ t.test('staff create a drop-off; the customer drops the key; staff see it in, wi
   await tap(bottom, 'Confirm');
   await atStep(bottom, 'done');
 
-  await card.getByText('BRAKES SQUEAK').waitFor({ timeout: 10_000 });
+  await card.getByText('BRAKES SQUEAK').waitFor();
   t.match(await card.textContent(), /Remark from the customer: BRAKES SQUEAK/);
   t.match(await card.locator('.status').textContent(), /key in|deposited/i, 'the key is shown as in the locker');
   await screenshot(staff, 'backoffice-staff');
