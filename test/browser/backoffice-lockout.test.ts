@@ -24,11 +24,11 @@ t.test('the staff page shows the locker-wide lockout and lifts it', async (t) =>
   await atStep(bottom, 'locked-out');
 
   const lift = staff.locator(`[data-lift="${locker.config.unitId}"]`);
-  await lift.waitFor({ timeout: 10_000 });
+  await lift.waitFor();
   t.match(await staff.locator(`[data-lockout="${locker.config.unitId}"]`).textContent(), /PIN entry paused until/);
   await screenshot(staff, 'backoffice-lockout');
   await lift.click();
-  await lift.waitFor({ state: 'detached', timeout: 10_000 });
+  await lift.waitFor({ state: 'detached' });
   t.equal(await locker.lockouts.lockedFor(new Date()), null, 'the locker lifted it');
 
   // The countdown still runs on the locker's screen; "Try again" works now.
