@@ -93,11 +93,11 @@ t.test('abandon with the door open: take your key back and close door 1; staff c
 
   const staff = await openPage(t, browser, locker.urls.backOffice, { width: 1440, height: 900 });
   const clear = staff.locator('[data-clear-quarantine="1"]');
-  await clear.waitFor({ timeout: 10_000 });
+  await clear.waitFor();
   await staff.locator('[data-quarantine-reason="1"]').fill('Looked inside: empty');
   await screenshot(staff, 'backoffice-quarantine');
   await clear.click();
-  await clear.waitFor({ state: 'detached', timeout: 10_000 });
+  await clear.waitFor({ state: 'detached' });
   t.match(await locker.store.compartment(1), { state: 'free' }, 'back in service');
   const cleared = (await recordedEvents(locker)).find((e) => e.type === 'compartment.quarantine-cleared');
   t.match(cleared?.payload, { compartment: 1, state: 'free', reason: 'Looked inside: empty' });
