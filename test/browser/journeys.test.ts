@@ -171,7 +171,10 @@ t.test('pickup: paid opens the door; unpaid shows the payment step and nothing o
 });
 
 t.test('idle: the warning, then back to the welcome screen', async (t) => {
-  const locker = await withLocker(t, { session: { idleTimeoutMs: 3000, idleWarningMs: 2000 } });
+  // The warning shows from 1 s after the last touch until the session ends: 7 s (it was 2 s) for
+  // the test to reach the identify step, see the warning and take its screenshot on a loaded
+  // machine, where a step missed before the timeout is waited for in vain.
+  const locker = await withLocker(t, { session: { idleTimeoutMs: 8000, idleWarningMs: 7000 } });
   const page = await openInEnglish(t, browser, locker.urls.bottom);
   await tap(page, en['welcome.dropoff'] as string);
   await atStep(page, 'identify');
