@@ -18,6 +18,8 @@ export const DROPOFF_PIN = '246810';
 export const PICKUP_PIN = '135791';
 export const PICKUP_COMPARTMENT = 5;
 const CHEAP = { N: 2 ** 10, r: 1, p: 1 };
+/** A safety limit for a broken build, never a measurement: a dispatch takes milliseconds when idle. */
+const DISPATCH_BOUND_MS = 60_000;
 
 export async function doorJourneys(t: Test, options: { itemSensors?: boolean; journeys?: Partial<JourneyOptions>; pickup?: { paymentRequired?: boolean } } = {}) {
   const { db } = await openTempDb(t);
@@ -116,8 +118,12 @@ export async function doorJourneys(t: Test, options: { itemSensors?: boolean; jo
     );
     // An open waits on fake time (the pulse, the door switch) and on real I/O (its records):
     // fake time moves only while the lock works, so no idle timer runs on while a record is
-    // written, however slow the disk. Bounded: the lock's verdict comes within seconds.
-    for (let i = 0; i < 100_000 && !done; i += 1) {
+    // written, however slow the disk. Bounded in real time, generously: a count of loop turns
+    // (100,000, about 3 s here) could run out while a loaded machine wrote a record, and the
+    // open that followed then waited for fake time that never moved, until tap's timeout.
+    const deadline = Date.now() + DISPATCH_BOUND_MS;
+    while (!done) {
+      if (Date.now() > deadline) throw new Error(`${action.type}: no verdict within ${DISPATCH_BOUND_MS / 1000} s of real time`);
       await new Promise((resolve) => setImmediate(resolve));
       if (opening > 0) await clock.fake.tickAsync(10);
     }
