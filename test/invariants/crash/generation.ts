@@ -68,7 +68,11 @@ export class Generation {
         server: { host: '127.0.0.1', port: 0 },
         // Lanes run side by side: no shared metrics port.
         metrics: { port: 0 },
-        locks: { pulseMs: 50, doorConfirmTimeoutMs: 300, pollIntervalMs: 50, doorLeftOpenAlarmMs: 5000 },
+        // A 150 ms pulse (50 ms before): crash-anywhere asserts that some of its kills land while
+        // a lock is energised, and a busy machine stretches journeys but not pulses. At load ~19
+        // a 50 ms pulse caught 7 kills in 200 (docs/performance.md): none in 100 about 3 % of
+        // runs. Three times the window makes that about 1 in 30,000.
+        locks: { pulseMs: 150, doorConfirmTimeoutMs: 300, pollIntervalMs: 50, doorLeftOpenAlarmMs: 5000 },
         backOffice: { url: backOffice.url, reconnectInitialMs: 100, reconnectMaxMs: 1000, pingIntervalMs: 5000 },
       }),
     );
