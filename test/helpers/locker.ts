@@ -19,6 +19,15 @@ export const TEST_PIN_COST = { N: 2 ** 10, r: 8, p: 1 };
  */
 export const TEST_LOCKS = { pulseMs: 50, doorConfirmTimeoutMs: 400, pollIntervalMs: 200 };
 
+/**
+ * TEST_LOCKS for a test that counts the pulses of a jammed lock. The bank pulses it again only
+ * if the retry fits before the open's deadline (2 x doorConfirmTimeoutMs + pollIntervalMs); at
+ * 400 ms that left about 350 ms, and an event-loop stall that long during the first attempt made
+ * it one pulse, not two (seen with injected stalls). At 2 s the margin is about 2 s; a jammed
+ * open takes about 4 s.
+ */
+export const JAM_TEST_LOCKS = { ...TEST_LOCKS, doorConfirmTimeoutMs: 2000 };
+
 /** A locker and, beside it (a separate program, started here in the test's process), the reference back office. */
 export interface TestLocker extends Locker {
   sync: NonNullable<Locker['sync']>;
