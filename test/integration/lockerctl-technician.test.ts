@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { EXIT } from '../../kiosk/cli/output.js';
-import { act, ok, recordedEvents, until, type TestLocker } from '../helpers/locker.js';
+import { act, JAM_TEST_LOCKS, ok, recordedEvents, until, type TestLocker } from '../helpers/locker.js';
 import { lockerctl, withAdminLocker } from '../helpers/lockerctl.js';
 
 interface AuditRow {
@@ -148,7 +148,7 @@ t.test('open N --reason: audited, the door opens; refused without a reason, for 
 });
 
 t.test('open reports a jammed lock with exit 7', async (t) => {
-  const { locker, ctl } = await withAdminLocker(t);
+  const { locker, ctl } = await withAdminLocker(t, { locks: JAM_TEST_LOCKS });
   locker.hardware.sim?.setJammed(5, true);
   const run = await ctl(['open', '6', '--reason', 'lock check', '--json']);
   t.equal(run.code, EXIT.FAULTS_FOUND);
@@ -158,7 +158,7 @@ t.test('open reports a jammed lock with exit 7', async (t) => {
 
 t.test('selftest on the simulator: confirmed, not-closed, jammed, no door signal, board error, skipped', async (t) => {
   const wiring = Array.from({ length: 16 }, (_, index) => ({ id: index + 1, lock: { board: 0, channel: index }, door: index === 3 ? null : { board: 0, channel: index } }));
-  const { locker, ctl } = await withAdminLocker(t, { hardware: { kind: 'sim', compartments: wiring } });
+  const { locker, ctl } = await withAdminLocker(t, { hardware: { kind: 'sim', compartments: wiring }, locks: JAM_TEST_LOCKS });
   closeEveryDoor(locker, [3]);
   locker.hardware.sim?.setJammed(1, true);
 
