@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { decodeConfig } from '../../kiosk/config/load.js';
-import { act, leaveDone, ok, until, withLocker } from '../helpers/locker.js';
+import { act, JAM_TEST_LOCKS, leaveDone, ok, until, withLocker } from '../helpers/locker.js';
 
 async function scrape(url: string): Promise<{ status: number; type: string | null; text: string }> {
   const response = await fetch(url);
@@ -20,7 +20,7 @@ function sample(text: string, name: string, labels = ''): number | null {
 }
 
 t.test('what a scrape shows, and how it follows the locker', async (t) => {
-  const locker = await withLocker(t);
+  const locker = await withLocker(t, { locks: JAM_TEST_LOCKS });
   const url = locker.urls.metrics;
   t.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/, 'on loopback, port 0 in tests');
   if (!url) return;
