@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import t from 'tap';
 import { createLogger } from '../../kiosk/logging.js';
+import { JAM_TEST_LOCKS } from '../helpers/locker.js';
 import { lockerctl, withAdminLocker, type CtlRun } from '../helpers/lockerctl.js';
 
 const DOC = new URL('../../docs/operations.md', import.meta.url);
@@ -34,7 +35,7 @@ t.test('a technician session on the simulator', async (t) => {
   t.teardown(() => rm(logDir, { recursive: true, force: true }));
   const logFile = join(logDir, 'locker.log');
   const logger = createLogger({ level: 'info', destination: pino.destination({ dest: logFile, sync: true }) });
-  const { locker, socket } = await withAdminLocker(t, {}, { logger });
+  const { locker, socket } = await withAdminLocker(t, { locks: JAM_TEST_LOCKS }, { logger });
   // The technician at the locker: each door the self-test opens is closed again; compartment 3's lock is jammed.
   locker.hardware.bank.events.on('openOutcome', (outcome) => {
     if (outcome.ok && outcome.compartment !== 5) locker.hardware.sim?.closeDoor(outcome.compartment - 1);
