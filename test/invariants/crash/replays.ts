@@ -30,23 +30,29 @@ async function start(main: string, generation: Generation, violations: string[])
   return { proc, visitor: new Visitor(info.server, new AbortController().signal) };
 }
 
+/**
+ * How long a replay waits for the locker process to do what it does in milliseconds when idle.
+ * A safety limit for a broken build, never a measurement: 300 rounds of 10 ms (3-5 s with the
+ * reads) was short for a child process on a machine under CI's load.
+ */
+const PROCESS_BOUND_MS = 30_000;
+
 /** Polls (bounded) until the store shows what `check` wants. */
 async function storeShows(path: string, check: (view: StoreView) => boolean, what: string): Promise<void> {
-  for (let round = 0; round < 300; round += 1) {
-    if (check(await readStore(path))) return;
+  const deadline = Date.now() + PROCESS_BOUND_MS;
+  while (!check(await readStore(path))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function doorClosed(visitor: Visitor, compartment: number): Promise<void> {
   await visitor.sim('closeDoor', compartment);
-  for (let round = 0; round < 300; round += 1) {
-    const view = await visitor.view();
-    if (view?.door === 'closed') return;
+  const deadline = Date.now() + PROCESS_BOUND_MS;
+  while ((await visitor.view())?.door !== 'closed') {
+    if (Date.now() > deadline) throw new Error(`door ${compartment} never showed closed`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  throw new Error(`door ${compartment} never showed closed`);
 }
 
 async function dropoffToOpenDoor(visitor: Visitor, pin: string): Promise<number> {
@@ -127,9 +133,9 @@ export async function replayQuarantinedPickup(options: ReplayOptions): Promise<{
 
 async function doorClosedBySim(visitor: Visitor, compartment: number): Promise<void> {
   await visitor.sim('closeDoor', compartment);
-  for (let round = 0; round < 300; round += 1) {
-    const state = await visitor.simState();
-    if (!state.compartments.find((c) => c.id === compartment)?.doorOpen) return;
+  const deadline = Date.now() + PROCESS_BOUND_MS;
+  while ((await visitor.simState()).compartments.find((c) => c.id === compartment)?.doorOpen) {
+    if (Date.now() > deadline) throw new Error(`the simulator never showed door ${compartment} closed`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
