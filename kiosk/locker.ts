@@ -28,7 +28,6 @@ import { openDatabase, type Db } from './store/db.js';
 import { createJourneyStore } from './store/journey-store.js';
 import { createMechanicStore } from './store/mechanic-store.js';
 import { loadOrCreateTokenKey } from './store/token-key.js';
-import QRCode from 'qrcode';
 import * as pinHashingStore from './store/pin-hashing.js';
 import { startRetention } from './store/retention.js';
 import { enrolmentRecord, loadOrCreateIdentity } from './sync/identity.js';
@@ -132,7 +131,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       doneMs: config.session.doneMs,
       linkState: () => (sync?.state === 'online' ? 'online' : 'offline'),
       outOfOrder: () => hardware.bank.boardStatus().some((board) => !board.online),
-      renderQr: (text) => QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
+      renderQr: renderQrSvg,
     });
     // A board going down or coming back changes what both screens show ("out of order").
     hardware.bank.events.on('boardOffline', () => journeys.events.emit('changed'));
@@ -149,7 +148,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
       wallClock,
       logger: moduleLogger(logger, 'kiosk:mechanic'),
       customerBusy: () => journeys.view().sessionId !== null,
-      renderQr: (text) => QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
+      renderQr: renderQrSvg,
     });
     journeys.events.on('changed', () => mechanic.customerChanged());
 
@@ -301,6 +300,21 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
 }
 
 /** The compartment's lock board answers (a lock on a silent board is never pulsed blind). */
+/**
+ * A QR code as SVG, for the payment link, the receipt and the mechanic's token. `qrcode` is
+ * loaded at the first code, not at start: most starts never draw one before the first customer,
+ * and its modules cost about 65 ms of CPU (docs/performance.md, cold start). A failed load is
+ * tried again at the next code.
+ */
+let qrcode: Promise<typeof import('qrcode')> | null = null;
+async function renderQrSvg(text: string): Promise<string> {
+  qrcode ??= import('qrcode').catch((error: unknown) => {
+    qrcode = null;
+    throw error;
+  });
+  return (await qrcode).toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+}
+
 function boardOnlineFor(config: ResolvedConfig, hardware: Hardware, compartment: number): boolean {
   const wiring = config.compartmentWiring.find((w) => w.id === compartment);
   if (!wiring) return false;
