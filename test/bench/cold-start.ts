@@ -25,7 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { plainEnv } from '../invariants/crash/build.js';
 import { ackingServer } from './outbox-drain.js';
-import { productionEnv } from './production-launch.js';
+import { productionEnv, productionNodeArgs } from './production-launch.js';
 import { PI4_FACTOR, piEstimate, round, spread, type Spread } from './scale.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
@@ -144,16 +144,19 @@ export async function benchColdStart(): Promise<Record<string, unknown>> {
   const backOffice = await ackingServer();
   try {
     const config = await writeLockerConfig(dir, backOffice.url);
-    const lockerArgs = [MAIN, '--config', config];
+    // Both as the unit launches the locker: its node flags and its environment.
+    const nodeArgs = productionNodeArgs();
+    const lockerArgs = [...nodeArgs, MAIN, '--config', config];
+    const bareArgs = [...nodeArgs, BARE];
     // Warm-up, uncounted: makes the database and the unit key, fills the page cache.
     const env = productionEnv();
     await startOnce(lockerArgs, lockerReady, env);
-    await startOnce([BARE], bareReady, env);
+    await startOnce(bareArgs, bareReady, env);
     const locker: StartSample[] = [];
     const bare: StartSample[] = [];
     for (let i = 0; i < ROUNDS; i += 1) {
       locker.push(await startOnce(lockerArgs, lockerReady, env));
-      bare.push(await startOnce([BARE], bareReady, env));
+      bare.push(await startOnce(bareArgs, bareReady, env));
     }
     const figures = (samples: StartSample[]): { wallMs: Spread; cpuMs: Spread; rssMiB: Spread } => ({
       wallMs: spread(samples.map((s) => s.wallMs)),
@@ -166,6 +169,7 @@ export async function benchColdStart(): Promise<Record<string, unknown>> {
       build,
       rounds: ROUNDS,
       lockerEnv: productionEnv(),
+      nodeArgs,
       locker: l,
       bareExpressWs: b,
       wallVsBare: round(l.wallMs.median / b.wallMs.median),

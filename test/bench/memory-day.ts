@@ -10,8 +10,9 @@
  * is forced and closed again and again, until the outbox has handed out DAY_EVENTS (default
  * 10,000) events. RSS (VmRSS) is read from /proc after every block.
  *
- * The locker runs with the systemd unit's environment (production-launch.ts: V8's semi-space
- * size, glibc's arenas and mmap threshold), plus --trace-gc. Reported: RSS at ready, at the half of the day and at its end, the highest, and the growth
+ * The locker runs as the systemd unit launches it (production-launch.ts: its environment, V8's
+ * semi-space size, glibc's arenas and mmap threshold, and the node flags of its ExecStart), plus
+ * --trace-gc. Reported: RSS at ready, at the half of the day and at its end, the highest, and the growth
  * over the last half (end minus half); and the V8 heap left after each major collection
  * (liveHeapAfterMajorGcMB), which tells a leak from garbage not yet collected. Target: at most 80 MiB throughout, no growth over the
  * last half.
@@ -33,7 +34,7 @@ import { LockerProcess } from '../invariants/crash/locker-process.js';
 import { Random } from '../invariants/crash/random.js';
 import { readStore } from '../invariants/crash/store-reader.js';
 import { bareReady, ensureBuild, startOnce } from './cold-start.js';
-import { productionEnv } from './production-launch.js';
+import { productionEnv, productionNodeArgs } from './production-launch.js';
 import { round } from './scale.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
@@ -122,7 +123,7 @@ export async function benchMemoryDay(): Promise<Record<string, unknown>> {
   await writeFile(generation.configPath, JSON.stringify({ ...config, security: { lookupsPerMinute: 600, lockout: { lockerFreeFailures: 100 } } }));
   // --trace-gc: one stdout line per collection, so the heap left after each major GC (what the
   // locker really holds) can be told apart from garbage awaiting collection, which RSS includes.
-  const proc = new LockerProcess(MAIN, generation.configPath, productionEnv(), ['--trace-gc']);
+  const proc = new LockerProcess(MAIN, generation.configPath, productionEnv(), ['--trace-gc', ...productionNodeArgs()]);
   try {
     const info = await proc.ready;
     if (!info || proc.pid === undefined) throw new Error(`the locker did not start: ${proc.stderr.slice(0, 2000)}`);
@@ -206,6 +207,7 @@ export async function benchMemoryDay(): Promise<Record<string, unknown>> {
         growthOverLastHalf: round(end.rssMiB - half.rssMiB),
       },
       launchEnv: productionEnv(),
+      launchNodeArgs: productionNodeArgs(),
       bareExpressWsRssMiB: round(bareServer.rssMiB),
       bareNodeRssMiB: round(bareNode.rssMiB),
       liveHeapAfterMajorGcMB: liveHeap(proc.otherLines),

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { nodeArgsOf, productionNodeArgs } from '../bench/production-launch.js';
 
 const run = promisify(execFile);
 const UNIT_DIR = join(import.meta.dirname, '..', '..', 'systemd');
@@ -59,10 +60,19 @@ t.test('the hardening leaves the lock boards their devices, and nothing more', a
   t.ok(values('ReadWritePaths').join(' ').includes('/sys/devices/platform'), 'and the exported lines behind the gpioN links');
   t.same(values('SupplementaryGroups'), ['gpio i2c dialout keylocker-admin']);
   t.notOk(values('MemoryDenyWriteExecute').includes('yes'), "V8's JIT needs it off");
-  t.same(values('ExecStart'), ['/usr/bin/node /opt/keylocker/current/dist/kiosk/main.js']);
+  t.same(values('ExecStart'), ['/usr/bin/node --optimize-for-size --heap-growing-percent=30 /opt/keylocker/current/dist/kiosk/main.js']);
+  t.same(productionNodeArgs(join(UNIT_DIR, 'keylocker.service')), ['--optimize-for-size', '--heap-growing-percent=30'], 'the node flags the benches launch the locker with');
   t.same(
     values('Environment').filter((value) => /^(NODE_OPTIONS|MALLOC_)/.test(value)),
     ['NODE_OPTIONS=--max-semi-space-size=1', 'MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=131072'],
     'the memory settings test/bench/memory-day.ts measures (docs/performance.md)',
   );
+});
+
+t.test('the benches read the node flags from ExecStart=, or refuse a line of another shape', async (t) => {
+  t.same(nodeArgsOf('ExecStart=/usr/bin/node /opt/x/main.js'), []);
+  t.same(nodeArgsOf('[Service]\nExecStart=/usr/bin/node --a --b=2 /opt/x/main.js --config f'), ['--a', '--b=2']);
+  t.throws(() => nodeArgsOf("ExecStart=/bin/sh -c 'node main.js'"), /not "node \[flags\] script"/);
+  t.throws(() => nodeArgsOf('ExecStart=/usr/bin/node --a'), /not "node \[flags\] script"/);
+  t.throws(() => nodeArgsOf('ExecStart=/usr/bin/node a.js\nExecStart=/usr/bin/node b.js'), /found 2/);
 });
