@@ -115,6 +115,24 @@ t.test('what was read ahead for a connection is dropped with it: the next starts
   t.same(sent.map((m) => m.seq), [6, 7, 8, 9, 10, 11, 12, 13, 14, 15], 'again from ackedSeq + 1, not from what was read for the old connection');
 });
 
+t.test('the connection goes in the middle of a burst: only what went out waits for an ack, and the next connection sends the rest, once each', async (t) => {
+  const { db } = await outboxWith(t);
+  const sent: EventMessage[] = [];
+  let frames = 4; // the socket takes four frames of the first burst, then it is gone
+  const s = sender(db, sent, () => frames-- > 0);
+  await s.onWelcome(0);
+  await s.idle();
+  t.same(sent.map((m) => m.seq), [1, 2, 3, 4], 'the burst stopped at the first frame the socket refused');
+  t.equal(s.inFlight, 4, 'only those four wait for an ack');
+  s.onDisconnected();
+  sent.length = 0;
+  frames = Number.POSITIVE_INFINITY;
+  // The back office got 1 and 2; 3 and 4 were still in the corked write when the socket went.
+  await s.onWelcome(2);
+  await s.idle();
+  t.same(sent.map((m) => m.seq), [3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 'from ackedSeq + 1: nothing skipped, nothing twice');
+});
+
 t.test('acks read together free their places for one refill, sent as one burst', async (t) => {
   const { db } = await outboxWith(t);
   const sent: EventMessage[] = [];
