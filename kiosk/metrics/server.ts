@@ -27,7 +27,7 @@ export async function startMetricsServer(metrics: LockerMetrics, listen: { host:
       return;
     }
     metrics.render().then(
-      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      ({ contentType, text }) => res.writeHead(200, { 'content-type': contentType }).end(text),
       (error: unknown) => {
         logger.error({ err: error instanceof Error ? error.message : String(error) }, 'metrics could not be collected');
         res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics could not be collected\n');
