@@ -72,7 +72,10 @@ interface Counted {
   tally: Tally;
 }
 
-export function createMetrics(sources: MetricsSources): LockerMetrics {
+type PromClient = typeof import('prom-client');
+
+/** `loadPromClient`: how prom-client is loaded at the first scrape (a test counts the loads). */
+export function createMetrics(sources: MetricsSources, loadPromClient: () => Promise<PromClient> = () => import('prom-client')): LockerMetrics {
   const counted = (name: string, help: string, label: string | null = null): Counted => ({ name, help, label, tally: new Tally() });
   const opens = counted('keylocker_opens_total', 'Compartment opens by outcome (opened, JAMMED, BOARD_OFFLINE, BOARD_ERROR, ...)', 'outcome');
   const doorEvents = counted('keylocker_door_events_total', 'Door events: opened (by cause), closed, forced, left_open, unknown', 'event');
@@ -86,7 +89,7 @@ export function createMetrics(sources: MetricsSources): LockerMetrics {
 
   /** The registry, made at the first scrape; its counters copy the tallies when collected. */
   const build = async (): Promise<{ registry: Registry; outboxDepth: { set(value: number): void }; outboxLag: { set(value: number): void } }> => {
-    const { collectDefaultMetrics, Counter, Gauge, Registry } = await import('prom-client');
+    const { collectDefaultMetrics, Counter, Gauge, Registry } = await loadPromClient();
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
     for (const { name, help, label, tally } of counters) {

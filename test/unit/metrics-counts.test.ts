@@ -48,3 +48,23 @@ t.test('a stopped instance counts nothing more and refuses to render', async (t)
   t.equal(events.listenerCount('pulseStarted'), 0, 'its listeners are gone');
   await t.rejects(m.render(), /metrics stopped/);
 });
+
+t.test('scrapes that arrive together share one load of prom-client; a failed load is tried again at the next', async (t) => {
+  const events = new EventEmitter<LockBankEvents>();
+  let loads = 0;
+  let failNext = true;
+  const m = createMetrics({ bank: { events, boardStatus: () => [] }, outbox: async () => ({ pending: 0, lagS: null }), linkState: () => null, lockedFor: async () => null }, async () => {
+    loads += 1;
+    if (failNext) {
+      failNext = false;
+      throw new Error('cannot load prom-client');
+    }
+    return import('prom-client');
+  });
+  t.teardown(() => m.stop());
+  events.emit('pulseStarted', 4, 300);
+  await t.rejects(m.render(), /cannot load prom-client/, 'the scrape fails plainly');
+  const texts = (await Promise.all(Array.from({ length: 5 }, () => m.render()))).map((r) => r.text);
+  t.equal(loads, 2, 'one failed load, then one load for five scrapes arriving together');
+  for (const text of texts) t.equal(value(text, 'keylocker_lock_pulses_total'), 1, 'and each shows the one pulse');
+});
