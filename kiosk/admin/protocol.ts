@@ -11,7 +11,7 @@
  * Every request is checked against the schemas below before anything happens: a bad one gets
  * `BAD_REQUEST` naming what was wrong, and changes nothing.
  */
-import { z } from 'zod';
+import { array, boolean, decode, integer, nullable, object, oneOf, string, tagged, withDefault, type DecodeIssue, type Infer, type Input } from '../lib/decode.js';
 
 /** A request line longer than this is refused (and the connection closed). */
 export const MAX_REQUEST_BYTES = 16 * 1024;
@@ -20,33 +20,33 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 /** The longest selftest wait for a door to be opened and closed, per compartment. */
 export const MAX_SELFTEST_TIMEOUT_MS = 600_000;
 
-const compartment = z.number().int().min(1).max(64);
+const compartment = integer({ min: 1, max: 64 });
 /** A technician's reason: kept in the audit log, never in the service's log. */
-const reason = z.string().trim().min(3, 'at least 3 characters').max(200, 'at most 200 characters');
+const reason = string({ trim: true, min: 3, max: 200 });
 
-export const adminRequestSchema = z.discriminatedUnion('op', [
-  z.strictObject({ op: z.literal('status') }),
-  z.strictObject({ op: z.literal('open'), args: z.strictObject({ compartment, reason }) }),
-  z.strictObject({
-    op: z.literal('selftest'),
-    args: z.strictObject({
+export const adminRequestSchema = tagged('op', {
+  status: object({ op: oneOf(['status']) }),
+  open: object({ op: oneOf(['open']), args: object({ compartment, reason }) }),
+  selftest: object({
+    op: oneOf(['selftest']),
+    args: object({
       /** Empty: every free compartment. */
-      compartments: z.array(compartment).max(64).default([]),
+      compartments: withDefault(array(compartment, { max: 64 }), []),
       /** How long each door may take to be opened and closed again. */
-      timeoutMs: z.number().int().min(1000).max(MAX_SELFTEST_TIMEOUT_MS).default(60_000),
+      timeoutMs: withDefault(integer({ min: 1000, max: MAX_SELFTEST_TIMEOUT_MS }), 60_000),
       /** Named compartments that hold a key are tested too (the technician is at the locker). */
-      includeOccupied: z.boolean().default(false),
+      includeOccupied: withDefault(boolean(), false),
     }),
   }),
-  z.strictObject({ op: z.literal('quarantine.clear'), args: z.strictObject({ compartment, reason }) }),
-  z.strictObject({
-    op: z.literal('lockout.clear'),
-    args: z.strictObject({ reservationId: z.string().min(1).max(200).nullable().default(null) }).default({ reservationId: null }),
+  'quarantine.clear': object({ op: oneOf(['quarantine.clear']), args: object({ compartment, reason }) }),
+  'lockout.clear': object({
+    op: oneOf(['lockout.clear']),
+    args: withDefault(object({ reservationId: withDefault(nullable(string({ min: 1, max: 200 })), null) }), {}),
   }),
-]);
+});
 
-export type AdminRequest = z.infer<typeof adminRequestSchema>;
-export type AdminRequestInput = z.input<typeof adminRequestSchema>;
+export type AdminRequest = Infer<typeof adminRequestSchema>;
+export type AdminRequestInput = Input<typeof adminRequestSchema>;
 export type AdminOp = AdminRequest['op'];
 
 export type AdminErrorCode =
@@ -70,14 +70,12 @@ export interface AdminProgress {
   progress: Record<string, unknown>;
 }
 
-/** The first problem in a zod error, as one line naming the field. */
-export function describeRequestIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid request';
-  if (issue.code === 'unrecognized_keys') return `unknown field "${[...issue.path, issue.keys[0] ?? ''].join('.')}"`;
-  if (issue.code === 'invalid_union' && issue.path.length === 0) return 'op must be one of status, open, selftest, quarantine.clear, lockout.clear';
+/** The first problem in a request, as one line naming the field. */
+export function describeRequestIssue(issue: DecodeIssue): string {
   const where = issue.path.join('.') || 'request';
-  return `${where}: ${issue.message}`;
+  if (issue.kind === 'unknown-key') return `unknown field "${where}"`;
+  if (issue.path.length === 1 && issue.path[0] === 'op') return `op ${issue.problem}`;
+  return `${where}: ${issue.problem}`;
 }
 
 /** Parses one request line; a string error says what was wrong. */
@@ -89,10 +87,6 @@ export function parseAdminRequest(line: string): AdminRequest | { error: string 
     return { error: 'the request is not JSON' };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { error: 'the request must be a JSON object' };
-  const op = (raw as { op?: unknown }).op;
-  if (typeof op !== 'string' || !['status', 'open', 'selftest', 'quarantine.clear', 'lockout.clear'].includes(op)) {
-    return { error: 'op must be one of status, open, selftest, quarantine.clear, lockout.clear' };
-  }
-  const parsed = adminRequestSchema.safeParse(raw);
-  return parsed.success ? parsed.data : { error: describeRequestIssue(parsed.error) };
+  const decoded = decode(adminRequestSchema, raw);
+  return decoded.ok ? decoded.value : { error: describeRequestIssue(decoded.issue) };
 }

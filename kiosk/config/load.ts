@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
 import { DEFAULT_PULSE_SETTLE_MS } from '../../controller/drivers/kerong/kerong-board.js';
 import { PULSE_HARD_CAP_MS, minimumRestMs } from '../../controller/lock-bank.js';
+import { decode, type DecodeIssue } from '../lib/decode.js';
 import { configSchema, type CompartmentWiring, type Config, type HardwareKind } from './schema.js';
 
 /** A configuration that cannot be used. The message names the key and the value. */
@@ -56,9 +56,9 @@ export function decodeConfig(raw: unknown, source: string | null): ResolvedConfi
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${where}: the top level must be a JSON object`);
   }
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`${where}: ${describeIssue(parsed.error, raw)}`);
-  const config = parsed.data;
+  const decoded = decode(configSchema, raw);
+  if (!decoded.ok) throw new ConfigError(`${where}: ${describeIssue(decoded.issue, raw)}`);
+  const config = decoded.value;
   const compartmentWiring = config.hardware.compartments ?? defaultCompartments(config.hardware.kind, where);
   checkWiring(config.hardware.kind, compartmentWiring, where);
   checkLockTiming(config, where);
@@ -101,17 +101,12 @@ function checkLockTiming(config: Config, where: string): void {
   }
 }
 
-function describeIssue(error: z.ZodError, raw: unknown): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid';
-  if (issue.code === 'unrecognized_keys') {
-    const key = [...issue.path, issue.keys[0] ?? ''].join('.');
-    return `unknown key "${key}"`;
-  }
+function describeIssue(issue: DecodeIssue, raw: unknown): string {
   const key = issue.path.join('.') || '(top level)';
+  if (issue.kind === 'unknown-key') return `unknown key "${key}"`;
   const value = valueAt(raw, issue.path);
   const shown = value === undefined ? 'nothing' : JSON.stringify(value);
-  return `key "${key}" has value ${shown}: ${issue.message}`;
+  return `key "${key}" has value ${shown}: ${issue.problem}`;
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {

@@ -1,5 +1,15 @@
 /** Calendar dates in the locker's time zone (the Pi's own zone may be UTC). */
 
+/** An IANA time zone name this machine can turn into local dates. */
+export function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** YYYY-MM-DD of `at` in `timeZone`. */
 export function localDate(at: Date, timeZone: string): string {
   const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(at);

@@ -89,3 +89,29 @@ t.test('the check finds a crossing when there is one', async (t) => {
     'controller/e.ts',
   ]);
 });
+
+/**
+ * Package names a file loads (static, re-exported or dynamic imports), without subpaths:
+ * `jose/jwt/sign` is `jose`. `import type` is erased, so it loads nothing.
+ */
+export function packagesOf(text: string): string[] {
+  const matches = [...text.matchAll(/(?:^|\s)(?:import|export)\s[^'";]*?from\s*'([^'.][^']*)'|(?:^|\s)import\s+'([^'.][^']*)'|import\(\s*'([^'.][^']*)'\s*\)/gm)];
+  const specs = matches.filter((m) => !/^\s*(?:import|export)\s+type\s/.test(m[0])).map((m) => m[1] ?? m[2] ?? m[3] ?? '');
+  return specs.filter((spec) => !spec.startsWith('node:')).map((spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/'));
+}
+
+t.test('the locker imports only its production dependencies: the release ships no others', async (t) => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const shipped = new Set(Object.keys(manifest.dependencies));
+  const strays: string[] = [];
+  let imports = 0;
+  for (const file of [...sourceFiles('kiosk'), ...sourceFiles('controller')]) {
+    for (const name of packagesOf(readFileSync(join(ROOT, file), 'utf8'))) {
+      imports += 1;
+      if (!shipped.has(name)) strays.push(`${file} -> ${name}`);
+    }
+  }
+  t.ok(imports > 20, `${imports} package imports read`);
+  t.same(strays, [], 'every package the locker or lockerctl imports is in "dependencies" (devDependencies, zod among them, stay on the build machine)');
+  t.same(packagesOf("import { z } from 'zod';\nimport type { X } from '@types/x/y';\nimport 'pino';\nconst q = await import('qrcode');\nimport { a } from './a.js';\nexport { b } from '@scope/pkg/sub';"), ['zod', 'pino', 'qrcode', '@scope/pkg']);
+});

@@ -13,7 +13,7 @@ import t from 'tap';
 const ROOT = join(import.meta.dirname, '..', '..');
 
 /** Loaded later than start, where they are used (docs/performance.md, cold start). */
-const NOT_AT_START = ['qrcode', 'jose', 'ajv', 'ajv-formats', 'ajv/dist/2020.js', 'prom-client'];
+const NOT_AT_START = ['qrcode', 'jose', 'ajv', 'ajv-formats', 'ajv/dist/2020.js', 'prom-client', 'zod'];
 
 interface Imports {
   files: string[];

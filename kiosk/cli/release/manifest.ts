@@ -10,29 +10,29 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { z } from 'zod';
+import { decode, integer, object, oneOf, record, string, type Infer } from '../../lib/decode.js';
 import { OpsError } from '../../errors.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 /** Release versions become directory names: no slashes, no dot-dot, no spaces. */
 export const VERSION_PATTERN = /^[0-9][0-9A-Za-z.+_-]{0,63}$/;
 
-const fileEntry = z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().min(0) });
+const fileEntry = object({ sha256: string({ pattern: [/^[0-9a-f]{64}$/, '64 lowercase hex digits'] }), size: integer({ min: 0 }) });
 
-const manifestSchema = z.strictObject({
-  format: z.literal(1),
-  name: z.literal('keylocker'),
-  version: z.string().regex(VERSION_PATTERN).refine((v) => !v.includes('..'), 'no ".."'),
-  builtAt: z.string(),
-  platform: z.string().min(1),
-  arch: z.string().min(1),
-  node: z.strictObject({ version: z.string(), abi: z.string().regex(/^[0-9]+$/), napi: z.string() }),
-  schemaVersion: z.number().int().min(1),
-  files: z.record(z.string().min(1), fileEntry),
+const manifestSchema = object({
+  format: oneOf([1]),
+  name: oneOf(['keylocker']),
+  version: string({ pattern: [VERSION_PATTERN, 'a release version (digits first; letters, digits, . + _ -)'], check: [(v) => !v.includes('..'), 'must not hold ".."'] }),
+  builtAt: string(),
+  platform: string({ min: 1 }),
+  arch: string({ min: 1 }),
+  node: object({ version: string(), abi: string({ pattern: [/^[0-9]+$/, 'digits'] }), napi: string() }),
+  schemaVersion: integer({ min: 1 }),
+  files: record(string({ min: 1 }), fileEntry),
 });
 
-export type ReleaseManifest = z.infer<typeof manifestSchema>;
-export type FileEntry = z.infer<typeof fileEntry>;
+export type ReleaseManifest = Infer<typeof manifestSchema>;
+export type FileEntry = Infer<typeof fileEntry>;
 
 export function parseManifest(text: string, source: string): ReleaseManifest {
   let raw: unknown;
@@ -41,13 +41,10 @@ export function parseManifest(text: string, source: string): ReleaseManifest {
   } catch {
     throw new OpsError('BAD_RELEASE', `${source}: the manifest is not JSON`);
   }
-  const parsed = manifestSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new OpsError('BAD_RELEASE', `${source}: manifest key "${issue?.path.join('.')}": ${issue?.message}`);
-  }
-  for (const path of Object.keys(parsed.data.files)) assertSafeRelativePath(path, source);
-  return parsed.data;
+  const decoded = decode(manifestSchema, raw);
+  if (!decoded.ok) throw new OpsError('BAD_RELEASE', `${source}: manifest key "${decoded.issue.path.join('.') || '(top level)'}": ${decoded.issue.problem}`);
+  for (const path of Object.keys(decoded.value.files)) assertSafeRelativePath(path, source);
+  return decoded.value;
 }
 
 export async function readManifest(releaseDir: string): Promise<ReleaseManifest> {
