@@ -2,16 +2,33 @@
  * `npm run bench`: every figure beside a baseline measured in the same run, as JSON.
  * Never part of `npm test`: timings belong here, not in assertions.
  */
+import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { benchColdStart } from './cold-start.js';
 import { benchInventory } from './inventory.js';
 import { benchMemoryDay } from './memory-day.js';
 import { benchOutboxDrain } from './outbox-drain.js';
 import { benchPinCheck } from './pin-check.js';
+import { productionEnv, productionNodeArgs } from './production-launch.js';
 import { benchTapToOpen } from './tap-to-open.js';
+
+/**
+ * The drain, snapshot, inventory, PIN and tap benches run the locker's code in this process,
+ * with their baselines. So this process runs as systemd runs the locker: it starts itself
+ * again with the unit's node flags and environment (production-launch.ts), and the figures are
+ * those of the code as production executes it (no optimising compiler, the unit's heap
+ * settings), baselines included.
+ */
+const AS_THE_UNIT = 'KEYLOCKER_BENCH_AS_UNIT';
+if (process.env[AS_THE_UNIT] !== '1') {
+  const args = [...productionNodeArgs(), ...process.execArgv, ...process.argv.slice(1)];
+  const child = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ...productionEnv(), [AS_THE_UNIT]: '1' } });
+  process.exit(child.status ?? 1);
+}
 
 const results = {
   machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
+  benchProcess: { nodeArgs: process.execArgv.filter((arg) => !/tsx|preflight|loader/.test(arg)), nodeOptions: process.env.NODE_OPTIONS ?? null },
   coldStart: await benchColdStart(),
   memoryDay: await benchMemoryDay(),
   outboxAndSnapshot: await benchOutboxDrain(),
