@@ -167,7 +167,7 @@ t.test('provision: config written and checked with the service schema, the enrol
   const before = await readFile(file, 'utf8');
   const refusals: [string[], number, RegExp][] = [
     [['--time-zone', 'Mars/Olympus'], EXIT.REFUSED, /key "timeZone" has value "Mars\/Olympus": not an IANA time zone.*\(nothing written\)/],
-    [['--back-office-url', 'http://dms.example.com'], EXIT.REFUSED, /key "backOffice\.url" has value "http:\/\/dms\.example\.com": a ws:\/\/ or wss:\/\/ URL/],
+    [['--back-office-url', 'http://dms.example.com'], EXIT.REFUSED, /key "backOffice\.url" has value "http:\/\/dms\.example\.com": must be a ws:\/\/ or wss:\/\/ URL/],
     [['--unit-id', 'oslo ryen'], EXIT.REFUSED, /key "unitId"/],
     [['--hardware', 'gpio'], EXIT.REFUSED, /"hardware\.compartments" is required when hardware\.kind is "gpio"/],
     [['--hardware', 'abacus'], EXIT.USAGE, /argument 'abacus' is invalid/],

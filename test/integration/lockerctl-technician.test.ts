@@ -125,7 +125,7 @@ t.test('open N --reason: audited, the door opens; refused without a reason, for 
   t.match(notNumber.stderr, /a compartment number/);
   const shortReason = await ctl(['open', '4', '--reason', ' x ', '--json']);
   t.equal(shortReason.code, EXIT.REFUSED);
-  t.match(shortReason.json(), { error: { code: 'BAD_INPUT', message: /args\.reason: at least 3 characters/ } });
+  t.match(shortReason.json(), { error: { code: 'BAD_INPUT', message: /args\.reason: must be at least 3 characters/ } });
   const longReason = await ctl(['open', '4', '--reason', 'y'.repeat(201)]);
   t.equal(longReason.code, EXIT.REFUSED);
   t.match(longReason.stderr, /at most 200 characters/);
@@ -262,7 +262,7 @@ t.test('quarantine clear N --reason: back in service, audited, the back office t
   t.match(unknown.json(), { error: { serviceError: 'UNKNOWN_COMPARTMENT' } });
   t.equal((await ctl(['quarantine', 'clear', '5'])).code, EXIT.USAGE, 'no --reason: a usage error');
   const shortReason = await ctl(['quarantine', 'clear', '5', '--reason', 'x', '--json']);
-  t.match(shortReason.json(), { error: { code: 'BAD_INPUT', message: /args\.reason: at least 3 characters/ } });
+  t.match(shortReason.json(), { error: { code: 'BAD_INPUT', message: /args\.reason: must be at least 3 characters/ } });
 });
 
 t.test('commands that need the service say it is not running (exit 6)', async (t) => {

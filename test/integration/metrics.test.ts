@@ -93,7 +93,7 @@ t.test('what a scrape shows, and how it follows the locker', async (t) => {
 });
 
 t.test('the config keeps metrics on loopback', async (t) => {
-  t.throws(() => decodeConfig({ metrics: { host: '0.0.0.0' } }, null), /key "metrics\.host" has value "0\.0\.0\.0": a loopback address/);
+  t.throws(() => decodeConfig({ metrics: { host: '0.0.0.0' } }, null), /key "metrics\.host" has value "0\.0\.0\.0": must be a loopback address/);
   t.equal(decodeConfig({}, null).metrics.port, 9464, 'served by default, on 127.0.0.1:9464');
   t.equal(decodeConfig({ metrics: { port: null } }, null).metrics.port, null, 'or not at all');
 });
