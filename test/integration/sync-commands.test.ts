@@ -4,6 +4,7 @@
  * The reservation lifecycle, payments, help calls and the inventory have files of their own
  * (sync-lifecycle, sync-payments, sync-help, sync-inventory).
  */
+import { createHash } from 'node:crypto';
 import t from 'tap';
 import { lockouts, reservations } from '../../kiosk/store/repositories.js';
 import { canonicalJson, contentHash } from '../../kiosk/sync/commands.js';
@@ -50,6 +51,34 @@ t.test('a repeated command id gets the first result again and changes nothing; o
   t.equal(canonicalJson({ b: 1, a: [{ d: 2, c: null }] }), '{"a":[{"c":null,"d":2}],"b":1}');
   t.equal(contentHash('x', { a: 1, b: 2 }), contentHash('x', { b: 2, a: 1 }));
   t.not(contentHash('x', { a: 1 }), contentHash('y', { a: 1 }), 'the name is part of the content');
+});
+
+t.test('the content hash is the one every earlier release stored: same canonical JSON, same sha-256', async (t) => {
+  // The hashes of commands already answered are in applied_commands: a faster canonicaliser must
+  // give exactly these strings, or a repeat after an update would be refused as DUPLICATE_ID.
+  // This is the first release's definition, kept here as the reference.
+  const reference = (value: unknown): string => {
+    if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+    if (Array.isArray(value)) return `[${value.map((item) => reference(item === undefined ? null : item)).join(',')}]`;
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record).filter((key) => record[key] !== undefined).sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${reference(record[key])}`).join(',')}}`;
+  };
+  const awkward: unknown[] = [
+    null, 0, -1.5, 'text', true, [], {}, [[], [{}]],
+    { b: 1, a: [{ d: 2, c: null }] },
+    { z: undefined, y: [undefined, 1], x: { w: undefined } },
+    { '10': 'a', '9': 'b', a10: 1, A: 2, _: 3, 'é': 4, 'e\u0301': 5, '"q"': 6, 'back\\slash': 7, '😀': 8, '': 9 },
+    JSON.parse('{"__proto__": {"x": 1}, "constructor": 2, "toString": 3}'),
+    { reservation: { phones: ['+4791000001', '+4791000002'], amountDue: { amount: 1990, currency: 'NOK' }, note: 'line\nbreak\ttab' }, version: 3 },
+  ];
+  for (const value of awkward) t.equal(canonicalJson(value), reference(value), `canonical JSON of ${reference(value)}`);
+  t.equal(
+    contentHash('reservation.cancel', { version: 2, reservationId: 'r-1' }),
+    createHash('sha256').update('{"args":{"reservationId":"r-1","version":2},"name":"reservation.cancel"}').digest('hex'),
+    'sha-256 of that text, hex',
+  );
+  t.equal(contentHash('reservation.cancel', { version: 2, reservationId: 'r-1' }), contentHash('reservation.cancel', { reservationId: 'r-1', version: 2 }), 'key order does not matter');
 });
 
 t.test('stale reservation versions are ignored and said so; reordered commands end in the newer state', async (t) => {

@@ -15,7 +15,7 @@
  * Every statement through the sqlite3 binding is a round trip to its thread; on a loaded machine
  * those round trips, not SQLite's work, are what a snapshot costs (docs/performance.md).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Logger } from '../../logging.js';
 import type { Reservation } from '../../core/types.js';
 import type { Tx } from '../../store/db.js';
@@ -28,6 +28,9 @@ import { BATCHED_COMMANDS, handlerFor, READ_ONLY_COMMANDS } from './registry.js'
 export type CommandOutcome = { ok: true; result: Record<string, unknown> } | { ok: false; error: { code: ErrorCode; message: string } };
 
 export type Effect = () => void;
+
+/** Up to this many successful commands in one round are logged one line each. */
+const LOG_EACH_UP_TO = 16;
 
 /** A batch failed without saying which command made it fail. */
 const UNKNOWN = -1;
@@ -98,7 +101,7 @@ class Round {
       }
     }
     await store.recordAppliedMany(this.#tx, this.#steps.flatMap((step) => (step.record ? [step.record] : [])), this.#now);
-    for (const step of this.#steps) this.#logStep(step);
+    this.#logSteps();
     return { outcomes: this.#steps.map((step) => step.outcome), effects: this.#steps.flatMap((step) => step.effects) };
   }
 
@@ -151,7 +154,7 @@ class Round {
         const result = await handler({ tx, now: this.#now, commandId: command.id, ports: this.#ports, afterCommit: (effect) => effects.push(effect), readAhead }, command.args);
         const step = this.#step(command, hash, { ok: true, result }, effects);
         staged.push(step);
-        if (step.record) pending.set(command.id, answeredOf(step.record));
+        if (step.record) pending.set(command.id, answeredOf(step.record, step.outcome));
       } catch {
         await tx.exec('ROLLBACK TO batch');
         await tx.exec('RELEASE batch');
@@ -252,7 +255,25 @@ class Round {
 
   #accept(step: Step): void {
     this.#steps.push(step);
-    if (step.record) this.#answered.set(step.command.id, answeredOf(step.record));
+    if (step.record) this.#answered.set(step.command.id, answeredOf(step.record, step.outcome));
+  }
+
+  /**
+   * A line per command, except for the commands that applied successfully in a round of more
+   * than LOG_EACH_UP_TO (a snapshot's thousands): one line counts those by name, and each
+   * failure, repeat or reused id still has its own line.
+   */
+  #logSteps(): void {
+    const succeeded = this.#steps.filter((step) => step.as === 'applied' && step.outcome.ok);
+    const summarise = succeeded.length > LOG_EACH_UP_TO;
+    for (const step of this.#steps) {
+      if (summarise && step.as === 'applied' && step.outcome.ok) continue;
+      this.#logStep(step);
+    }
+    if (!summarise) return;
+    const byName: Record<string, number> = {};
+    for (const { command } of succeeded) byName[command.name] = (byName[command.name] ?? 0) + 1;
+    this.#log.info({ commands: this.#steps.length, ok: succeeded.length, byName }, 'commands applied');
   }
 
   #logStep(step: Step): void {
@@ -265,8 +286,9 @@ class Round {
   }
 }
 
-function answeredOf(record: store.AppliedRecord): Answered {
-  return { name: record.name, contentHash: record.contentHash, outcome: JSON.parse(record.resultJson) as store.StoredOutcome };
+/** `outcome` is what `record.resultJson` says (JSON.stringify of it), kept as the object instead of parsed back. */
+function answeredOf(record: store.AppliedRecord, outcome: CommandOutcome): Answered {
+  return { name: record.name, contentHash: record.contentHash, outcome };
 }
 
 export function internalOutcome(): CommandOutcome {
@@ -278,17 +300,37 @@ function fromStored(stored: store.StoredOutcome): CommandOutcome {
   return { ok: false, error: { code: (stored.error?.code ?? 'INTERNAL') as ErrorCode, message: stored.error?.message ?? '' } };
 }
 
-/** sha-256 (hex) of the canonical JSON of { name, args }: keys sorted at every level. */
+/**
+ * sha-256 (hex) of the canonical JSON of { name, args }: keys sorted at every level. A snapshot
+ * hashes thousands of commands, so this is the one-shot hash and a single pass that appends
+ * to one string (no arrays of parts to join).
+ */
 export function contentHash(name: string, args: unknown): string {
-  return createHash('sha256').update(canonicalJson({ name, args })).digest('hex');
+  return hash('sha256', canonicalJson({ name, args }), 'hex');
 }
 
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item === undefined ? null : item)).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i += 1) {
+      if (i > 0) out += ',';
+      const item: unknown = value[i];
+      out += item === undefined ? 'null' : canonicalJson(item);
+    }
+    return `${out}]`;
+  }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record)
-    .filter((key) => record[key] !== undefined)
-    .sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  // Indexed loops, not for-of: the unit runs without V8's optimising compiler (--max-opt=1),
+  // which is what would take an iterator's cost away.
+  for (let i = 0; i < keys.length; i += 1) {
+    const key = keys[i] as string;
+    const item = record[key];
+    if (item === undefined) continue;
+    if (out.length > 1) out += ',';
+    out += `${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `${out}}`;
 }
