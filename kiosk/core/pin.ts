@@ -111,6 +111,17 @@ export async function pinIndex(pin: string, unit: UnitPinHashing): Promise<strin
   return (await deriveKey(pin, Buffer.from(unit.salt, 'base64'), KEY_BYTES, unit)).toString('base64');
 }
 
+/** A unit's salt as bytes, decoded once per unit (a snapshot asks for it thousands of times). */
+const unitSalts = new WeakMap<UnitPinHashing, Buffer>();
+function saltOf(unit: UnitPinHashing): Buffer {
+  let salt = unitSalts.get(unit);
+  if (!salt) {
+    salt = Buffer.from(unit.salt, 'base64');
+    unitSalts.set(unit, salt);
+  }
+  return salt;
+}
+
 /**
  * The index of a stored hash: its hash part when it was made with this unit's salt and cost,
  * null for a legacy hash. Throws PIN_HASH_MALFORMED for anything that is not a hash.
@@ -119,7 +130,7 @@ export function indexOfHash(encoded: string, unit: UnitPinHashing | null): strin
   const decoded = decodeHash(encoded);
   if (!unit) return null;
   const sameCost = decoded.cost.N === unit.N && decoded.cost.r === unit.r && decoded.cost.p === unit.p;
-  const sameSalt = decoded.salt.equals(Buffer.from(unit.salt, 'base64'));
+  const sameSalt = decoded.salt.equals(saltOf(unit));
   return sameCost && sameSalt && decoded.key.length === KEY_BYTES ? decoded.key.toString('base64') : null;
 }
 
@@ -154,21 +165,13 @@ export function assertPinHash(encoded: string): void {
   decodeHash(encoded);
 }
 
+/** The whole shape in one pass (a snapshot decodes thousands): scheme, N, r, p, salt, hash. */
+const HASH_SHAPE = /^scrypt\$(\d{1,8})\$(\d{1,3})\$(\d{1,3})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/;
+
 function decodeHash(encoded: string): { cost: ScryptCost; salt: Buffer; key: Buffer } {
-  const parts = encoded.split('$');
-  const [scheme, n, r, p, salt, key] = parts;
-  const base64 = /^[A-Za-z0-9+/]+={0,2}$/;
-  if (
-    parts.length !== 6 ||
-    scheme !== 'scrypt' ||
-    !/^\d{1,8}$/.test(n ?? '') ||
-    !/^\d{1,3}$/.test(r ?? '') ||
-    !/^\d{1,3}$/.test(p ?? '') ||
-    !base64.test(salt ?? '') ||
-    !base64.test(key ?? '')
-  ) {
-    throw new PinError('PIN_HASH_MALFORMED', 'stored PIN hash is not in the scrypt$N$r$p$salt$hash format');
-  }
+  const match = HASH_SHAPE.exec(encoded);
+  if (!match) throw new PinError('PIN_HASH_MALFORMED', 'stored PIN hash is not in the scrypt$N$r$p$salt$hash format');
+  const [, n, r, p, salt, key] = match;
   const cost = { N: Number(n), r: Number(r), p: Number(p) };
   assertAcceptedCost(cost);
   const keyBytes = Buffer.from(key ?? '', 'base64');

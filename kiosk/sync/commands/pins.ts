@@ -6,7 +6,7 @@
  * events that tell the back office are written here too, in the command's transaction.
  */
 import type { LockoutService } from '../../core/lockout.js';
-import { assertPinHash, indexOfHash, PinError, type UnitPinHashing } from '../../core/pin.js';
+import { indexOfHash, PinError, type UnitPinHashing } from '../../core/pin.js';
 import type { Tx } from '../../store/db.js';
 import { journeyTxOf, type StoreStamps } from '../../store/journey-store.js';
 import * as pinHashingSettings from '../../store/pin-hashing.js';
@@ -32,14 +32,13 @@ export class PinCommands {
    * far more memory and time than a Pi has, at the moment a customer types.
    */
   async indexFor(tx: Tx, pinHash: string): Promise<string | null> {
+    this.#hashing ??= await pinHashingSettings.get(tx);
     try {
-      assertPinHash(pinHash);
+      return indexOfHash(pinHash, this.#hashing); // checks the hash whether or not the unit has hashing
     } catch (error) {
       if (error instanceof PinError) throw new CommandFailure('SCHEMA', `args.reservation.pinHash: ${error.message}`);
       throw error;
     }
-    this.#hashing ??= await pinHashingSettings.get(tx);
-    return indexOfHash(pinHash, this.#hashing);
   }
 
   /** Staff end a lockout; the count starts again from nothing. */
