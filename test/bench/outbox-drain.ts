@@ -206,7 +206,7 @@ export async function benchBareWs(corked = false): Promise<number> {
   }
 }
 
-function upsert(i: number): CommandMessage {
+export function snapshotCommand(i: number): CommandMessage {
   return {
     v: 1,
     type: 'command',
@@ -240,7 +240,7 @@ export async function benchSnapshot(dir: string): Promise<{ batchedMs: number; p
   try {
     // As the locker's SyncService: the unit's PIN hashing made at start and handed in.
     const processor = new CommandProcessor({ db: commandsDb, lockouts: new LockoutService(), logger, pinHashing: await pinHashingStore.loadOrCreate(commandsDb) });
-    const commands = Array.from({ length: SNAPSHOT }, (_, i) => upsert(i + 1));
+    const commands = Array.from({ length: SNAPSHOT }, (_, i) => snapshotCommand(i + 1));
 
     let started = performance.now();
     for (let i = 0; i < commands.length; i += COMMAND_BATCH) {
@@ -256,7 +256,7 @@ export async function benchSnapshot(dir: string): Promise<{ batchedMs: number; p
 
     // One command per transaction (each its own fsync).
     started = performance.now();
-    for (let i = 1; i <= SINGLE_TX_SAMPLE; i += 1) await processor.apply(upsert(SNAPSHOT + i));
+    for (let i = 1; i <= SINGLE_TX_SAMPLE; i += 1) await processor.apply(snapshotCommand(SNAPSHOT + i));
     const singleMs = (performance.now() - started) / SINGLE_TX_SAMPLE;
     return { batchedMs, plainMs, singleMs };
   } finally {

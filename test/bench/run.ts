@@ -4,7 +4,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { benchColdStart } from './cold-start.js';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchColdStart, ensureBuild } from './cold-start.js';
 import { benchInventory } from './inventory.js';
 import { benchMemoryDay } from './memory-day.js';
 import { benchOutboxDrain } from './outbox-drain.js';
@@ -14,21 +16,29 @@ import { benchTapToOpen } from './tap-to-open.js';
 
 /**
  * The drain, snapshot, inventory, PIN and tap benches run the locker's code in this process,
- * with their baselines. So this process runs as systemd runs the locker: it starts itself
- * again with the unit's node flags and environment (production-launch.ts), and the figures are
- * those of the code as production executes it (no optimising compiler, the unit's heap
- * settings), baselines included.
+ * with their baselines. So this process runs as systemd runs the locker: it builds the locker
+ * (`npm run build`, as a release does) and starts itself again with the unit's node flags and
+ * environment (production-launch.ts) and with the locker's modules loaded from that build
+ * (use-build.mjs), so the figures are those of the code production executes, as it executes
+ * it (tsc's output, no optimising compiler, the unit's heap settings), baselines included.
  */
 const AS_THE_UNIT = 'KEYLOCKER_BENCH_AS_UNIT';
 if (process.env[AS_THE_UNIT] !== '1') {
-  const args = [...productionNodeArgs(), ...process.execArgv, ...process.argv.slice(1)];
+  await ensureBuild();
+  const useBuild = pathToFileURL(join(import.meta.dirname, 'use-build.mjs')).href;
+  const args = [...productionNodeArgs(), ...process.execArgv, '--import', useBuild, ...process.argv.slice(1)];
   const child = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ...productionEnv(), [AS_THE_UNIT]: '1' } });
   process.exit(child.status ?? 1);
 }
 
 const results = {
   machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
-  benchProcess: { nodeArgs: process.execArgv.filter((arg) => !/tsx|preflight|loader/.test(arg)), nodeOptions: process.env.NODE_OPTIONS ?? null },
+  benchProcess: {
+    nodeArgs: process.execArgv.filter((arg) => !/tsx|preflight|loader|use-build/.test(arg)),
+    nodeOptions: process.env.NODE_OPTIONS ?? null,
+    // Where the locker's code came from: dist/ (the build), not the TypeScript source.
+    lockerCodeFrom: relative(resolve(import.meta.dirname, '..', '..'), fileURLToPath(import.meta.resolve('../../kiosk/sync/commands.js'))),
+  },
   coldStart: await benchColdStart(),
   memoryDay: await benchMemoryDay(),
   outboxAndSnapshot: await benchOutboxDrain(),
