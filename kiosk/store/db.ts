@@ -101,6 +101,28 @@ async function tightenSidecars(path: string): Promise<void> {
   }
 }
 
+/**
+ * The oldest SQLite the store runs on: 3.45 brought jsonb_each, which a batch's INSERTs read
+ * their rows from (reservations.insertMany); `->>` (3.38) and NULLS LAST (3.30) came earlier.
+ * The sqlite3 module bundles its own SQLite (3.52 in the lock file's version) unless it was
+ * built against the system's, which is the case this guards against.
+ */
+export const SQLITE_MIN_VERSION = '3.45.0';
+
+/** Null when `version` ("3.45.1") is at least SQLITE_MIN_VERSION, else what is wrong, in words. */
+export function sqliteVersionProblem(version: string): string | null {
+  const parse = (text: string): number[] | null => (/^\d+\.\d+\.\d+$/.test(text) ? text.split('.').map(Number) : null);
+  const found = parse(version);
+  const min = parse(SQLITE_MIN_VERSION) as number[];
+  if (!found) return `the sqlite3 module reports SQLite version "${version}", which is not a version`;
+  for (let i = 0; i < 3; i += 1) {
+    const a = found[i] as number;
+    const b = min[i] as number;
+    if (a !== b) return a > b ? null : `SQLite ${version} is too old: the store needs ${SQLITE_MIN_VERSION} or newer (rebuild the sqlite3 module with its bundled SQLite: npm rebuild sqlite3)`;
+  }
+  return null;
+}
+
 /** Opens (creating if needed) the database at `path`, sets the pragmas and migrates it. */
 export async function openDatabase(path: string, logger: Logger, options: OpenOptions = {}): Promise<Db> {
   const log = moduleLogger(logger, 'kiosk:store');
@@ -108,6 +130,9 @@ export async function openDatabase(path: string, logger: Logger, options: OpenOp
   if (!inMemory) await makePrivate(path, log);
   const db = new SqliteDb(await openConnection(path), path, log);
   try {
+    const { version } = (await db.get<{ version: string }>('SELECT sqlite_version() AS version')) ?? { version: '' };
+    const problem = sqliteVersionProblem(version);
+    if (problem) throw new StoreError('SQLITE_TOO_OLD', problem);
     await db.exec(CONNECTION_PRAGMAS);
     if (!inMemory) await tightenSidecars(path);
     const mode = await db.get<{ journal_mode: string }>('PRAGMA journal_mode');

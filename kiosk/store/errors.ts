@@ -8,6 +8,7 @@ export type StoreErrorCode =
   | 'TX_FINISHED' // a Tx used after its transaction committed or rolled back
   | 'DB_USED_INSIDE_TX' // db.* (or a nested transaction) called from inside db.transaction(): use tx
   | 'SCHEMA_TOO_NEW' // the database was migrated by a newer version of the code
+  | 'SQLITE_TOO_OLD' // the SQLite the sqlite3 module was built with lacks what the store uses
   | 'MIGRATIONS_INVALID' // the migration list itself is malformed (a programming error)
   | 'NOT_FOUND' // a write addressed a row that does not exist
   | 'ROW_INVALID' // a stored value does not decode (corrupt or hand-edited row)

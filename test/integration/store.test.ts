@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { createSilentLogger } from '../../kiosk/logging.js';
-import { openDatabase, type Db } from '../../kiosk/store/db.js';
+import { openDatabase, SQLITE_MIN_VERSION, sqliteVersionProblem, type Db } from '../../kiosk/store/db.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, schemaVersion } from '../../kiosk/store/migrations.js';
 import { compartments, outbox, reservations, settings } from '../../kiosk/store/repositories.js';
 import { openTempDb, sampleReservation } from '../helpers/store.js';
@@ -29,6 +29,17 @@ t.test('every connection gets WAL, synchronous=FULL, a busy timeout and foreign 
     { code: 'SQLITE_CONSTRAINT' },
     'a reference to a missing reservation is refused',
   );
+});
+
+t.test('the SQLite under the store is new enough for what the store asks of it, and an old one is named', async (t) => {
+  const { db } = await openTempDb(t);
+  const row = await db.get<{ version: string }>('SELECT sqlite_version() AS version');
+  t.equal(sqliteVersionProblem(row?.version ?? ''), null, `SQLite ${row?.version} is at least ${SQLITE_MIN_VERSION}`);
+  t.same(await db.get("SELECT count(*) AS n FROM jsonb_each('[[1],[2]]')"), { n: 2 }, 'jsonb_each works');
+  for (const version of ['3.45.0', '3.45.1', '3.52.0', '4.0.0', '3.100.0']) t.equal(sqliteVersionProblem(version), null, `${version} is enough`);
+  for (const version of ['3.44.2', '3.38.5', '2.99.99']) t.match(sqliteVersionProblem(version), new RegExp(`SQLite ${version.replace(/\./g, '\\.')} is too old: the store needs 3\\.45\\.0`), `${version} is not`);
+  t.match(sqliteVersionProblem('3.45'), /is not a version/);
+  t.match(sqliteVersionProblem(''), /is not a version/);
 });
 
 t.test('an empty database is migrated to the latest version', async (t) => {
