@@ -31,10 +31,21 @@ if (process.env[AS_THE_UNIT] !== '1') {
   process.exit(child.status ?? 1);
 }
 
+/** The flags this process runs with, without the loaders (tsx, use-build.mjs) and their values. */
+function v8AndNodeFlags(execArgv: readonly string[]): string[] {
+  const flags: string[] = [];
+  for (let i = 0; i < execArgv.length; i += 1) {
+    const arg = execArgv[i] as string;
+    if (arg === '--require' || arg === '--import' || arg === '--loader') i += 1; // and its value
+    else if (!/^--(require|import|loader)=/.test(arg)) flags.push(arg);
+  }
+  return flags;
+}
+
 const results = {
   machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
   benchProcess: {
-    nodeArgs: process.execArgv.filter((arg) => !/tsx|preflight|loader|use-build/.test(arg)),
+    nodeArgs: v8AndNodeFlags(process.execArgv),
     nodeOptions: process.env.NODE_OPTIONS ?? null,
     // Where the locker's code came from: dist/ (the build), not the TypeScript source.
     lockerCodeFrom: relative(resolve(import.meta.dirname, '..', '..'), fileURLToPath(import.meta.resolve('../../kiosk/sync/commands.js'))),
