@@ -44,16 +44,26 @@ const PLATE_SHAPES: readonly { country: Country; shape: RegExp }[] = [
  * (country null) if it is 2-10 letters and digits: the back office is the authority.
  */
 export function normalisePlate(input: string, preferred?: Country): PlateResult {
+  const text = plateText(input);
+  if (!text.ok) return text;
+  const { plate } = text;
+  const countries = PLATE_SHAPES.filter(({ shape }) => shape.test(plate)).map(({ country }) => country);
+  const country = preferred !== undefined && countries.includes(preferred) ? preferred : (countries[0] ?? null);
+  return { ok: true, plate, country };
+}
+
+/**
+ * The normalised plate alone (what is stored and matched), without the country hint: a
+ * snapshot normalises thousands of plates and stores no country.
+ */
+export function plateText(input: string): { ok: true; plate: string } | { ok: false; error: PlateError } {
   if (input.length > MAX_INPUT_LENGTH) return { ok: false, error: 'too_long' };
   const compact = input.normalize('NFKC').replace(SEPARATORS, '');
   if (compact.length === 0) return { ok: false, error: 'empty' };
   if (!PLATE_CHARACTERS.test(compact)) return { ok: false, error: 'invalid_characters' };
   if (compact.length < PLATE_MIN) return { ok: false, error: 'too_short' };
   if (compact.length > PLATE_MAX) return { ok: false, error: 'too_long' };
-  const plate = compact.toUpperCase();
-  const countries = PLATE_SHAPES.filter(({ shape }) => shape.test(plate)).map(({ country }) => country);
-  const country = preferred !== undefined && countries.includes(preferred) ? preferred : (countries[0] ?? null);
-  return { ok: true, plate, country };
+  return { ok: true, plate: compact.toUpperCase() };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -72,8 +72,9 @@ function deriveKey(pin: string, salt: Buffer, keyLength: number, cost: ScryptCos
 /** Throws PIN_HASH_MALFORMED when a cost is outside ACCEPTED_PIN_COST. */
 export function assertAcceptedCost(cost: ScryptCost): void {
   const powerOfTwo = Number.isInteger(cost.N) && cost.N > 0 && (cost.N & (cost.N - 1)) === 0;
-  const within = (value: number, [min, max]: readonly [number, number]): boolean =>
-    Number.isInteger(value) && value >= min && value <= max;
+  // Indexed, not destructured: a snapshot checks thousands of hashes, and destructuring an array runs its iterator.
+  const within = (value: number, range: readonly [number, number]): boolean =>
+    Number.isInteger(value) && value >= range[0] && value <= range[1];
   const { N, r, p } = ACCEPTED_PIN_COST;
   if (!powerOfTwo || !within(cost.N, N) || !within(cost.r, r) || !within(cost.p, p)) {
     throw new PinError('PIN_HASH_MALFORMED', `scrypt cost N=${cost.N} r=${cost.r} p=${cost.p} is outside the accepted range (N 2^10-2^15, r 1-8, p 1-2)`);
@@ -125,14 +126,23 @@ function saltOf(unit: UnitPinHashing): Buffer {
 /**
  * The index of a stored hash: its hash part when it was made with this unit's salt and cost,
  * null for a legacy hash. Throws PIN_HASH_MALFORMED for anything that is not a hash.
+ *
+ * The index is the key's base64 as Buffer would write it. A snapshot indexes thousands of
+ * hashes, so the usual case compares and returns text: the unit's own salt text, and a key
+ * already written that way (CANONICAL_KEY). Anything else is decoded to bytes and compared so.
  */
 export function indexOfHash(encoded: string, unit: UnitPinHashing | null): string | null {
-  const decoded = decodeHash(encoded);
+  const parsed = parseHash(encoded);
   if (!unit) return null;
-  const sameCost = decoded.cost.N === unit.N && decoded.cost.r === unit.r && decoded.cost.p === unit.p;
-  const sameSalt = decoded.salt.equals(saltOf(unit));
-  return sameCost && sameSalt && decoded.key.length === KEY_BYTES ? decoded.key.toString('base64') : null;
+  const { cost, saltText, keyText } = parsed;
+  if (cost.N !== unit.N || cost.r !== unit.r || cost.p !== unit.p) return null;
+  if (saltText === unit.salt && CANONICAL_KEY.test(keyText)) return keyText;
+  const key = Buffer.from(keyText, 'base64');
+  return Buffer.from(saltText, 'base64').equals(saltOf(unit)) && key.length === KEY_BYTES ? key.toString('base64') : null;
 }
+
+/** KEY_BYTES (32) in base64 as Buffer writes it: 43 characters, the last with its 2 unused bits 0, and one '='. */
+const CANONICAL_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
 /** A fresh salt for a unit, at the default cost. */
 export function newUnitPinHashing(cost: ScryptCost = PIN_HASH_COST): UnitPinHashing {
@@ -165,20 +175,32 @@ export function assertPinHash(encoded: string): void {
   decodeHash(encoded);
 }
 
-/** The whole shape in one pass (a snapshot decodes thousands): scheme, N, r, p, salt, hash. */
+/** The whole shape in one pass (a snapshot parses thousands): scheme, N, r, p, salt, hash. */
 const HASH_SHAPE = /^scrypt\$(\d{1,8})\$(\d{1,3})\$(\d{1,3})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/;
 
-function decodeHash(encoded: string): { cost: ScryptCost; salt: Buffer; key: Buffer } {
+/** A hash's parts, checked but not decoded: its cost accepted, its salt and key long enough. */
+function parseHash(encoded: string): { cost: ScryptCost; saltText: string; keyText: string } {
   const match = HASH_SHAPE.exec(encoded);
   if (!match) throw new PinError('PIN_HASH_MALFORMED', 'stored PIN hash is not in the scrypt$N$r$p$salt$hash format');
-  const [, n, r, p, salt, key] = match;
-  const cost = { N: Number(n), r: Number(r), p: Number(p) };
+  const cost = { N: Number(match[1]), r: Number(match[2]), p: Number(match[3]) };
+  const saltText = match[4] ?? '';
+  const keyText = match[5] ?? '';
   assertAcceptedCost(cost);
-  const keyBytes = Buffer.from(key ?? '', 'base64');
-  if (keyBytes.length < 16) throw new PinError('PIN_HASH_MALFORMED', 'stored PIN hash is too short');
-  const saltBytes = Buffer.from(salt ?? '', 'base64');
-  if (saltBytes.length < 8) throw new PinError('PIN_HASH_MALFORMED', 'stored PIN hash has too short a salt');
-  return { cost, salt: saltBytes, key: keyBytes };
+  if (base64Bytes(keyText) < 16) throw new PinError('PIN_HASH_MALFORMED', 'stored PIN hash is too short');
+  if (base64Bytes(saltText) < 8) throw new PinError('PIN_HASH_MALFORMED', 'stored PIN hash has too short a salt');
+  return { cost, saltText, keyText };
+}
+
+/** How many bytes Buffer.from(text, 'base64') gives for text of HASH_SHAPE's alphabet: 6 bits a character, padding not counted, a partial byte dropped. */
+function base64Bytes(text: string): number {
+  let characters = text.length;
+  while (characters > 0 && text.charCodeAt(characters - 1) === 61 /* = */) characters -= 1;
+  return Math.floor((characters * 6) / 8);
+}
+
+function decodeHash(encoded: string): { cost: ScryptCost; salt: Buffer; key: Buffer } {
+  const { cost, saltText, keyText } = parseHash(encoded);
+  return { cost, salt: Buffer.from(saltText, 'base64'), key: Buffer.from(keyText, 'base64') };
 }
 
 function assertPinLength(length: number): void {

@@ -153,15 +153,20 @@ export async function upsert(tx: Tx, reservation: Reservation, stored?: { versio
  * (docs/performance.md). `->>` gives each element as SQL text, integer or NULL, as binding would. All or none: a
  * row that breaks a constraint (a code already held) fails the whole statement.
  */
+/** The parameter names of ALL_COLUMNS, in its order (written once, not per row of a batch). */
+const ALL_PARAMS: readonly `$${Column}`[] = ALL_COLUMNS.map((column) => `$${column}` as const);
 const INSERT_MANY_SQL = `INSERT INTO reservations (${ALL_COLUMNS.join(', ')})
   SELECT ${ALL_COLUMNS.map((_, i) => `value ->> ${i}`).join(', ')} FROM jsonb_each(?)`;
 
 export async function insertMany(tx: Tx, rows: readonly Reservation[]): Promise<void> {
   if (rows.length === 0) return;
-  const values = rows.map((reservation) => {
-    const params = toParams(reservation);
-    return ALL_COLUMNS.map((column) => params[`$${column}`]);
-  });
+  const values = new Array<SqlValue[]>(rows.length);
+  for (let r = 0; r < rows.length; r += 1) {
+    const params = toParams(rows[r] as Reservation);
+    const row = new Array<SqlValue>(ALL_PARAMS.length);
+    for (let c = 0; c < ALL_PARAMS.length; c += 1) row[c] = params[ALL_PARAMS[c] as `$${Column}`];
+    values[r] = row;
+  }
   await tx.run(INSERT_MANY_SQL, [JSON.stringify(values)]);
 }
 

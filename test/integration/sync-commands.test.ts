@@ -71,8 +71,38 @@ t.test('the content hash is the one every earlier release stored: same canonical
     { '10': 'a', '9': 'b', a10: 1, A: 2, _: 3, 'é': 4, 'e\u0301': 5, '"q"': 6, 'back\\slash': 7, '😀': 8, '': 9 },
     JSON.parse('{"__proto__": {"x": 1}, "constructor": 2, "toString": 3}'),
     { reservation: { phones: ['+4791000001', '+4791000002'], amountDue: { amount: 1990, currency: 'NOK' }, note: 'line\nbreak\ttab' }, version: 3 },
+    Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`key${39 - i}`, i])),
+    Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`key${69 - i}`, i])),
+    // The same keys in other orders, one after another (a sorted order is reused only for the same sequence).
+    { b: 1, a: 2, c: 3 }, { a: 1, b: 2, c: 3 }, { c: 1, b: 2, a: 3 }, { b: 1, a: 2, c: 3 }, { b: 1, a: 2, d: 3 },
   ];
   for (const value of awkward) t.equal(canonicalJson(value), reference(value), `canonical JSON of ${reference(value)}`);
+  // Random JSON values: up to 40 keys an object (past the in-place sort's 32), keys that JSON
+  // must escape, and more distinct keys than the quoted-key cache keeps (its bound must not change a text).
+  let seed = 7;
+  const next = (n: number): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed % n;
+  };
+  const pool = ['a', 'B', '10', '9', '', 'é', 'e\u0301', '"', '\\', '\n', '😀', 'z'];
+  const randomKey = (): string => (next(3) !== 0 ? `k${next(2_000)}` : (pool[next(pool.length)] as string));
+  const randomValue = (depth: number): unknown => {
+    const kind = depth > 2 ? next(4) : next(6);
+    if (kind === 0) return next(2) === 0 ? null : next(2) === 0;
+    if (kind === 1) return next(2) === 0 ? next(1_000_000) - 500_000 : next(1_000) / 7;
+    if (kind === 2) return randomKey();
+    if (kind === 3) return undefined;
+    if (kind === 4) return Array.from({ length: next(4) }, () => randomValue(depth + 1));
+    const object: Record<string, unknown> = {};
+    for (let i = next(41); i > 0; i -= 1) object[randomKey()] = randomValue(depth + 1);
+    return object;
+  };
+  let differing = 0;
+  for (let i = 0; i < 400; i += 1) {
+    const value = JSON.parse(JSON.stringify({ v: randomValue(0) }) ?? 'null');
+    if (canonicalJson(value) !== reference(value)) differing += 1;
+  }
+  t.equal(differing, 0, 'canonical JSON of 400 random JSON values is the reference text');
   t.equal(
     contentHash('reservation.cancel', { version: 2, reservationId: 'r-1' }),
     createHash('sha256').update('{"args":{"reservationId":"r-1","version":2},"name":"reservation.cancel"}').digest('hex'),

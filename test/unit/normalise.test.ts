@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { COUNTRIES, type Country } from '../../kiosk/config/schema.js';
-import { normalisePhone, normalisePlate } from '../../kiosk/core/normalise.js';
+import { normalisePhone, normalisePlate, plateText } from '../../kiosk/core/normalise.js';
 
 t.test('plates: real-looking plates per country', async (t) => {
   const cases: [input: string, preferred: Country | undefined, plate: string, country: Country | null][] = [
@@ -125,6 +125,19 @@ t.test('plates: never throw, and normalising a result again changes nothing', as
     }),
   );
   t.pass('property held');
+});
+
+t.test('plates: plateText (a snapshot\'s, no country) gives what normalisePlate gives, error or plate', async (t) => {
+  let compared = 0;
+  fc.assert(
+    fc.property(fc.oneof(anyText, fc.constantFrom('b-mw 1234', 'AB 12345', 'ab·12\u2013345', ' ', 'ß1', 'x'.repeat(65))), (input) => {
+      compared += 1;
+      const full = normalisePlate(input);
+      const text = plateText(input);
+      return full.ok ? text.ok && text.plate === full.plate : !text.ok && text.error === full.error;
+    }),
+  );
+  t.ok(compared >= 100, `${compared} inputs compared`);
 });
 
 t.test('plates: separators anywhere do not change the result', async (t) => {

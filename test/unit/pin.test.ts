@@ -130,3 +130,55 @@ t.test("unit hashes: the same PIN gives the same hash for one unit, and its hash
   t.notOk(isUnitPinHashing({ ...unit, salt: 'short' }));
   t.notOk(isUnitPinHashing(null));
 });
+
+t.test('the index of a stored hash is what decoding it to bytes gives, however the back office wrote its base64', async (t) => {
+  // The first definition, kept as the reference: decode salt and key, compare bytes, write the key back.
+  const reference = (encoded: string, unit: { salt: string; N: number; r: number; p: number }): string | null | 'malformed' => {
+    const match = /^scrypt\$(\d{1,8})\$(\d{1,3})\$(\d{1,3})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/.exec(encoded);
+    if (!match) return 'malformed';
+    const [, n, r, p, salt = '', key = ''] = match;
+    const cost = { N: Number(n), r: Number(r), p: Number(p) };
+    if (!isUnitPinHashing({ salt: unit.salt, ...cost })) return 'malformed';
+    const keyBytes = Buffer.from(key, 'base64');
+    const saltBytes = Buffer.from(salt, 'base64');
+    if (keyBytes.length < 16 || saltBytes.length < 8) return 'malformed';
+    const same = cost.N === unit.N && cost.r === unit.r && cost.p === unit.p && saltBytes.equals(Buffer.from(unit.salt, 'base64'));
+    return same && keyBytes.length === 32 ? keyBytes.toString('base64') : null;
+  };
+  const actual = (encoded: string, unit: { salt: string; N: number; r: number; p: number }): string | null | 'malformed' => {
+    try {
+      return indexOfHash(encoded, unit);
+    } catch (error) {
+      if (error instanceof PinError && error.code === 'PIN_HASH_MALFORMED') return 'malformed';
+      throw error;
+    }
+  };
+  const unit = newUnitPinHashing(CHEAP);
+  const key = Buffer.alloc(32, 7).toString('base64'); // ends "cHBwcHA="... canonical
+  const saltBytes = Buffer.from(unit.salt, 'base64');
+  const cases: [string, string][] = [
+    ['the unit salt, canonical key', `scrypt$1024$8$1$${unit.salt}$${key}`],
+    ['the key with its unused bits set (same bytes, other text)', `scrypt$1024$8$1$${unit.salt}$${key.slice(0, 42)}${String.fromCharCode(key.charCodeAt(42) + 1)}=`],
+    ['the key without its padding', `scrypt$1024$8$1$${unit.salt}$${key.slice(0, 43)}`],
+    ['the unit salt with its unused bits set', `scrypt$1024$8$1$${unit.salt.slice(0, 21)}${String.fromCharCode(unit.salt.charCodeAt(21) + 1)}==$${key}`],
+    ['the unit salt without padding', `scrypt$1024$8$1$${unit.salt.slice(0, 22)}$${key}`],
+    ['another salt', `scrypt$1024$8$1$${Buffer.from(saltBytes.map((b) => b ^ 1)).toString('base64')}$${key}`],
+    ['another cost', `scrypt$2048$8$1$${unit.salt}$${key}`],
+    ['a 33-byte key', `scrypt$1024$8$1$${unit.salt}$${Buffer.alloc(33, 7).toString('base64')}`],
+    ['a 31-byte key', `scrypt$1024$8$1$${unit.salt}$${Buffer.alloc(31, 7).toString('base64')}`],
+    ['a 16-byte key', `scrypt$1024$8$1$${unit.salt}$${Buffer.alloc(16, 7).toString('base64')}`],
+    ['a 15-byte key', `scrypt$1024$8$1$${unit.salt}$${Buffer.alloc(15, 7).toString('base64')}`],
+    ['a 16-byte key in 21 characters (no padding)', `scrypt$1024$8$1$${unit.salt}$${Buffer.alloc(16, 7).toString('base64').slice(0, 22)}`],
+    ['a 15-byte key in 21 characters', `scrypt$1024$8$1$${unit.salt}$${'A'.repeat(21)}`],
+    ['an 8-byte salt', `scrypt$1024$8$1$${Buffer.alloc(8, 1).toString('base64')}$${key}`],
+    ['a 7-byte salt', `scrypt$1024$8$1$${Buffer.alloc(7, 1).toString('base64')}$${key}`],
+    ['a 7-byte salt in 10 characters', `scrypt$1024$8$1$${'A'.repeat(10)}$${key}`],
+    ['an 8-byte salt in 11 characters', `scrypt$1024$8$1$${'A'.repeat(11)}$${key}`],
+    ['a cost out of range', `scrypt$1023$8$1$${unit.salt}$${key}`],
+    ['not a hash', 'plaintext'],
+  ];
+  for (const [what, encoded] of cases) t.equal(actual(encoded, unit), reference(encoded, unit), what);
+  t.equal(actual(cases[1]![1], unit), key, 'a key written with its unused bits set indexes as the canonical text');
+  t.equal(indexOfHash(cases[0]![1], null), null, 'a unit without hashing: null, after the shape is checked');
+  t.throws(() => indexOfHash('scrypt$1024$8$1$AAAA$AAAA', null), PinError, 'and a malformed hash is still refused');
+});

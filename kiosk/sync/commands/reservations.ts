@@ -13,7 +13,7 @@
  * booked reservation with no door open for it: once the key is in the locker it leaves by a
  * pickup or a mechanic's retrieval, never by a cancel.
  */
-import { normalisePlate } from '../../core/normalise.js';
+import { plateText } from '../../core/normalise.js';
 import type { Reservation } from '../../core/types.js';
 import { compartments, reservations, timeline } from '../../store/repositories.js';
 import * as store from '../command-store.js';
@@ -28,7 +28,7 @@ async function upsert(ctx: CommandContext, { reservation: wire, version }: Comma
   const readAhead = ctx.readAhead?.takeReservation(wire.id);
   const existing = readAhead !== undefined ? readAhead : await reservations.getById(tx, wire.id);
   if (existing && version <= existing.version) return { applied: false, reason: 'stale', version: existing.version };
-  const plate = normalisePlate(wire.plate);
+  const plate = plateText(wire.plate);
   if (!plate.ok) throw new CommandFailure('SCHEMA', `args.reservation.plate is not a licence plate (${plate.error})`);
   if (existing && FINISHED.has(existing.status)) {
     throw new CommandFailure('CONFLICT', `reservation ${wire.id} is ${existing.status}: it cannot change any more (a new booking needs a new reservation id)`);
@@ -61,7 +61,7 @@ async function upsert(ctx: CommandContext, { reservation: wire, version }: Comma
     plate: plate.plate,
     plateDisplay: wire.plate,
     driverName: wire.driverName,
-    phones: [...wire.phones],
+    phones: wire.phones.slice(),
     email: wire.email,
     appointmentDate: wire.appointmentDate,
     appointmentTime: wire.appointmentTime,
