@@ -38,7 +38,7 @@ import { QuarantineCommands } from './commands/quarantine.js';
 import type { CommandMessage, DoorStateWire, ResultMessage } from './messages.js';
 
 export { CommandFailure } from './commands/context.js';
-export { canonicalJson, contentHash, type CommandOutcome } from './commands/batch.js';
+export { canonicalJson, contentHash, hashAhead, type CommandOutcome } from './commands/batch.js';
 export type { CommandContext, CommandHandler, HelpCallPort, ReceiptLinkPort, ReservationChange } from './commands/context.js';
 
 export interface CommandEvents {

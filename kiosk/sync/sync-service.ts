@@ -200,7 +200,7 @@ export class SyncService {
       onRefused: (seq) => this.events.emit('refused', seq),
     });
     // Commands may write events (a lockout lifted): they are sent at once, not at the next poll.
-    this.#queue = new CommandQueue(this.commands, (result) => void this.#link.send(result), this.#log, () => this.#sender.onEventsCommitted());
+    this.#queue = new CommandQueue(this.commands, (result) => void this.#link.send(result), this.#log, { onApplied: () => this.#sender.onEventsCommitted() });
 
     this.#link.events.on('open', () => {
       this.#welcomed = false;

@@ -82,7 +82,7 @@ class Round {
     this.#ports = options.ports;
     this.#log = options.log;
     this.#commands = commands;
-    this.#hashes = commands.map((command) => contentHash(command.name, command.args));
+    this.#hashes = commands.map(contentHashOf);
     for (const [id, applied] of answered) this.#answered.set(id, { name: applied.name, contentHash: applied.contentHash, outcome: applied.outcome });
   }
 
@@ -306,6 +306,22 @@ function fromStored(stored: store.StoredOutcome): CommandOutcome {
  */
 export function contentHash(name: string, args: unknown): string {
   return hash('sha256', canonicalJson({ name, args }), 'hex');
+}
+
+/**
+ * Content hashes computed ahead of their round (hashAhead), by command object: nothing changes a
+ * queued command before its round (a repeat arrives as a new object), so the hash is still its
+ * content's then. An entry goes with its command.
+ */
+const hashedAhead = new WeakMap<CommandMessage, string>();
+
+/** Computes `command`'s content hash now, for its round to find (CommandQueue does this while the round before waits on SQLite). */
+export function hashAhead(command: CommandMessage): void {
+  if (!hashedAhead.has(command)) hashedAhead.set(command, contentHash(command.name, command.args));
+}
+
+function contentHashOf(command: CommandMessage): string {
+  return hashedAhead.get(command) ?? contentHash(command.name, command.args);
 }
 
 /**

@@ -1,0 +1,94 @@
+/**
+ * CommandQueue: batches of what is queued, results in arrival order, and the content hashes of
+ * the commands queued behind a batch computed while that batch waits on the store.
+ */
+import t from 'tap';
+import { createSilentLogger } from '../../kiosk/logging.js';
+import { CommandQueue } from '../../kiosk/sync/command-queue.js';
+import type { CommandMessage, ResultMessage } from '../../kiosk/sync/messages.js';
+
+function command(i: number): CommandMessage {
+  return { v: 1, type: 'command', id: `c-${i}`, name: 'reservation.cancel', args: { reservationId: `r-${i}`, version: 2 } };
+}
+
+/** A processor whose batches finish when the test says so; it notes what was hashed when each batch began. */
+function gatedProcessor() {
+  const gates: (() => void)[] = [];
+  const batches: { ids: string[]; hashedBefore: Set<string> }[] = [];
+  const hashed = new Set<string>();
+  return {
+    hashed,
+    batches,
+    gates,
+    hashAhead: (c: CommandMessage) => {
+      hashed.add(c.id);
+    },
+    processor: {
+      applyMany: async (commands: readonly CommandMessage[]): Promise<ResultMessage[]> => {
+        batches.push({ ids: commands.map((c) => c.id), hashedBefore: new Set(hashed) });
+        await new Promise<void>((resolve) => gates.push(resolve));
+        return commands.map((c) => ({ v: 1, type: 'result', commandId: c.id, ok: true, result: {} }) as ResultMessage);
+      },
+    },
+  };
+}
+
+/** Lets the event loop turn `turns` times (setImmediate: the turns the queue hashes in). */
+async function turns(count: number): Promise<void> {
+  for (let i = 0; i < count; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+t.test('the commands queued behind a batch are hashed while it is applied, in arrival order, two batches at most', async (t) => {
+  const fake = gatedProcessor();
+  const sent: string[] = [];
+  const queue = new CommandQueue(fake.processor, (r) => sent.push(r.commandId), createSilentLogger(), { hashAhead: fake.hashAhead });
+  queue.push(command(0)); // applied at once, alone
+  for (let i = 1; i <= 600; i += 1) queue.push(command(i));
+  t.equal(fake.batches.length, 1, 'the first command is being applied');
+  t.equal(fake.hashed.size, 0, 'nothing hashed in the same turn as the pushes');
+
+  await turns(5);
+  t.equal(fake.hashed.size, 5 * 16, '16 a turn of the event loop');
+  t.same([...fake.hashed].slice(0, 3), ['c-1', 'c-2', 'c-3'], 'from the front of the queue');
+  await turns(100);
+  t.equal(fake.hashed.size, 512, 'two batches ahead, no more');
+  t.notOk(fake.hashed.has('c-513'), 'the 513th queued is left for later');
+
+  fake.gates.shift()?.();
+  await turns(3);
+  t.equal(fake.batches.length, 2, 'the next batch began');
+  const second = fake.batches[1]!;
+  t.equal(second.ids.length, 256);
+  t.ok(second.ids.every((id) => second.hashedBefore.has(id)), 'all of it hashed before it began');
+  await turns(100);
+  t.ok(fake.hashed.has('c-600'), 'the window moved on: the rest hashed while the second batch is applied');
+
+  for (let round = 0; round < 10 && fake.gates.length > 0; round += 1) {
+    fake.gates.shift()?.();
+    await turns(3);
+  }
+  await queue.idle();
+  t.same(sent, Array.from({ length: 601 }, (_, i) => `c-${i}`), 'every result, in arrival order');
+});
+
+t.test('a command whose hashing ahead throws is still applied (its round hashes it and answers)', async (t) => {
+  const fake = gatedProcessor();
+  const sent: string[] = [];
+  const queue = new CommandQueue(fake.processor, (r) => sent.push(r.commandId), createSilentLogger(), {
+    hashAhead: (c) => {
+      if (c.id === 'c-2') throw new Error('cannot hash');
+      fake.hashAhead(c);
+    },
+  });
+  for (let i = 0; i <= 3; i += 1) queue.push(command(i));
+  queue.pushInvalid('bad-1', 'args.x is required');
+  queue.push(command(4));
+  await turns(3);
+  t.same([...fake.hashed], ['c-1', 'c-3', 'c-4'], 'the others hashed; an invalid entry skipped');
+  for (let round = 0; round < 10 && (fake.gates.length > 0 || sent.length < 6); round += 1) {
+    fake.gates.shift()?.();
+    await turns(3);
+  }
+  await queue.idle();
+  t.same(sent, ['c-0', 'c-1', 'c-2', 'c-3', 'bad-1', 'c-4'], 'all answered in order, the invalid one in its place');
+});
