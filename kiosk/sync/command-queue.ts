@@ -76,6 +76,7 @@ export class CommandQueue {
         const first = this.#queue[0];
         if (first?.kind === 'invalid') {
           this.#queue.shift();
+          this.#aheadIndex = Math.max(0, this.#aheadIndex - 1);
           this.#send(schemaFailure(first.commandId, first.problem));
           continue;
         }

@@ -92,3 +92,22 @@ t.test('a command whose hashing ahead throws is still applied (its round hashes 
   await queue.idle();
   t.same(sent, ['c-0', 'c-1', 'c-2', 'c-3', 'bad-1', 'c-4'], 'all answered in order, the invalid one in its place');
 });
+
+t.test('an invalid entry answered at the front does not make the hashing ahead skip a command', async (t) => {
+  const fake = gatedProcessor();
+  const sent: string[] = [];
+  const queue = new CommandQueue(fake.processor, (r) => sent.push(r.commandId), createSilentLogger(), { hashAhead: fake.hashAhead });
+  queue.push(command(0)); // applied alone; the rest waits behind it
+  queue.pushInvalid('bad-1', 'args.x is required');
+  for (let i = 1; i <= 600; i += 1) queue.push(command(i));
+  await turns(100);
+  t.equal(fake.hashed.size, 511, 'the window, less the invalid entry in it');
+  for (let round = 0; round < 20 && sent.length < 602; round += 1) {
+    fake.gates.shift()?.();
+    await turns(60);
+  }
+  await queue.idle();
+  const missed = Array.from({ length: 600 }, (_, i) => `c-${i + 1}`).filter((id) => !fake.hashed.has(id));
+  t.same(missed, [], 'every command behind the first was hashed ahead');
+  t.equal(sent.length, 602, 'and everything answered');
+});
