@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,9 +30,17 @@ export interface ReleaseFactory {
 }
 
 /** What a release is made of here; a change to any of it makes new releases. */
-const INPUTS = ['test/helpers/releases.ts', 'controller', 'kiosk', 'ui', 'systemd', 'deploy', 'docs/operations.md', 'docs/security.md', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'node_modules/.package-lock.json'];
+const INPUTS = ['test/helpers/releases.ts', 'controller', 'kiosk', 'ui', 'systemd', 'deploy', 'docs/operations.md', 'docs/security.md', 'docs/schemas', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'node_modules/.package-lock.json'];
 
+let inputsHash: string | null = null;
+
+/** Once per process: the sources do not change under a test run. */
 function hashInputs(): string {
+  inputsHash ??= computeInputsHash();
+  return inputsHash;
+}
+
+function computeInputsHash(): string {
   const hash = createHash('sha256').update(`${process.version} ${process.arch}\n`);
   const walk = (path: string): void => {
     if (!existsSync(path)) return;
@@ -44,22 +52,84 @@ function hashInputs(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
+/** Where this checkout's test builds are kept, keyed by everything they are made of. */
+export function buildCache(): string {
+  return join(tmpdir(), 'keylocker-test-releases', hashInputs());
+}
+
+const LOCK_WAIT_MS = 10 * 60_000;
+const LOCK_POLL_MS = 500;
+
+/**
+ * `dist/` compiled by the release builder's own step (`compileDist`: tsc with its type check,
+ * the validators precompiled), once per key: the test files that need it (the releases here,
+ * the crash runs' bundle) share one compile, also when two tap jobs ask at the same time. The
+ * first takes a lock (a directory holding its pid) and compiles into a directory of its own,
+ * renamed into place whole; the others wait for it (polling twice a second, bounded), or take
+ * over if its process is gone.
+ */
+export async function sharedDist(): Promise<string> {
+  const cache = buildCache();
+  await mkdir(cache, { recursive: true });
+  const distDir = join(cache, 'dist');
+  const lock = join(cache, '.dist-lock');
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  while (!existsSync(join(distDir, 'kiosk', 'main.js'))) {
+    if (await takeLock(lock)) {
+      const work = await mkdtemp(join(cache, '.work-'));
+      try {
+        if (!existsSync(join(distDir, 'kiosk', 'main.js'))) {
+          const fresh = join(work, 'dist');
+          await compileDist(CHECKOUT, join(CHECKOUT, 'node_modules'), fresh);
+          await rename(fresh, distDir).catch(() => undefined); // got there first some other way: same content
+        }
+      } finally {
+        await rm(work, { recursive: true, force: true });
+        await rm(lock, { recursive: true, force: true });
+      }
+      break;
+    }
+    if (Date.now() > deadline) throw new Error(`waited ${LOCK_WAIT_MS / 1000} s for another test process to compile ${distDir} (lock ${lock})`);
+    await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+  }
+  return distDir;
+}
+
+/** True if this process now holds the lock; a lock whose process is gone is taken over. */
+async function takeLock(lock: string): Promise<boolean> {
+  try {
+    await mkdir(lock);
+    await writeFile(join(lock, 'pid'), String(process.pid));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const pid = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => ''));
+  // A holder that is gone, or one that died before writing its pid (a lock a minute old without one).
+  const orphan = pid > 0 ? !alive(pid) : Date.now() - ((await stat(lock).catch(() => null))?.mtimeMs ?? Date.now()) > 60_000;
+  if (orphan) await rm(lock, { recursive: true, force: true }); // taken next round
+  return false;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Releases built by the real builder from this checkout, kept in a cache keyed by everything
  * they are made of (sources, lock file, installed modules, Node), so the test files that need
- * releases, and later runs, build each one once: dist/ is compiled once per key, each patched
- * release packed once. A tarball enters the cache by rename, whole or not at all.
+ * releases, and later runs, build each one once: dist/ is compiled once per key (sharedDist),
+ * each patched release packed once. A tarball enters the cache by rename, whole or not at all.
  */
 export async function releaseFactory(): Promise<ReleaseFactory> {
-  const cache = join(tmpdir(), 'keylocker-test-releases', hashInputs());
-  await mkdir(cache, { recursive: true });
+  const cache = buildCache();
+  const distDir = await sharedDist();
   const dir = await mkdtemp(join(cache, '.work-'));
-  const distDir = join(cache, 'dist');
-  if (!existsSync(join(distDir, 'kiosk', 'main.js'))) {
-    const fresh = join(dir, 'dist');
-    await compileDist(CHECKOUT, join(CHECKOUT, 'node_modules'), fresh);
-    await rename(fresh, distDir).catch(() => undefined); // another test file got there first: same content
-  }
   return {
     dir,
     async build(version, name, ...patches) {

@@ -12,7 +12,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { buildLocker, crashDataRoot } from '../invariants/crash/build.js';
+import { cachedLockerBuild, crashDataRoot } from '../invariants/crash/build.js';
 import { runCampaign } from '../invariants/crash/campaign.js';
 import { seedFrom } from '../invariants/crash/random.js';
 import { runStorm } from '../invariants/crash/storm.js';
@@ -26,7 +26,8 @@ const STORM_KILLS = Number(process.env.CRASH_STORM_KILLS ?? 8);
 t.comment(`crash-anywhere: SEED=${SEED} (replay: SEED=${SEED} npx tap test/integration/crash-anywhere.test.ts)`);
 
 // CRASH_BUNDLE=0 runs the tsc output module by module instead of the one-file bundle (build.ts), to compare.
-const built = (async () => buildLocker(join(t.testdir(), 'build'), { bundle: process.env.CRASH_BUNDLE !== '0' }))();
+// The build is shared with the release tests and kept between runs, keyed by the sources (build.ts).
+const built = cachedLockerBuild({ bundle: process.env.CRASH_BUNDLE !== '0' });
 const dataRoot = mkdtemp(join(crashDataRoot(), 'keylocker-crash-'));
 t.teardown(async () => rm(await dataRoot, { recursive: true, force: true }));
 

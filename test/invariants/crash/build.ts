@@ -12,10 +12,11 @@
  * to "running" costs about a third less CPU bundled (docs/performance.md, "Crash runs").
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { mkdir, symlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -36,13 +37,53 @@ export async function buildLocker(outDir: string, options: BuildOptions = {}): P
   });
   // As `npm run build`: the protocol validators precompiled (a start that compiles them is slower).
   await promisify(execFile)(process.execPath, [join(outDir, 'kiosk', 'sync', 'validator-build.js'), '--schemas', join(REPO_ROOT, 'docs', 'schemas')], { cwd: REPO_ROOT, env: plainEnv() });
+  await linkCheckout(outDir);
+  const main = join(outDir, 'kiosk', 'main.js');
+  if (!existsSync(main)) throw new Error(`the build did not produce ${main}`);
+  return options.bundle === false ? main : bundleLocker(main);
+}
+
+/** The screens' files, the protocol schemas and node_modules, found beside the build through links. */
+async function linkCheckout(outDir: string): Promise<void> {
   for (const name of ['ui', 'docs', 'node_modules']) {
     const link = join(outDir, name);
     if (!existsSync(link)) await symlink(join(REPO_ROOT, name), link);
   }
-  const main = join(outDir, 'kiosk', 'main.js');
-  if (!existsSync(main)) throw new Error(`the build did not produce ${main}`);
-  return options.bundle === false ? main : bundleLocker(main);
+}
+
+/**
+ * The same build, made once per content of the sources and kept on disk: beside the test
+ * releases (test/helpers/releases.ts, keyed by a hash of everything they are made of), from
+ * the `dist/` the release builder compiles there (tsc with its type check, the validators
+ * precompiled: what `npm run build` makes), so that a suite compiles the locker once for the
+ * crash runs, the install and the updates, and a second run of this file builds nothing. Its
+ * key adds this checkout's path (the links point into it) and this file (how it is built).
+ * Made in a directory of its own and renamed into place whole; a concurrent tap job that got
+ * there first wins, with the same content. Code that does not type-check is still built, as
+ * buildLocker does (`--noCheck`), so the crash runs do not depend on the type check.
+ */
+export async function cachedLockerBuild(options: BuildOptions = {}): Promise<string> {
+  const bundle = options.bundle !== false;
+  const { buildCache, sharedDist } = await import('../../helpers/releases.js');
+  const key = createHash('sha256').update(`${REPO_ROOT}\nbundle=${bundle}\n`).update(readFileSync(import.meta.filename)).digest('hex').slice(0, 16);
+  const dir = join(buildCache(), `crash-build-${key}`);
+  const entry = join(dir, 'kiosk', bundle ? join('sync', 'main.bundle.mjs') : 'main.js');
+  if (existsSync(entry)) return entry;
+  const dist = await sharedDist().catch(() => null);
+  const work = await mkdtemp(join(buildCache(), '.work-crash-'));
+  try {
+    const out = join(work, 'build');
+    if (dist) {
+      await cp(dist, out, { recursive: true });
+      await linkCheckout(out);
+      if (bundle) await bundleLocker(join(out, 'kiosk', 'main.js'));
+    } else await buildLocker(out, { bundle });
+    await rename(out, dir).catch(() => undefined); // another tap job got there first: the same build
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  if (!existsSync(entry)) throw new Error(`the build did not produce ${entry}`);
+  return entry;
 }
 
 /** Packages with a native addon (a .node file found beside their JavaScript): left to node_modules. */
