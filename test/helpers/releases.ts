@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildRelease, compileDist, type BuiltRelease } from '../../deploy/release/build-release.js';
+import { CODE_SCRATCH_ROOT } from './scratch.js';
 
 export const CHECKOUT = join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
@@ -192,7 +193,7 @@ export function withBrokenHealth(): Patch {
 
 /** Unpacks a tarball, lets `change` alter the tree, packs it again under the same name elsewhere. */
 export async function tamperedCopy(tarball: string, outDir: string, change: (top: string) => Promise<void>): Promise<string> {
-  const work = await mkdtemp(join(tmpdir(), 'kl-tamper-'));
+  const work = await mkdtemp(join(CODE_SCRATCH_ROOT, 'kl-tamper-'));
   try {
     await run('tar', ['-xzf', tarball, '-C', work]);
     const { readdir } = await import('node:fs/promises');

@@ -8,10 +8,10 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { CHECKOUT, releaseFactory } from '../helpers/releases.js';
+import { CODE_SCRATCH_ROOT } from '../helpers/scratch.js';
 
 t.setTimeout(600_000);
 const INSTALL = join(CHECKOUT, 'deploy', 'install.sh');
@@ -48,7 +48,7 @@ function snapshot(root: string): string[] {
 }
 
 async function tempRoot(t: Test): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'kl-install-'));
+  const root = await mkdtemp(join(CODE_SCRATCH_ROOT, 'kl-install-'));
   t.teardown(() => rm(root, { recursive: true, force: true }));
   return root;
 }
