@@ -6,8 +6,8 @@
  *
  * While a batch waits on SQLite's thread (its INSERTs, its fsync), the main thread would be
  * idle: the content hashes of the commands queued behind it are computed then, a few per turn
- * of the event loop (HASH_AHEAD_STEP, a fraction of a millisecond, so a customer's tap waits no
- * longer), up to two batches ahead. A round finds them done (hashAhead). A snapshot of 10,000
+ * of the event loop (HASH_AHEAD_STEP: a fraction of a millisecond here, the most a customer's tap
+ * waits for it), up to two batches ahead. A round finds them done (hashAhead). A snapshot of 10,000
  * spends about a tenth of its time on those hashes (docs/performance.md).
  */
 import type { Logger } from '../logging.js';
