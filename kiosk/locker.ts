@@ -24,7 +24,7 @@ import { createHardware, type Hardware } from './hardware.js';
 import { softwareVersion } from './version.js';
 import { moduleLogger } from './logging.js';
 import { startServer, type RunningServer } from './server/server.js';
-import { openDatabase, type Db } from './store/db.js';
+import { openDatabase, type Db, type OpenOptions } from './store/db.js';
 import { createJourneyStore } from './store/journey-store.js';
 import { createMechanicStore } from './store/mechanic-store.js';
 import { loadOrCreateTokenKey } from './store/token-key.js';
@@ -47,6 +47,8 @@ export interface LockerOptions {
   logger: Logger;
   clock?: Clock;
   wallClock?: () => Date;
+  /** How the database is opened: by default with the at-once nesting check; the service passes SERVICE_DB (kiosk/store/db.ts). */
+  db?: Pick<OpenOptions, 'nestingCheck'>;
 }
 
 export interface Locker {
@@ -77,7 +79,7 @@ export async function startLocker(options: LockerOptions): Promise<Locker> {
   const bootId = randomUUID();
   const startedAt = clock.now();
 
-  const db = await openDatabase(join(config.dataDir, 'keylocker.db'), logger);
+  const db = await openDatabase(join(config.dataDir, 'keylocker.db'), logger, options.db ?? {});
   const cleanup: (() => Promise<void>)[] = [() => db.close()];
   try {
     const now = wallClock();

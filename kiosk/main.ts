@@ -7,6 +7,7 @@
 import { ConfigError, configPathFrom, loadConfig } from './config/load.js';
 import { startLocker } from './locker.js';
 import { createLogger } from './logging.js';
+import { SERVICE_DB } from './store/db.js';
 import { createNotifier } from './systemd-notify.js';
 
 async function main(): Promise<number> {
@@ -21,7 +22,7 @@ async function main(): Promise<number> {
     throw error;
   }
   const logger = createLogger({ level: config.log.level });
-  const locker = await startLocker({ config, logger });
+  const locker = await startLocker({ config, logger, db: SERVICE_DB });
   const notifier = createNotifier(process.env, logger);
   // STATUS carries the health URL: `systemctl status` shows it, and lockerctl's process runner reads it.
   notifier.ready(`serving ${locker.urls.health}`, () => locker.watchdog.check());

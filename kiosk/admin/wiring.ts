@@ -31,7 +31,12 @@ export function createObservability(options: {
 }): Observability {
   const probe = loopLagProbe();
   const watchdog = createWatchdogHealth(
-    { pollAgeMs: () => options.bank.pollAgeMs(), maxPollAgeMs: maxPollAgeMs(options.config.locks.pollIntervalMs), loopLagMs: probe.read },
+    {
+      pollAgeMs: () => options.bank.pollAgeMs(),
+      maxPollAgeMs: maxPollAgeMs(options.config.locks.pollIntervalMs),
+      loopLagMs: probe.read,
+      dbHeldMs: () => options.db.heldForMs(),
+    },
     probe.stop,
   );
   const metrics = createMetrics({

@@ -16,7 +16,19 @@ import { migrate, MIGRATIONS, type Migration } from './migrations.js';
  * would silently become part of it (and vanish with its rollback). So every operation takes an
  * internal mutex; a transaction holds it from BEGIN to COMMIT/ROLLBACK, and the `tx` handed to
  * its callback is the only way in meanwhile. Calling `db.*` from inside that callback would
- * wait on itself forever, so it is refused with DB_USED_INSIDE_TX instead.
+ * wait on itself forever. Three defences:
+ * - `nestingCheck` (on by default: the tests, the tools): each transaction's async call chain
+ *   is marked (AsyncLocalStorage), and such a call is refused at once with DB_USED_INSIDE_TX.
+ *   On Node 20 that mark costs every promise made anywhere in the process its async hooks: a
+ *   fifth of a 10,000-command snapshot's time (docs/performance.md). The service turns it off
+ *   (SERVICE_DB, kiosk/main.ts); the suite runs the locker's code with it on.
+ * - Always: a call waiting behind a holder that has held the connection for more than
+ *   `maxHoldWaitMs` (10 s; a transaction takes milliseconds) gives up with DB_WAIT_TIMEOUT, as
+ *   SQLite's own busy_timeout does. A call waiting on its own transaction thus fails after the
+ *   limit instead of never; its transaction rolls back and the connection is free again.
+ * - Always: `heldForMs()`, how long the current holder has held the connection. The systemd
+ *   watchdog is not fed while that passes its limit (kiosk/watchdog.ts), so a statement that
+ *   never returns ends in a restart rather than a locker that looks alive.
  */
 
 /** What may be bound to a `?` (positional array) or a `$name` (object with prefixed keys). */
@@ -47,6 +59,8 @@ export interface Tx extends Queryable {
 
 export interface Db extends Queryable {
   readonly path: string;
+  /** How long the current holder (a statement or a whole transaction) has held the connection, in ms; 0 when it is free. */
+  heldForMs(): number;
   /** Runs several `;`-separated statements without parameters. */
   exec(sql: string): Promise<void>;
   /** BEGIN IMMEDIATE, `fn(tx)`, COMMIT; ROLLBACK and rethrow if `fn` (or COMMIT) throws. */
@@ -64,7 +78,22 @@ export interface Db extends Queryable {
 export interface OpenOptions {
   /** The migrations to apply; tests pass a prefix to build an older schema. */
   migrations?: readonly Migration[];
+  /** Refuse `db.*` inside the same connection's transaction at once (DB_USED_INSIDE_TX); default true. See the top of this file. */
+  nestingCheck?: boolean;
+  /** Milliseconds of a monotonic clock, for heldForMs (tests pass a fake). */
+  monotonicMs?: () => number;
+  /** A call gives up (DB_WAIT_TIMEOUT) once the holder it waits behind has held the connection this long; default MAX_HOLD_WAIT_MS. */
+  maxHoldWaitMs?: number;
 }
+
+/** How long one holder may keep a waiting call waiting (see the top of this file). */
+export const MAX_HOLD_WAIT_MS = 10_000;
+
+/**
+ * How the service opens its database (kiosk/main.ts), and so how the benches do: without the
+ * at-once nesting check, whose async hooks cost every promise on Node 20 (top of this file).
+ */
+export const SERVICE_DB: Readonly<Pick<OpenOptions, 'nestingCheck'>> = { nestingCheck: false };
 
 const CONNECTION_PRAGMAS = `
   PRAGMA journal_mode=WAL;
@@ -128,7 +157,10 @@ export async function openDatabase(path: string, logger: Logger, options: OpenOp
   const log = moduleLogger(logger, 'kiosk:store');
   const inMemory = path === ':memory:';
   if (!inMemory) await makePrivate(path, log);
-  const db = new SqliteDb(await openConnection(path), path, log);
+  const db = new SqliteDb(await openConnection(path), path, log, {
+    nestingCheck: options.nestingCheck ?? true,
+    mutex: new Mutex(options.monotonicMs ?? (() => performance.now()), options.maxHoldWaitMs ?? MAX_HOLD_WAIT_MS),
+  });
   try {
     const { version } = (await db.get<{ version: string }>('SELECT sqlite_version() AS version')) ?? { version: '' };
     const problem = sqliteVersionProblem(version);
@@ -157,19 +189,70 @@ function openConnection(path: string): Promise<sqlite3.Database> {
   });
 }
 
-/** A FIFO lock: each holder gets a release function; waiters run in arrival order. */
+/**
+ * A FIFO lock: each holder gets a release function; waiters run in arrival order. A waiter
+ * gives up (DB_WAIT_TIMEOUT) when it finds the current holder has held the lock longer than
+ * `maxHoldWaitMs`; its turn, when it comes, is passed straight on.
+ */
 class Mutex {
   #tail: Promise<void> = Promise.resolve();
+  /** When the current holder took the lock (monotonic ms), or null while it is free. */
+  #heldSince: number | null = null;
+  readonly #now: () => number;
+  readonly #maxHoldWaitMs: number;
 
-  async acquire(): Promise<() => void> {
+  constructor(now: () => number, maxHoldWaitMs: number) {
+    this.#now = now;
+    this.#maxHoldWaitMs = maxHoldWaitMs;
+  }
+
+  acquire(): Promise<() => void> {
     let release!: () => void;
     const held = new Promise<void>((resolvePromise) => {
       release = resolvePromise;
     });
     const previous = this.#tail;
     this.#tail = previous.then(() => held);
-    await previous;
-    return release;
+    return new Promise((resolvePromise, reject) => {
+      let gaveUp = false;
+      // Looks again when the holder's time would be up (the holder may have changed meanwhile).
+      const check = (): void => {
+        const heldMs = this.heldForMs();
+        if (heldMs > this.#maxHoldWaitMs) {
+          gaveUp = true;
+          reject(
+            new StoreError(
+              'DB_WAIT_TIMEOUT',
+              `waited behind one holder of the database for over ${this.#maxHoldWaitMs} ms: a db call from inside its own transaction (use the tx passed to the callback), or a statement that does not return`,
+            ),
+          );
+          return;
+        }
+        timer = setTimeout(check, this.#maxHoldWaitMs - heldMs + 1);
+        timer.unref();
+      };
+      let timer: NodeJS.Timeout = setTimeout(check, this.#maxHoldWaitMs + 1);
+      timer.unref();
+      void previous.then(() => {
+        clearTimeout(timer);
+        if (gaveUp) {
+          release();
+          return;
+        }
+        this.#heldSince = this.#now();
+        let released = false;
+        resolvePromise(() => {
+          if (released) return;
+          released = true;
+          this.#heldSince = null;
+          release();
+        });
+      });
+    });
+  }
+
+  heldForMs(): number {
+    return this.#heldSince === null ? 0 : Math.max(0, this.#now() - this.#heldSince);
   }
 }
 
@@ -180,18 +263,25 @@ interface TxState {
 class SqliteDb implements Db {
   readonly #raw: sqlite3.Database;
   readonly #log: Logger;
-  readonly #mutex = new Mutex();
-  /** Which transaction, if any, the current async call chain runs inside. */
-  readonly #context = new AsyncLocalStorage<TxState>();
+  readonly #mutex: Mutex;
+  /** Which transaction, if any, the current async call chain runs inside; null without the nesting check. */
+  readonly #context: AsyncLocalStorage<TxState> | null;
   #closing: Promise<void> | null = null;
 
   constructor(
     raw: sqlite3.Database,
     readonly path: string,
     log: Logger,
+    options: { nestingCheck: boolean; mutex: Mutex },
   ) {
     this.#raw = raw;
     this.#log = log;
+    this.#mutex = options.mutex;
+    this.#context = options.nestingCheck ? new AsyncLocalStorage<TxState>() : null;
+  }
+
+  heldForMs(): number {
+    return this.#mutex.heldForMs();
   }
 
   run(sql: string, params?: SqlParams): Promise<RunResult> {
@@ -215,7 +305,8 @@ class SqliteDb implements Db {
       const state: TxState = { open: true };
       await rawExec(this.#raw, 'BEGIN IMMEDIATE');
       try {
-        const result = await this.#context.run(state, () => fn(createTx(this.#raw, state)));
+        const tx = createTx(this.#raw, state);
+        const result = await (this.#context ? this.#context.run(state, () => fn(tx)) : fn(tx));
         state.open = false;
         await rawExec(this.#raw, 'COMMIT');
         return result;
@@ -281,7 +372,7 @@ class SqliteDb implements Db {
   }
 
   #assertNotInsideTransaction(): void {
-    if (this.#context.getStore()?.open) {
+    if (this.#context?.getStore()?.open) {
       throw new StoreError(
         'DB_USED_INSIDE_TX',
         'the database was used directly inside its own transaction (this would deadlock): use the tx passed to the callback',

@@ -7,6 +7,7 @@ export type StoreErrorCode =
   | 'DB_CLOSED' // an operation after close()
   | 'TX_FINISHED' // a Tx used after its transaction committed or rolled back
   | 'DB_USED_INSIDE_TX' // db.* (or a nested transaction) called from inside db.transaction(): use tx
+  | 'DB_WAIT_TIMEOUT' // waited behind one holder of the database past the limit (one waiting on itself, or a statement that does not return)
   | 'SCHEMA_TOO_NEW' // the database was migrated by a newer version of the code
   | 'SQLITE_TOO_OLD' // the SQLite the sqlite3 module was built with lacks what the store uses
   | 'MIGRATIONS_INVALID' // the migration list itself is malformed (a programming error)

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LockoutService } from '../../kiosk/core/lockout.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
-import { openDatabase } from '../../kiosk/store/db.js';
+import { openDatabase, SERVICE_DB } from '../../kiosk/store/db.js';
 import { CommandProcessor } from '../../kiosk/sync/commands.js';
 import { inventorySummary } from '../../kiosk/sync/inventory.js';
 import { buildHello } from '../../kiosk/sync/hello.js';
@@ -25,7 +25,7 @@ const PAGE = 200;
 
 export async function benchInventory(): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'keylocker-bench-inventory-'));
-  const db = await openDatabase(join(dir, 'locker.db'), createSilentLogger());
+  const db = await openDatabase(join(dir, 'locker.db'), createSilentLogger(), SERVICE_DB);
   try {
     await fillReservations(db, RESERVATIONS, 100, '2025-03-14');
     await db.all('SELECT * FROM reservations'); // warm the page cache for every measurement alike

@@ -26,7 +26,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { LockoutService } from '../../kiosk/core/lockout.js';
 import { hashPinForUnit } from '../../kiosk/core/pin.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
-import { openDatabase, type Db } from '../../kiosk/store/db.js';
+import { openDatabase, SERVICE_DB, type Db } from '../../kiosk/store/db.js';
 import { createJourneyStore } from '../../kiosk/store/journey-store.js';
 import * as pinHashingStore from '../../kiosk/store/pin-hashing.js';
 import { compartments } from '../../kiosk/store/repositories.js';
@@ -132,7 +132,7 @@ export async function ackingServer(): Promise<{ url: string; close: () => Promis
 
 export async function benchDrain(dir: string): Promise<{ ms: number; fromWelcomeMs: number; ackWrites: number }> {
   const logger = createSilentLogger();
-  const db = await openDatabase(join(dir, 'locker.db'), logger);
+  const db = await openDatabase(join(dir, 'locker.db'), logger, SERVICE_DB);
   const server = await ackingServer();
   try {
     await db.transaction((tx) => compartments.ensure(tx, 16, new Date()));
@@ -261,8 +261,8 @@ export function snapshotCommand(i: number, pinHash: string = PIN_HASH): CommandM
 
 export async function benchSnapshot(dir: string): Promise<{ batchedMs: number; plainMs: number; singleMs: number }> {
   const logger = createSilentLogger();
-  const commandsDb = await openDatabase(join(dir, 'commands.db'), logger);
-  const plainDb = await openDatabase(join(dir, 'plain.db'), logger);
+  const commandsDb = await openDatabase(join(dir, 'commands.db'), logger, SERVICE_DB);
+  const plainDb = await openDatabase(join(dir, 'plain.db'), logger, SERVICE_DB);
   try {
     // As the locker's SyncService: the unit's PIN hashing made at start and handed in, the
     // back office's PIN hashes made with its salt, and the commands applied by its CommandQueue

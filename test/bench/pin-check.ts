@@ -19,7 +19,7 @@ import type { LockPort } from '../../kiosk/core/ports.js';
 import type { Reservation } from '../../kiosk/core/types.js';
 import { createSystemClock } from '../../kiosk/lib/clock.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
-import { openDatabase, type Db } from '../../kiosk/store/db.js';
+import { openDatabase, SERVICE_DB, type Db } from '../../kiosk/store/db.js';
 import { createJourneyStore } from '../../kiosk/store/journey-store.js';
 import { compartments, reservations } from '../../kiosk/store/repositories.js';
 import type { Journeys } from '../../kiosk/core/journeys.js';
@@ -42,7 +42,7 @@ function reservation(overrides: Partial<Reservation>): Reservation {
 
 /** A locker's journey side holding `held` other reservations (unit hashes of other PINs). */
 async function lockerWith(dir: string, held: number, unit: UnitPinHashing) {
-  const db = await openDatabase(join(dir, `locker-${held}.db`), createSilentLogger());
+  const db = await openDatabase(join(dir, `locker-${held}.db`), createSilentLogger(), SERVICE_DB);
   const clock = createSystemClock();
   const wallClock = () => new Date();
   const store = createJourneyStore(db, { wallClock, monoClock: () => clock.now(), bootId: 'bench' });
@@ -113,7 +113,7 @@ export async function benchPinCheck(rounds = 2000): Promise<Record<string, unkno
     const unit = newUnitPinHashing(PIN_HASH_COST);
     const few = await lockerWith(dir, 10, unit);
     const many = await lockerWith(dir, 1000, unit);
-    const bare = await openDatabase(join(dir, 'baseline.db'), createSilentLogger());
+    const bare = await openDatabase(join(dir, 'baseline.db'), createSilentLogger(), SERVICE_DB);
     await bare.exec('CREATE TABLE IF NOT EXISTS intent (id INTEGER PRIMARY KEY, at TEXT NOT NULL)');
     const baseline = async (): Promise<number> => {
       const start = performance.now();

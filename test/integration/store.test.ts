@@ -1,8 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import t from 'tap';
+import FakeTimers from '@sinonjs/fake-timers';
+import t, { type Test } from 'tap';
 import { createSilentLogger } from '../../kiosk/logging.js';
-import { openDatabase, SQLITE_MIN_VERSION, sqliteVersionProblem, type Db } from '../../kiosk/store/db.js';
+import { MAX_HOLD_WAIT_MS, openDatabase, SERVICE_DB, SQLITE_MIN_VERSION, sqliteVersionProblem, type Db, type Tx } from '../../kiosk/store/db.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, schemaVersion } from '../../kiosk/store/migrations.js';
 import { compartments, outbox, reservations, settings } from '../../kiosk/store/repositories.js';
 import { openTempDb, sampleReservation } from '../helpers/store.js';
@@ -198,6 +199,121 @@ t.test('work outside a transaction waits until it ends and sees only what it com
     await (outcome === 'commit' ? transaction : t.rejects(transaction));
     t.equal(await read, outcome === 'commit' ? 'written' : null);
   }
+});
+
+t.test('heldForMs: how long the current holder (a statement, a whole transaction) has held the database', async (t) => {
+  let now = 1_000;
+  for (const nestingCheck of [true, false]) {
+    const { db } = await openTempDb(t, { nestingCheck, monotonicMs: () => now });
+    t.equal(db.heldForMs(), 0, `${nestingCheck}: free`);
+    let inside!: () => void;
+    const entered = new Promise<void>((resolve) => (inside = resolve));
+    let finish!: () => void;
+    const gate = new Promise<void>((resolve) => (finish = resolve));
+    const transaction = db.transaction(async (tx) => {
+      await settings.set(tx, 'k', 'v');
+      inside();
+      await gate;
+    });
+    await entered;
+    now += 45_000;
+    t.equal(db.heldForMs(), 45_000, `${nestingCheck}: held by the open transaction since it began`);
+    finish();
+    await transaction;
+    t.equal(db.heldForMs(), 0, `${nestingCheck}: free again after its commit`);
+    t.equal(await settings.get(db, 'k'), 'v');
+    // A failed transaction lets go too.
+    await t.rejects(db.transaction(async () => Promise.reject(new Error('boom'))), /boom/);
+    t.equal(db.heldForMs(), 0, `${nestingCheck}: free after a rollback`);
+  }
+});
+
+/**
+ * The service's database (no at-once nesting check): a call waits behind the current holder at
+ * most MAX_HOLD_WAIT_MS of that holder's time. setTimeout and the holding clock are fake; SQLite
+ * runs for real.
+ */
+async function serviceDb(t: Test) {
+  const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout'], now: 0 });
+  t.teardown(() => clock.uninstall());
+  const { db } = await openTempDb(t, { ...SERVICE_DB, monotonicMs: () => clock.now });
+  return { db, clock };
+}
+
+/** A transaction held open until `finish()`; `entered` resolves once it holds the database. */
+function heldTransaction(db: Db, body: (tx: Tx) => Promise<void> = async () => undefined) {
+  let inside!: () => void;
+  const entered = new Promise<void>((resolve) => (inside = resolve));
+  let finish!: () => void;
+  const gate = new Promise<void>((resolve) => (finish = resolve));
+  const done = db.transaction(async (tx) => {
+    await body(tx);
+    inside();
+    await gate;
+  });
+  return { entered, finish, done };
+}
+
+t.test('without the nesting check, the db used inside its own transaction gives up after the limit, and the transaction rolls back', async (t) => {
+  const { db, clock } = await serviceDb(t);
+  let inside!: () => void;
+  const entered = new Promise<void>((resolve) => (inside = resolve));
+  let reached = false;
+  const transaction = db.transaction(async (tx) => {
+    await settings.set(tx, 'k', 'v');
+    inside();
+    await settings.get(db, 'k'); // the mistake the nesting check refuses at once
+    reached = true;
+  });
+  await entered;
+  await clock.tickAsync(MAX_HOLD_WAIT_MS - 1);
+  t.equal(db.heldForMs(), MAX_HOLD_WAIT_MS - 1, 'held by the transaction waiting on itself');
+  const refused = t.rejects(transaction, { code: 'DB_WAIT_TIMEOUT', message: /from inside its own transaction/ });
+  await clock.tickAsync(2);
+  await refused;
+  t.equal(reached, false, 'the inner read never ran');
+  t.equal(db.heldForMs(), 0, 'the database is free again');
+  t.equal(await settings.get(db, 'k'), null, 'the transaction rolled back');
+  t.equal(await db.transaction(async (tx) => (await settings.set(tx, 'k', 'w'), 'committed')), 'committed', 'and takes new transactions');
+});
+
+t.test("a call behind a holder waits while that holder is within the limit, and gives up past it without ending the holder's transaction", async (t) => {
+  const { db, clock } = await serviceDb(t);
+  const first = heldTransaction(db, (tx) => settings.set(tx, 'a', '1'));
+  await first.entered;
+  let answered = false;
+  const read = settings.get(db, 'a').then((value) => ((answered = true), value));
+  await clock.tickAsync(MAX_HOLD_WAIT_MS - 1_000);
+  t.equal(answered, false, 'still waiting, within the limit');
+  first.finish();
+  await first.done;
+  t.equal(await read, '1', 'served once the holder committed');
+
+  const stuck = heldTransaction(db, (tx) => settings.set(tx, 'b', '2'));
+  await stuck.entered;
+  const behind = t.rejects(settings.get(db, 'b'), { code: 'DB_WAIT_TIMEOUT' }, 'gave up behind a holder past the limit');
+  await clock.tickAsync(MAX_HOLD_WAIT_MS + 1);
+  await behind;
+  t.ok(db.heldForMs() > MAX_HOLD_WAIT_MS, "the holder's transaction goes on");
+  stuck.finish();
+  await stuck.done;
+  t.equal(await settings.get(db, 'b'), '2', 'it committed; the turn the waiter gave up was passed on');
+});
+
+t.test('a call behind holders that come and go waits as long as it takes', async (t) => {
+  const { db, clock } = await serviceDb(t);
+  const first = heldTransaction(db);
+  await first.entered;
+  const second = heldTransaction(db, (tx) => settings.set(tx, 'c', '3'));
+  const read = settings.get(db, 'c');
+  await clock.tickAsync(6_000);
+  first.finish();
+  await first.done;
+  await second.entered;
+  await clock.tickAsync(6_000); // 12 s of waiting in all: no one holder past 10 s
+  second.finish();
+  await second.done;
+  t.equal(await read, '3', 'served after both');
 });
 
 t.test('the db cannot be used from inside its own transaction, nor a tx after it ended', async (t) => {

@@ -26,6 +26,7 @@ async function outboxWith(t: Parameters<typeof openTempDb>[0]): Promise<{ db: Db
   let reads = 0;
   const counted: Db = {
     path: db.path,
+    heldForMs: () => db.heldForMs(),
     run: (sql, params) => db.run(sql, params),
     get: (sql, params) => db.get(sql, params),
     all: (sql, params) => {

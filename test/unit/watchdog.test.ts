@@ -1,7 +1,9 @@
 /**
- * The systemd watchdog is fed only while the event loop and the board poll are healthy: a
- * lock board whose read never returns (a hung driver) stops the pings, and they resume when
- * reads end again. Everything on fake clocks: the bank's poll and the notifier's interval.
+ * The systemd watchdog is fed only while the event loop, the board poll and the database are
+ * healthy: a lock board whose read never returns (a hung driver), or a database held by one
+ * transaction past the limit (a deadlock), stops the pings, and they resume when reads end or
+ * the database is let go again. Everything on fake clocks: the bank's poll, the notifier's
+ * interval and the database's holding time.
  */
 import FakeTimers from '@sinonjs/fake-timers';
 import t, { type Test } from 'tap';
@@ -10,9 +12,11 @@ import { LockBank } from '../../controller/lock-bank.js';
 import type { BoardInputs, ChannelRef, LockBoard, PulseGuard } from '../../controller/lock-board.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
 import { createNotifier, type IntervalTimers, type NotifySocket } from '../../kiosk/systemd-notify.js';
-import { createWatchdogHealth, maxPollAgeMs } from '../../kiosk/watchdog.js';
+import type { Db } from '../../kiosk/store/db.js';
+import { createWatchdogHealth, MAX_DB_HELD_MS, maxPollAgeMs } from '../../kiosk/watchdog.js';
 import { createFakeClock } from '../fakes/fake-clock.js';
 import { simWiring } from '../fakes/sim-bank.js';
+import { openTempDb } from '../helpers/store.js';
 
 /** The simulator, but a read can be made to hang: it never resolves until released. */
 class StallableBoard implements LockBoard {
@@ -55,7 +59,7 @@ function recordingSocket() {
   return { sent, open, pings: () => sent.filter((m) => m === 'WATCHDOG=1').length };
 }
 
-async function setUp(t: Test, loopLag: () => number = () => 0) {
+async function setUp(t: Test, loopLag: () => number = () => 0, dbHeld: () => number = () => 0) {
   const clock = createFakeClock(0);
   const logger = createSilentLogger();
   const board = new StallableBoard(new SimBoard({ clock, logger }));
@@ -63,7 +67,7 @@ async function setUp(t: Test, loopLag: () => number = () => 0) {
   const bank = new LockBank({ board, compartments: simWiring(), pulseMs: 300, doorConfirmTimeoutMs: 2000, doorLeftOpenAlarmMs: 60_000, pollIntervalMs, clock, logger });
   await bank.start();
   t.teardown(() => bank.stop());
-  const health = createWatchdogHealth({ pollAgeMs: () => bank.pollAgeMs(), maxPollAgeMs: maxPollAgeMs(pollIntervalMs), loopLagMs: loopLag });
+  const health = createWatchdogHealth({ pollAgeMs: () => bank.pollAgeMs(), maxPollAgeMs: maxPollAgeMs(pollIntervalMs), loopLagMs: loopLag, dbHeldMs: dbHeld });
   // The notifier's interval runs on the same fake time as the bank's poll.
   const timers: IntervalTimers = {
     setInterval: (callback, ms) => clock.fake.setInterval(callback, ms),
@@ -120,6 +124,61 @@ t.test('a delayed event loop withholds the ping', async (t) => {
   lag = 30;
   await clock.fake.tickAsync(7_000);
   t.equal(socket.pings(), 2, 'fed again');
+});
+
+t.test('a database held by one transaction past the limit withholds the ping; fed again once it is let go', async (t) => {
+  let db: Db | null = null;
+  const { clock, socket, health } = await setUp(t, () => 0, () => db?.heldForMs() ?? 0);
+  // The service's setting: no at-once nesting check (kiosk/main.ts), its holding time on the same fake time.
+  const opened = await openTempDb(t, { nestingCheck: false, monotonicMs: () => clock.now() });
+  db = opened.db;
+  await clock.fake.tickAsync(7_000);
+  t.equal(socket.pings(), 1, 'fed while the database is free');
+
+  let inside!: () => void;
+  const entered = new Promise<void>((resolve) => (inside = resolve));
+  let finish!: () => void;
+  const gate = new Promise<void>((resolve) => (finish = resolve));
+  const transaction = opened.db.transaction(async () => {
+    inside();
+    await gate; // stands for a transaction that never ends (one waiting on itself: test/integration/store.test.ts)
+  });
+  await entered;
+  await clock.fake.tickAsync(MAX_DB_HELD_MS + 14_000);
+  const whileHeld = socket.pings();
+  t.ok(whileHeld <= 1 + Math.ceil(MAX_DB_HELD_MS / 6_667), `at most the pings due before the limit passed (${whileHeld})`);
+  await clock.fake.tickAsync(20_000);
+  t.equal(socket.pings(), whileHeld, 'no ping once the database has been held past the limit');
+  t.match(health.check(), /database held by one transaction or statement for \d+ ms \(limit 30000 ms\)/);
+  finish();
+  await transaction;
+  await clock.fake.tickAsync(7_000);
+  t.ok(socket.pings() > whileHeld, 'fed again once the transaction ended');
+  t.equal(health.healthy(), true);
+});
+
+t.test('a busy database whose holders come and go is not a stuck one', async (t) => {
+  let db: Db | null = null;
+  const { clock, socket } = await setUp(t, () => 0, () => db?.heldForMs() ?? 0);
+  const opened = await openTempDb(t, { nestingCheck: false, monotonicMs: () => clock.now() });
+  db = opened.db;
+  // A transaction every fake second, each held for a fake 900 ms, for 40 s.
+  for (let second = 0; second < 40; second += 1) {
+    let inside!: () => void;
+    const entered = new Promise<void>((resolve) => (inside = resolve));
+    let finish!: () => void;
+    const gate = new Promise<void>((resolve) => (finish = resolve));
+    const transaction = opened.db.transaction(async () => {
+      inside();
+      await gate;
+    });
+    await entered;
+    await clock.fake.tickAsync(900);
+    finish();
+    await transaction;
+    await clock.fake.tickAsync(100);
+  }
+  t.equal(socket.pings(), 6, 'fed every 6.67 s throughout');
 });
 
 t.test('without a check the notifier feeds the watchdog as before', async (t) => {
