@@ -5,57 +5,48 @@
  * place in that order: it is answered with a SCHEMA result between the others.
  *
  * While a batch waits on SQLite's thread (its INSERTs, its fsync), the main thread would be
- * idle: the content hashes of the commands queued behind it are computed then, a few per turn
- * of the event loop (HASH_AHEAD_STEP: a fraction of a millisecond here, the most a customer's tap
- * waits for it), up to two batches ahead. A round finds them done (hashAhead). A snapshot of 10,000
- * spends about a tenth of its time on those hashes (docs/performance.md).
+ * idle: the commands queued behind it are prepared then (their content hashes; an upsert's
+ * plate and PIN index: CommandProcessor.prepareAhead), a few per turn of the event loop
+ * (PREPARE_AHEAD_STEP: a fraction of a millisecond here, the most a customer's tap waits for
+ * it), up to two batches ahead. A round finds them done. A snapshot of 10,000 spends about a
+ * tenth of its time on that work (docs/performance.md).
  */
 import type { Logger } from '../logging.js';
-import { hashAhead, schemaFailure, type CommandProcessor } from './commands.js';
+import { schemaFailure, type CommandProcessor } from './commands.js';
 import type { CommandMessage, ResultMessage } from './messages.js';
 
 /** Most commands applied in one transaction. */
 const MAX_COMMAND_BATCH = 256;
 
-/** Commands hashed ahead per turn of the event loop, and how far behind the batch being applied. */
-const HASH_AHEAD_STEP = 16;
-const HASH_AHEAD_WINDOW = 2 * MAX_COMMAND_BATCH;
+/** Commands prepared ahead per turn of the event loop, and how far behind the batch being applied. */
+const PREPARE_AHEAD_STEP = 16;
+const PREPARE_AHEAD_WINDOW = 2 * MAX_COMMAND_BATCH;
 
 type Queued = { kind: 'command'; command: CommandMessage } | { kind: 'invalid'; commandId: string; problem: string };
 
 export class CommandQueue {
-  readonly #processor: Pick<CommandProcessor, 'applyMany'>;
-  readonly #hashAheadOf: (command: CommandMessage) => void;
+  readonly #processor: Pick<CommandProcessor, 'applyMany' | 'prepareAhead'>;
   readonly #send: (result: ResultMessage) => void;
   readonly #log: Logger;
   #queue: Queued[] = [];
   #worker: Promise<void> | null = null;
   readonly #onApplied: (() => void) | null;
-  /** The next entry of #queue to hash ahead, and the turn that will, if one is due. */
+  /** The next entry of #queue to prepare ahead, and the turn that will, if one is due. */
   #aheadIndex = 0;
   #ahead: NodeJS.Immediate | null = null;
 
-  /**
-   * `onApplied`: after each batch's results are sent (its commands may have written events).
-   * `hashAhead`: what computes a queued command's hash ahead (a test's probe; by default the rounds').
-   */
-  constructor(
-    processor: Pick<CommandProcessor, 'applyMany'>,
-    send: (result: ResultMessage) => void,
-    logger: Logger,
-    options: { onApplied?: () => void; hashAhead?: (command: CommandMessage) => void } = {},
-  ) {
+  /** `onApplied`: after each batch's results are sent (its commands may have written events). */
+  constructor(processor: Pick<CommandProcessor, 'applyMany' | 'prepareAhead'>, send: (result: ResultMessage) => void, logger: Logger, options: { onApplied?: () => void } = {}) {
     this.#processor = processor;
     this.#send = send;
     this.#log = logger;
     this.#onApplied = options.onApplied ?? null;
-    this.#hashAheadOf = options.hashAhead ?? hashAhead;
   }
 
   push(command: CommandMessage): void {
     this.#queue.push({ kind: 'command', command });
     this.#run();
-    this.#hashAhead();
+    this.#prepareAhead();
   }
 
   pushInvalid(commandId: string, problem: string): void {
@@ -83,7 +74,7 @@ export class CommandQueue {
         const end = this.#queue.findIndex((entry, index) => index >= MAX_COMMAND_BATCH || entry.kind === 'invalid');
         const taken = this.#queue.splice(0, end === -1 ? this.#queue.length : end);
         this.#aheadIndex = Math.max(0, this.#aheadIndex - taken.length);
-        this.#hashAhead();
+        this.#prepareAhead();
         const batch = taken.flatMap((entry) => (entry.kind === 'command' ? [entry.command] : []));
         const results = await this.#processor.applyMany(batch);
         // Unsent results are not lost: the back office sends the command again after a
@@ -99,22 +90,22 @@ export class CommandQueue {
       });
   }
 
-  /** Schedules the next turn's hashing, if some of the window is left to hash. */
-  #hashAhead(): void {
-    if (this.#ahead || this.#aheadIndex >= Math.min(this.#queue.length, HASH_AHEAD_WINDOW)) return;
+  /** Schedules the next turn's preparing, if some of the window is left to prepare. */
+  #prepareAhead(): void {
+    if (this.#ahead || this.#aheadIndex >= Math.min(this.#queue.length, PREPARE_AHEAD_WINDOW)) return;
     this.#ahead = setImmediate(() => {
       this.#ahead = null;
-      const end = Math.min(this.#queue.length, HASH_AHEAD_WINDOW, this.#aheadIndex + HASH_AHEAD_STEP);
+      const end = Math.min(this.#queue.length, PREPARE_AHEAD_WINDOW, this.#aheadIndex + PREPARE_AHEAD_STEP);
       for (; this.#aheadIndex < end; this.#aheadIndex += 1) {
         const entry = this.#queue[this.#aheadIndex];
         if (entry?.kind !== 'command') continue;
         try {
-          this.#hashAheadOf(entry.command);
+          this.#processor.prepareAhead(entry.command);
         } catch {
-          // Its round hashes it again, and answers for it there.
+          // Its round works it out again, and answers for it there.
         }
       }
-      this.#hashAhead();
+      this.#prepareAhead();
     });
   }
 }

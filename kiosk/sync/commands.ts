@@ -31,14 +31,14 @@ import type { UnitPinHashing } from '../core/pin.js';
 import type { Logger } from '../logging.js';
 import type { Db } from '../store/db.js';
 import type { StoreStamps } from '../store/journey-store.js';
-import { applyInTransaction, internalOutcome, type CommandOutcome, type Effect } from './commands/batch.js';
+import { applyInTransaction, internalOutcome, prepareAhead, type CommandOutcome, type Effect } from './commands/batch.js';
 import { type CommandPorts, type HelpCallPort, type ReceiptLinkPort, type ReservationChange } from './commands/context.js';
 import { PinCommands } from './commands/pins.js';
 import { QuarantineCommands } from './commands/quarantine.js';
 import type { CommandMessage, DoorStateWire, ResultMessage } from './messages.js';
 
 export { CommandFailure } from './commands/context.js';
-export { canonicalJson, contentHash, hashAhead, type CommandOutcome } from './commands/batch.js';
+export { canonicalJson, contentHash, type CommandOutcome } from './commands/batch.js';
 export type { CommandContext, CommandHandler, HelpCallPort, ReceiptLinkPort, ReservationChange } from './commands/context.js';
 
 export interface CommandEvents {
@@ -95,6 +95,15 @@ export class CommandProcessor {
       stamps,
       receipts: options.receipts,
     };
+  }
+
+  /**
+   * Works out now what `command`'s round would first work out without the database (its content
+   * hash; an upsert's plate and PIN index), for that round to find. CommandQueue calls it for
+   * the commands queued behind the batch being applied, while that batch waits on SQLite.
+   */
+  prepareAhead(command: CommandMessage): void {
+    prepareAhead(command, this.#ports);
   }
 
   /** Applies one command and returns its one result. */

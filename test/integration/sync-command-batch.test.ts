@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import t from 'tap';
 import { LockoutService } from '../../kiosk/core/lockout.js';
+import { hashPinForUnit } from '../../kiosk/core/pin.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
 import type { Db, Tx } from '../../kiosk/store/db.js';
 import * as pinHashingStore from '../../kiosk/store/pin-hashing.js';
@@ -224,4 +225,64 @@ t.test('a snapshot is one log line per batch, each failure still its own; a few 
   await processor.applyMany([upsert('few1', { id: 'f-1', code: 'F-1' }), upsert('few2', { id: 'f-2', code: 'F-2' })]);
   t.same(lines.filter((line) => line.msg === 'command applied').map((line) => line.commandId), ['few1', 'few2'], 'a line each');
   t.notOk(lines.some((line) => line.msg === 'commands applied'));
+});
+
+t.test('commands prepared ahead of their round apply exactly as commands that were not', async (t) => {
+  // Two lockers, the same unit PIN hashing: one applies the commands as they come, the other
+  // after CommandProcessor.prepareAhead (what CommandQueue does while the batch before commits).
+  const plain = await fixture(t);
+  const ahead = await fixture(t);
+  const hashing = await pinHashingStore.loadOrCreate(plain.db);
+  const unitHash = await hashPinForUnit('480265', hashing);
+  const [, N, r, p, salt, key] = unitHash.split('$');
+  const batch = (): CommandMessage[] => [
+    upsert('u1', { id: 'r-1', code: 'C-1', pinHash: unitHash }), // indexed
+    upsert('u2', { id: 'r-2', code: 'C-2' }), // a legacy hash: no index
+    upsert('u3', { id: 'r-3', code: 'C-3', plate: '!!' }), // not a plate
+    upsert('u4', { id: 'r-4', code: 'C-4', pinHash: 'scrypt$16384$8$1$bm90' }), // not a hash
+    upsert('u5', { id: 'r-5', code: 'C-5', pinHash: `scrypt$1048576$8$1$${salt}$${key}` }), // a cost the locker refuses
+    upsert('u6', { id: 'r-6', code: 'C-6', plate: ' ab 12 345 ', pinHash: `scrypt$${N}$${r}$${p}$${salt}$${key?.replace(/=$/, '')}` }), // unpadded: the same index
+    cancel('c1', { reservationId: 'r-2', version: 2 }),
+  ];
+  const lockers = [
+    { name: 'as they come', f: plain, processor: new CommandProcessor({ db: plain.db, lockouts: new LockoutService(), logger: createSilentLogger(), pinHashing: hashing }) },
+    // Its hashing handed in (as SyncService does), so the PIN index is prepared too.
+    { name: 'prepared', f: ahead, processor: new CommandProcessor({ db: ahead.db, lockouts: new LockoutService(), logger: createSilentLogger(), pinHashing: hashing }) },
+  ];
+  const answers: unknown[] = [];
+  const rows: unknown[] = [];
+  for (const { name, f, processor } of lockers) {
+    const commands = batch();
+    if (name === 'prepared') for (const command of commands) processor.prepareAhead(command);
+    answers.push(await processor.applyMany(commands));
+    rows.push(await f.db.all('SELECT id, plate, pin_hash, pin_index, status, version FROM reservations ORDER BY id'));
+  }
+  t.same(summary(answers[0] as never), [
+    ['u1', 'ok'],
+    ['u2', 'ok'],
+    ['u3', 'SCHEMA'],
+    ['u4', 'SCHEMA'],
+    ['u5', 'SCHEMA'],
+    ['u6', 'ok'],
+    ['c1', 'ok'],
+  ]);
+  t.strictSame(answers[1], answers[0], 'the same answers, word for word (each refusal says why)');
+  t.strictSame(rows[1], rows[0], 'the same rows');
+  t.match(rows[0], [{ id: 'r-1', pin_index: key, plate: 'AB12345' }, { id: 'r-2', pin_index: null, status: 'cancelled' }, { id: 'r-6', pin_index: key }]);
+});
+
+t.test('a command prepared before the unit knows its PIN hashing still gets its index in its round', async (t) => {
+  const f = await fixture(t);
+  const hashing = await pinHashingStore.loadOrCreate(f.db);
+  const unitHash = await hashPinForUnit('480265', hashing);
+  // No hashing handed in: read from the database in the first round that needs it.
+  const processor = new CommandProcessor({ db: f.db, lockouts: new LockoutService(), logger: createSilentLogger() });
+  const commands = [upsert('u1', { id: 'r-1', code: 'C-1', pinHash: unitHash }), upsert('u2', { id: 'r-2', code: 'C-2', pinHash: unitHash.replace('480', '') })];
+  for (const command of commands) processor.prepareAhead(command);
+  const results = await processor.applyMany(commands);
+  t.same(summary(results), [
+    ['u1', 'ok'],
+    ['u2', 'ok'],
+  ]);
+  t.equal((await reservations.getById(f.db, 'r-1'))?.pinIndex, unitHash.split('$')[5], 'indexed all the same');
 });

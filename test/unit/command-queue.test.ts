@@ -1,6 +1,7 @@
 /**
- * CommandQueue: batches of what is queued, results in arrival order, and the content hashes of
- * the commands queued behind a batch computed while that batch waits on the store.
+ * CommandQueue: batches of what is queued, results in arrival order, and the commands queued
+ * behind a batch prepared (CommandProcessor.prepareAhead: their hashes...) while that batch
+ * waits on the store. "Hashed" below is "prepared".
  */
 import t from 'tap';
 import { createSilentLogger } from '../../kiosk/logging.js';
@@ -11,7 +12,7 @@ function command(i: number): CommandMessage {
   return { v: 1, type: 'command', id: `c-${i}`, name: 'reservation.cancel', args: { reservationId: `r-${i}`, version: 2 } };
 }
 
-/** A processor whose batches finish when the test says so; it notes what was hashed when each batch began. */
+/** A processor whose batches finish when the test says so; it notes what was prepared (hashed) when each batch began. */
 function gatedProcessor() {
   const gates: (() => void)[] = [];
   const batches: { ids: string[]; hashedBefore: Set<string> }[] = [];
@@ -20,10 +21,10 @@ function gatedProcessor() {
     hashed,
     batches,
     gates,
-    hashAhead: (c: CommandMessage) => {
-      hashed.add(c.id);
-    },
     processor: {
+      prepareAhead: (c: CommandMessage): void => {
+        hashed.add(c.id);
+      },
       applyMany: async (commands: readonly CommandMessage[]): Promise<ResultMessage[]> => {
         batches.push({ ids: commands.map((c) => c.id), hashedBefore: new Set(hashed) });
         await new Promise<void>((resolve) => gates.push(resolve));
@@ -41,7 +42,7 @@ async function turns(count: number): Promise<void> {
 t.test('the commands queued behind a batch are hashed while it is applied, in arrival order, two batches at most', async (t) => {
   const fake = gatedProcessor();
   const sent: string[] = [];
-  const queue = new CommandQueue(fake.processor, (r) => sent.push(r.commandId), createSilentLogger(), { hashAhead: fake.hashAhead });
+  const queue = new CommandQueue(fake.processor, (r) => sent.push(r.commandId), createSilentLogger());
   queue.push(command(0)); // applied at once, alone
   for (let i = 1; i <= 600; i += 1) queue.push(command(i));
   t.equal(fake.batches.length, 1, 'the first command is being applied');
@@ -74,12 +75,14 @@ t.test('the commands queued behind a batch are hashed while it is applied, in ar
 t.test('a command whose hashing ahead throws is still applied (its round hashes it and answers)', async (t) => {
   const fake = gatedProcessor();
   const sent: string[] = [];
-  const queue = new CommandQueue(fake.processor, (r) => sent.push(r.commandId), createSilentLogger(), {
-    hashAhead: (c) => {
+  const processor = {
+    applyMany: fake.processor.applyMany,
+    prepareAhead: (c: CommandMessage) => {
       if (c.id === 'c-2') throw new Error('cannot hash');
-      fake.hashAhead(c);
+      fake.processor.prepareAhead(c);
     },
-  });
+  };
+  const queue = new CommandQueue(processor, (r) => sent.push(r.commandId), createSilentLogger());
   for (let i = 0; i <= 3; i += 1) queue.push(command(i));
   queue.pushInvalid('bad-1', 'args.x is required');
   queue.push(command(4));
@@ -96,7 +99,7 @@ t.test('a command whose hashing ahead throws is still applied (its round hashes 
 t.test('an invalid entry answered at the front does not make the hashing ahead skip a command', async (t) => {
   const fake = gatedProcessor();
   const sent: string[] = [];
-  const queue = new CommandQueue(fake.processor, (r) => sent.push(r.commandId), createSilentLogger(), { hashAhead: fake.hashAhead });
+  const queue = new CommandQueue(fake.processor, (r) => sent.push(r.commandId), createSilentLogger());
   queue.push(command(0)); // applied alone; the rest waits behind it
   queue.pushInvalid('bad-1', 'args.x is required');
   for (let i = 1; i <= 600; i += 1) queue.push(command(i));

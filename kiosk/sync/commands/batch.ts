@@ -16,13 +16,14 @@
  * those round trips, not SQLite's work, are what a snapshot costs (docs/performance.md).
  */
 import { hash } from 'node:crypto';
+import { plateText } from '../../core/normalise.js';
 import type { Logger } from '../../logging.js';
 import type { Reservation } from '../../core/types.js';
 import type { Tx } from '../../store/db.js';
 import { reservations } from '../../store/repositories.js';
 import * as store from '../command-store.js';
 import type { CommandMessage, ErrorCode } from '../messages.js';
-import { CommandFailure, type CommandPorts, type ReadAhead } from './context.js';
+import { CommandFailure, type CommandPorts, type Prepared, type ReadAhead } from './context.js';
 import { BATCHED_COMMANDS, handlerFor, READ_ONLY_COMMANDS } from './registry.js';
 
 export type CommandOutcome = { ok: true; result: Record<string, unknown> } | { ok: false; error: { code: ErrorCode; message: string } };
@@ -72,7 +73,7 @@ class Round {
   readonly #ports: CommandPorts;
   readonly #log: Logger;
   readonly #commands: readonly CommandMessage[];
-  readonly #hashes: string[];
+  readonly #prepared: Prepared[];
   readonly #answered = new Map<string, Answered>();
   readonly #steps: Step[] = [];
 
@@ -82,7 +83,7 @@ class Round {
     this.#ports = options.ports;
     this.#log = options.log;
     this.#commands = commands;
-    this.#hashes = commands.map(contentHashOf);
+    this.#prepared = commands.map((command) => preparedAhead.get(command) ?? { hash: contentHash(command.name, command.args) });
     for (const [id, applied] of answered) this.#answered.set(id, { name: applied.name, contentHash: applied.contentHash, outcome: applied.outcome });
   }
 
@@ -141,7 +142,8 @@ class Round {
     const pending = new Map<string, Answered>();
     for (let index = from; index < to; index += 1) {
       const command = this.#command(index);
-      const hash = this.#hashes[index] ?? '';
+      const prepared = this.#prepared[index];
+      const hash = prepared?.hash ?? '';
       const known = this.#lookup(command, hash, pending);
       if (known) {
         staged.push(known);
@@ -151,7 +153,7 @@ class Round {
       try {
         const handler = handlerFor(command.name);
         if (!handler) throw new Error(`no handler for ${command.name}`);
-        const result = await handler({ tx, now: this.#now, commandId: command.id, ports: this.#ports, afterCommit: (effect) => effects.push(effect), readAhead }, command.args);
+        const result = await handler({ tx, now: this.#now, commandId: command.id, ports: this.#ports, afterCommit: (effect) => effects.push(effect), readAhead, prepared }, command.args);
         const step = this.#step(command, hash, { ok: true, result }, effects);
         staged.push(step);
         if (step.record) pending.set(command.id, answeredOf(step.record, step.outcome));
@@ -205,7 +207,8 @@ class Round {
   async #alone(index: number): Promise<Step> {
     const tx = this.#tx;
     const command = this.#command(index);
-    const hash = this.#hashes[index] ?? '';
+    const prepared = this.#prepared[index];
+    const hash = prepared?.hash ?? '';
     const known = this.#lookup(command, hash, null);
     if (known) return known;
     const effects: Effect[] = [];
@@ -214,7 +217,7 @@ class Round {
     try {
       const handler = handlerFor(command.name);
       if (!handler) throw new CommandFailure('SCHEMA', `unknown command ${String(command.name)}`);
-      const result = await handler({ tx, now: this.#now, commandId: command.id, ports: this.#ports, afterCommit: (effect) => effects.push(effect) }, command.args);
+      const result = await handler({ tx, now: this.#now, commandId: command.id, ports: this.#ports, afterCommit: (effect) => effects.push(effect), prepared }, command.args);
       outcome = { ok: true, result };
       await tx.exec('RELEASE command');
     } catch (error) {
@@ -309,19 +312,27 @@ export function contentHash(name: string, args: unknown): string {
 }
 
 /**
- * Content hashes computed ahead of their round (hashAhead), by command object: nothing changes a
- * queued command before its round (a repeat arrives as a new object), so the hash is still its
- * content's then. An entry goes with its command.
+ * What a command's round works out first without the database, computed ahead of the round
+ * (prepareAhead), by command object: nothing changes a queued command before its round (a
+ * repeat arrives as a new object), so it still holds then. An entry goes with its command.
  */
-const hashedAhead = new WeakMap<CommandMessage, string>();
+const preparedAhead = new WeakMap<CommandMessage, Prepared>();
 
-/** Computes `command`'s content hash now, for its round to find (CommandQueue does this while the round before waits on SQLite). */
-export function hashAhead(command: CommandMessage): void {
-  if (!hashedAhead.has(command)) hashedAhead.set(command, contentHash(command.name, command.args));
-}
-
-function contentHashOf(command: CommandMessage): string {
-  return hashedAhead.get(command) ?? contentHash(command.name, command.args);
+/**
+ * Prepares `command` now, for its round to find: CommandProcessor.prepareAhead, which
+ * CommandQueue calls while the round before waits on SQLite. Its content hash; for a
+ * reservation.upsert also its plate and its PIN hash's index (see Prepared).
+ */
+export function prepareAhead(command: CommandMessage, ports: Pick<CommandPorts, 'pins'>): void {
+  if (preparedAhead.has(command)) return;
+  const prepared: Prepared = { hash: contentHash(command.name, command.args) };
+  if (command.name === 'reservation.upsert') {
+    const { plate, pinHash } = command.args.reservation;
+    prepared.plate = plateText(plate);
+    const pinIndex = ports.pins.indexAhead(pinHash);
+    if (pinIndex !== undefined) prepared.pinIndex = pinIndex;
+  }
+  preparedAhead.set(command, prepared);
 }
 
 /**

@@ -8,6 +8,7 @@ import type { MechanicCommandPort } from './mechanic.js';
 import type { PinCommands } from './pins.js';
 import type { QuarantineCommands } from './quarantine.js';
 import type { LinkOpenCommandPort, RemoteOpenCommandPort } from './remote-open.js';
+import type { plateText } from '../../core/normalise.js';
 import type { Reservation } from '../../core/types.js';
 import type { Tx } from '../../store/db.js';
 import type { StoreStamps } from '../../store/journey-store.js';
@@ -58,6 +59,21 @@ export interface CommandContext {
   afterCommit(effect: () => void): void;
   /** What the batch read ahead for this command (absent: read it yourself). */
   readAhead?: ReadAhead | undefined;
+  /** What was worked out for this command before its round (commands/batch.ts, prepareAhead). */
+  prepared?: Prepared | undefined;
+}
+
+/**
+ * A command's content hash, and what its handler would otherwise work out first without the
+ * database; each part absent when not prepared (the handler works it out then).
+ */
+export interface Prepared {
+  /** sha-256 of the canonical JSON of { name, args } (commands/batch.ts, contentHash). */
+  hash: string;
+  /** reservation.upsert: plateText of its plate. */
+  plate?: ReturnType<typeof plateText>;
+  /** reservation.upsert: its PIN hash's index (PinCommands.indexAhead); absent when that could not say. */
+  pinIndex?: string | null;
 }
 
 /**

@@ -41,6 +41,20 @@ export class PinCommands {
     }
   }
 
+  /**
+   * indexFor's answer without the database, for a command prepared ahead of its round: undefined
+   * when the unit's hashing is not read yet, or when indexFor would refuse the hash (its round
+   * asks indexFor then, which says why).
+   */
+  indexAhead(pinHash: string): string | null | undefined {
+    if (this.#hashing === undefined) return undefined;
+    try {
+      return indexOfHash(pinHash, this.#hashing);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Staff end a lockout; the count starts again from nothing. */
   lift(tx: Tx, target: { scope: 'locker' } | { scope: 'reservation'; reservationId: string }, now: Date, reason: 'lifted' | 'reset' = 'lifted'): Promise<{ wasLocked: boolean }> {
     return this.#lockouts.lift(journeyTxOf(tx, this.#stamps), target, now, reason);

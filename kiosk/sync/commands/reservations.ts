@@ -28,7 +28,7 @@ async function upsert(ctx: CommandContext, { reservation: wire, version }: Comma
   const readAhead = ctx.readAhead?.takeReservation(wire.id);
   const existing = readAhead !== undefined ? readAhead : await reservations.getById(tx, wire.id);
   if (existing && version <= existing.version) return { applied: false, reason: 'stale', version: existing.version };
-  const plate = plateText(wire.plate);
+  const plate = ctx.prepared?.plate ?? plateText(wire.plate);
   if (!plate.ok) throw new CommandFailure('SCHEMA', `args.reservation.plate is not a licence plate (${plate.error})`);
   if (existing && FINISHED.has(existing.status)) {
     throw new CommandFailure('CONFLICT', `reservation ${wire.id} is ${existing.status}: it cannot change any more (a new booking needs a new reservation id)`);
@@ -48,7 +48,8 @@ async function upsert(ctx: CommandContext, { reservation: wire, version }: Comma
     throw new CommandFailure('CONFLICT', `reservation ${wire.id} is paid for another amount: refund or cancel that payment before changing the amount due`);
   }
 
-  const pinIndex = await ctx.ports.pins.indexFor(tx, wire.pinHash);
+  const ahead = ctx.prepared?.pinIndex;
+  const pinIndex = ahead !== undefined ? ahead : await ctx.ports.pins.indexFor(tx, wire.pinHash);
   const at = now.toISOString();
   // What the locker owns (status, compartment, payment state, PIN failures) is kept. The amount
   // the locker holds follows the amount due the reservation states, unless a payment is paid
