@@ -8,14 +8,14 @@
  *   same window of 500 in flight.
  * - Snapshot apply: 10,000 `reservation.upsert` commands (their PINs hashed with the unit's
  *   salt) through the SyncService's CommandQueue and CommandProcessor, batched as what arrives
- *   together is, and hashed ahead while the batch before commits, against 10,000 plain INSERTs in one
- *   transaction; plus the cost of one command in its own transaction (what an unbatched
+ *   together is, and prepared ahead while the batch before commits, against 10,000 plain INSERTs in one
+ *   transaction (the same rows); plus the cost of one command in its own transaction (what an unbatched
  *   snapshot would pay 10,000 times).
  *
  * `npm run bench` calls benchOutboxDrain() from test/bench/run.ts; `tsx test/bench/outbox-drain.ts`
  * runs it alone.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -231,8 +231,17 @@ export async function benchBareWs(corked = false): Promise<number> {
   }
 }
 
-/** `pinHash`: a hash made with the unit's salt, as a back office sends once it has the locker's hello; by default a legacy one. */
-export function snapshotCommand(i: number, pinHash: string = PIN_HASH): CommandMessage {
+/**
+ * The i-th reservation of a snapshot, as varied as a real one: its own code, plate, phone, PIN
+ * and appointment (the days of a year, the hours of a morning), each an entry of its own in the
+ * table's indexes. `unitHash`: a PIN hash made with the unit's salt, as a back office sends once
+ * it has the locker's hello; each reservation gets its own key in that hash's place (hashing
+ * 10,000 PINs for real would take minutes; the locker does not verify a hash it is sent). By
+ * default a legacy hash, the same for all.
+ */
+export function snapshotCommand(i: number, unitHash?: string): CommandMessage {
+  const day = new Date(Date.UTC(2025, 0, 1) + (i % 365) * 86_400_000).toISOString().slice(0, 10);
+  const time = `${String(7 + (i % 4)).padStart(2, '0')}:${String((i * 5) % 60).padStart(2, '0')}`;
   return {
     v: 1,
     type: 'command',
@@ -249,9 +258,9 @@ export function snapshotCommand(i: number, pinHash: string = PIN_HASH): CommandM
         driverName: `Driver ${i}`,
         phones: [`+4791${String(i).padStart(6, '0')}`],
         email: null,
-        appointmentDate: '2025-03-14',
-        appointmentTime: '08:30',
-        pinHash,
+        appointmentDate: day,
+        appointmentTime: time,
+        pinHash: unitHash === undefined ? PIN_HASH : withKey(unitHash, i),
         compartmentId: null,
         paymentRequired: false,
       },
@@ -300,6 +309,13 @@ export async function benchSnapshot(dir: string): Promise<{ batchedMs: number; p
   }
 }
 
+/** `unitHash` with the i-th reservation's own key (43 base64 characters, as the unit's hashes have). */
+function withKey(unitHash: string, i: number): string {
+  const parts = unitHash.split('$');
+  parts[5] = createHash('sha256').update(`pin ${i}`).digest('base64');
+  return parts.join('$');
+}
+
 async function insertPlain(db: Db, commands: CommandMessage[]): Promise<void> {
   const at = new Date().toISOString();
   await db.transaction(async (tx) => {
@@ -308,10 +324,10 @@ async function insertPlain(db: Db, commands: CommandMessage[]): Promise<void> {
       const r = command.args.reservation;
       await tx.run(
         `INSERT INTO reservations (id, code, kind, work_order, plate, plate_display, driver_name, phones, email, appointment_date,
-           appointment_time, pin_hash, status, payment_required, version, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?, ?, ?)`,
+           appointment_time, pin_hash, pin_index, status, payment_required, version, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?, ?, ?)`,
         [r.id, r.code, r.kind, r.workOrder, r.plate.replace(/\s/g, ''), r.plate, r.driverName, JSON.stringify(r.phones), r.email,
-          r.appointmentDate, r.appointmentTime, r.pinHash, r.paymentRequired ? 1 : 0, command.args.version, at, at],
+          r.appointmentDate, r.appointmentTime, r.pinHash, r.pinHash.split('$')[5] ?? null, r.paymentRequired ? 1 : 0, command.args.version, at, at],
       );
     }
   });
