@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Test } from 'tap';
 import type { Reservation } from '../../kiosk/core/types.js';
 import { createSilentLogger } from '../../kiosk/logging.js';
-import { openDatabase, type Db, type OpenOptions } from '../../kiosk/store/db.js';
+import { openDatabase, type Db, type OpenOptions, type Tx } from '../../kiosk/store/db.js';
 import { scratchDir } from './scratch.js';
 
 /** A database in a fresh temporary directory, closed when the test ends. */
@@ -12,6 +12,23 @@ export async function openTempDb(t: Test, options: OpenOptions = {}): Promise<{ 
   const db = await openDatabase(path, createSilentLogger(), options);
   t.teardown(() => db.close());
   return { db, dir, path };
+}
+
+/**
+ * A transaction that holds the database until `finish()`, its `body` run first; `entered`
+ * resolves once it holds it, `done` when it has committed.
+ */
+export function heldTransaction(db: Db, body: (tx: Tx) => Promise<void> = async () => undefined): { entered: Promise<void>; finish: () => void; done: Promise<void> } {
+  let inside!: () => void;
+  const entered = new Promise<void>((resolve) => (inside = resolve));
+  let finish!: () => void;
+  const gate = new Promise<void>((resolve) => (finish = resolve));
+  const done = db.transaction(async (tx) => {
+    await body(tx);
+    inside();
+    await gate;
+  });
+  return { entered, finish, done };
 }
 
 /** A plausible reservation; the PIN hash is a placeholder, these tests never verify it. */

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import FakeTimers from '@sinonjs/fake-timers';
 import t, { type Test } from 'tap';
 import { createSilentLogger } from '../../kiosk/logging.js';
-import { MAX_HOLD_WAIT_MS, openDatabase, SERVICE_DB, SQLITE_MIN_VERSION, sqliteVersionProblem, type Db, type Tx } from '../../kiosk/store/db.js';
+import { MAX_HOLD_WAIT_MS, openDatabase, SERVICE_DB, SQLITE_MIN_VERSION, sqliteVersionProblem, type Db } from '../../kiosk/store/db.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, schemaVersion } from '../../kiosk/store/migrations.js';
 import { compartments, outbox, reservations, settings } from '../../kiosk/store/repositories.js';
-import { openTempDb, sampleReservation } from '../helpers/store.js';
+import { heldTransaction, openTempDb, sampleReservation } from '../helpers/store.js';
 
 const logger = createSilentLogger();
 const NOW = new Date('2025-03-14T07:00:00.000Z');
@@ -206,20 +206,12 @@ t.test('heldForMs: how long the current holder (a statement, a whole transaction
   for (const nestingCheck of [true, false]) {
     const { db } = await openTempDb(t, { nestingCheck, monotonicMs: () => now });
     t.equal(db.heldForMs(), 0, `${nestingCheck}: free`);
-    let inside!: () => void;
-    const entered = new Promise<void>((resolve) => (inside = resolve));
-    let finish!: () => void;
-    const gate = new Promise<void>((resolve) => (finish = resolve));
-    const transaction = db.transaction(async (tx) => {
-      await settings.set(tx, 'k', 'v');
-      inside();
-      await gate;
-    });
+    const { entered, finish, done } = heldTransaction(db, (tx) => settings.set(tx, 'k', 'v'));
     await entered;
     now += 45_000;
     t.equal(db.heldForMs(), 45_000, `${nestingCheck}: held by the open transaction since it began`);
     finish();
-    await transaction;
+    await done;
     t.equal(db.heldForMs(), 0, `${nestingCheck}: free again after its commit`);
     t.equal(await settings.get(db, 'k'), 'v');
     // A failed transaction lets go too.
@@ -238,20 +230,6 @@ async function serviceDb(t: Test) {
   t.teardown(() => clock.uninstall());
   const { db } = await openTempDb(t, { ...SERVICE_DB, monotonicMs: () => clock.now });
   return { db, clock };
-}
-
-/** A transaction held open until `finish()`; `entered` resolves once it holds the database. */
-function heldTransaction(db: Db, body: (tx: Tx) => Promise<void> = async () => undefined) {
-  let inside!: () => void;
-  const entered = new Promise<void>((resolve) => (inside = resolve));
-  let finish!: () => void;
-  const gate = new Promise<void>((resolve) => (finish = resolve));
-  const done = db.transaction(async (tx) => {
-    await body(tx);
-    inside();
-    await gate;
-  });
-  return { entered, finish, done };
 }
 
 t.test('without the nesting check, the db used inside its own transaction gives up after the limit, and the transaction rolls back', async (t) => {

@@ -16,7 +16,7 @@ import type { Db } from '../../kiosk/store/db.js';
 import { createWatchdogHealth, MAX_DB_HELD_MS, maxPollAgeMs } from '../../kiosk/watchdog.js';
 import { createFakeClock } from '../fakes/fake-clock.js';
 import { simWiring } from '../fakes/sim-bank.js';
-import { openTempDb } from '../helpers/store.js';
+import { heldTransaction, openTempDb } from '../helpers/store.js';
 
 /** The simulator, but a read can be made to hang: it never resolves until released. */
 class StallableBoard implements LockBoard {
@@ -135,14 +135,8 @@ t.test('a database held by one transaction past the limit withholds the ping; fe
   await clock.fake.tickAsync(7_000);
   t.equal(socket.pings(), 1, 'fed while the database is free');
 
-  let inside!: () => void;
-  const entered = new Promise<void>((resolve) => (inside = resolve));
-  let finish!: () => void;
-  const gate = new Promise<void>((resolve) => (finish = resolve));
-  const transaction = opened.db.transaction(async () => {
-    inside();
-    await gate; // stands for a transaction that never ends (one waiting on itself: test/integration/store.test.ts)
-  });
+  // Stands for a transaction that never ends (one waiting on itself: test/integration/store.test.ts).
+  const { entered, finish, done: transaction } = heldTransaction(opened.db);
   await entered;
   await clock.fake.tickAsync(MAX_DB_HELD_MS + 14_000);
   const whileHeld = socket.pings();
@@ -164,18 +158,11 @@ t.test('a busy database whose holders come and go is not a stuck one', async (t)
   db = opened.db;
   // A transaction every fake second, each held for a fake 900 ms, for 40 s.
   for (let second = 0; second < 40; second += 1) {
-    let inside!: () => void;
-    const entered = new Promise<void>((resolve) => (inside = resolve));
-    let finish!: () => void;
-    const gate = new Promise<void>((resolve) => (finish = resolve));
-    const transaction = opened.db.transaction(async () => {
-      inside();
-      await gate;
-    });
+    const { entered, finish, done } = heldTransaction(opened.db);
     await entered;
     await clock.fake.tickAsync(900);
     finish();
-    await transaction;
+    await done;
     await clock.fake.tickAsync(100);
   }
   t.equal(socket.pings(), 6, 'fed every 6.67 s throughout');
