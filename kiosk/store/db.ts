@@ -55,6 +55,11 @@ export interface Queryable {
 export interface Tx extends Queryable {
   readonly inTransaction: true;
   exec(sql: string): Promise<void>;
+  /**
+   * Whether another call waits for the connection now. Work that could go on in this
+   * transaction (the next round of a snapshot) commits instead, so the wait stays short.
+   */
+  othersWaiting(): boolean;
 }
 
 export interface Db extends Queryable {
@@ -198,6 +203,8 @@ class Mutex {
   #tail: Promise<void> = Promise.resolve();
   /** When the current holder took the lock (monotonic ms), or null while it is free. */
   #heldSince: number | null = null;
+  /** Callers waiting for their turn (not the holder). */
+  #waiting = 0;
   readonly #now: () => number;
   readonly #maxHoldWaitMs: number;
 
@@ -213,6 +220,7 @@ class Mutex {
     });
     const previous = this.#tail;
     this.#tail = previous.then(() => held);
+    this.#waiting += 1;
     return new Promise((resolvePromise, reject) => {
       let gaveUp = false;
       // Looks again when the holder's time would be up (the holder may have changed meanwhile).
@@ -220,6 +228,7 @@ class Mutex {
         const heldMs = this.heldForMs();
         if (heldMs > this.#maxHoldWaitMs) {
           gaveUp = true;
+          this.#waiting -= 1;
           reject(
             new StoreError(
               'DB_WAIT_TIMEOUT',
@@ -239,6 +248,7 @@ class Mutex {
           release();
           return;
         }
+        this.#waiting -= 1;
         this.#heldSince = this.#now();
         let released = false;
         resolvePromise(() => {
@@ -253,6 +263,11 @@ class Mutex {
 
   heldForMs(): number {
     return this.#heldSince === null ? 0 : Math.max(0, this.#now() - this.#heldSince);
+  }
+
+  /** How many callers wait for the lock. */
+  waiting(): number {
+    return this.#waiting;
   }
 }
 
@@ -305,7 +320,7 @@ class SqliteDb implements Db {
       const state: TxState = { open: true };
       await rawExec(this.#raw, 'BEGIN IMMEDIATE');
       try {
-        const tx = createTx(this.#raw, state);
+        const tx = createTx(this.#raw, state, () => this.#mutex.waiting() > 0);
         const result = await (this.#context ? this.#context.run(state, () => fn(tx)) : fn(tx));
         state.open = false;
         await rawExec(this.#raw, 'COMMIT');
@@ -381,7 +396,7 @@ class SqliteDb implements Db {
   }
 }
 
-function createTx(raw: sqlite3.Database, state: TxState): Tx {
+function createTx(raw: sqlite3.Database, state: TxState, othersWaiting: () => boolean): Tx {
   const assertOpen = (): void => {
     if (!state.open) throw new StoreError('TX_FINISHED', 'transaction already committed or rolled back');
   };
@@ -403,6 +418,7 @@ function createTx(raw: sqlite3.Database, state: TxState): Tx {
       assertOpen();
       return rawExec(raw, sql);
     },
+    othersWaiting,
   };
 }
 

@@ -18,7 +18,9 @@
  * the same id may come again with valid content.
  *
  * Several commands that arrived together share one transaction (one fsync); how they are
- * applied inside it (savepoints, batched reads and records) is commands/batch.ts.
+ * applied inside it (savepoints, batched reads and records) is commands/batch.ts. A queue with
+ * more behind them (a snapshot) may hand over further rounds for the same transaction, while
+ * nobody else waits for the database (applyMany's `more`).
  * Effects outside the database (the help-call banner, `reservationChanged`) happen only after
  * the commit.
  */
@@ -113,19 +115,39 @@ export class CommandProcessor {
     return result;
   }
 
-  /** Applies commands in order in one transaction; one result each, in the same order. */
-  async applyMany(commands: readonly CommandMessage[]): Promise<ResultMessage[]> {
+  /**
+   * Applies commands in order in one transaction; one result each, in the same order.
+   *
+   * `more`: after each round, while no other call waits for the database (Tx.othersWaiting),
+   * the next commands to apply in the same transaction, or none. Their results follow, in
+   * order. Each round is what one call without `more` would do, with its own clock reading; a
+   * snapshot's rounds then share a commit (its fsync, and the index pages every round
+   * dirties) and a customer's tap still waits for one round at most.
+   */
+  async applyMany(commands: readonly CommandMessage[], more?: () => readonly CommandMessage[]): Promise<ResultMessage[]> {
     if (commands.length === 0) return [];
-    const now = this.#now();
-    let outcomes: CommandOutcome[];
-    let effects: Effect[];
+    const applied = commands.slice();
+    let outcomes: CommandOutcome[] = [];
+    let effects: Effect[] = [];
+    let now = this.#now();
     try {
-      ({ outcomes, effects } = await this.#db.transaction((tx) => applyInTransaction({ tx, now, ports: this.#ports, log: this.#log }, commands)));
+      await this.#db.transaction(async (tx) => {
+        // Bounded: each round applies at least one command; `more` hands out a finite queue.
+        for (let round = commands; round.length > 0; ) {
+          const done = await applyInTransaction({ tx, now, ports: this.#ports, log: this.#log }, round);
+          outcomes.push(...done.outcomes);
+          effects.push(...done.effects);
+          if (!more || tx.othersWaiting()) break;
+          round = more();
+          applied.push(...round);
+          now = this.#now();
+        }
+      });
     } catch (error) {
       // The commit itself failed: nothing was applied or recorded; a repeat may succeed.
-      this.#log.error({ err: String(error), commands: commands.length }, 'applying commands failed');
+      this.#log.error({ err: String(error), commands: applied.length }, 'applying commands failed');
       effects = [];
-      outcomes = commands.map(() => internalOutcome());
+      outcomes = applied.map(() => internalOutcome());
     }
     for (const effect of effects) {
       try {
@@ -134,7 +156,7 @@ export class CommandProcessor {
         this.#log.error({ err: String(error) }, 'a command effect failed after commit');
       }
     }
-    return commands.map((command, index) => toResult(command.id, outcomes[index] ?? internalOutcome()));
+    return applied.map((command, index) => toResult(command.id, outcomes[index] ?? internalOutcome()));
   }
 }
 

@@ -10,7 +10,8 @@
  *   salt) through the SyncService's CommandQueue and CommandProcessor, batched as what arrives
  *   together is, and prepared ahead while the batch before commits, against 10,000 plain INSERTs in one
  *   transaction (the same rows); plus the cost of one command in its own transaction (what an unbatched
- *   snapshot would pay 10,000 times).
+ *   snapshot would pay 10,000 times). Beside it, the same with one round per commit (the queue
+ *   before rounds shared a transaction), and a customer's tap every 5 ms during each.
  *
  * `npm run bench` calls benchOutboxDrain() from test/bench/run.ts; `tsx test/bench/outbox-drain.ts`
  * runs it alone.
@@ -29,7 +30,7 @@ import { createSilentLogger } from '../../kiosk/logging.js';
 import { openDatabase, SERVICE_DB, type Db } from '../../kiosk/store/db.js';
 import { createJourneyStore } from '../../kiosk/store/journey-store.js';
 import * as pinHashingStore from '../../kiosk/store/pin-hashing.js';
-import { compartments } from '../../kiosk/store/repositories.js';
+import { compartments, settings } from '../../kiosk/store/repositories.js';
 import { CommandQueue } from '../../kiosk/sync/command-queue.js';
 import { CommandProcessor } from '../../kiosk/sync/commands.js';
 import { loadOrCreateIdentity } from '../../kiosk/sync/identity.js';
@@ -37,7 +38,7 @@ import type { CommandMessage, EventMessage } from '../../kiosk/sync/messages.js'
 import { corkedSends } from '../../kiosk/sync/link.js';
 import { SyncService } from '../../kiosk/sync/sync-service.js';
 import { createValidator } from '../../kiosk/sync/validate.js';
-import { PI4_FACTOR, piEstimate, spread } from './scale.js';
+import { PI4_FACTOR, piEstimate, round, spread } from './scale.js';
 
 const EVENTS = 10_000;
 const SNAPSHOT = 10_000;
@@ -92,13 +93,28 @@ export async function benchOutboxDrain(): Promise<Record<string, unknown>> {
       plainInsertOneTxMsSpread: spread(rounds.map((r) => r.snapshot.plainMs)),
       snapshotVsPlainInsert: median((r) => r.snapshot.batchedMs / r.snapshot.plainMs),
       snapshotVsPlainInsertSpread: spread(rounds.map((r) => r.snapshot.batchedMs / r.snapshot.plainMs)),
+      snapshotOneRoundPerCommitMs: median((r) => r.snapshot.roundPerCommitMs),
+      snapshotVsOneRoundPerCommit: median((r) => r.snapshot.batchedMs / r.snapshot.roundPerCommitMs),
+      tapDuringSnapshot: {
+        everyMs: TAP_PROBE_EVERY_MS,
+        taps: median((r) => r.snapshot.tapDuring.taps),
+        p95Ms: median((r) => r.snapshot.tapDuring.p95Ms),
+        maxMs: median((r) => r.snapshot.tapDuring.maxMs),
+        baselineOneRoundPerCommit: {
+          taps: median((r) => r.snapshot.tapDuringRoundPerCommit.taps),
+          p95Ms: median((r) => r.snapshot.tapDuringRoundPerCommit.p95Ms),
+          maxMs: median((r) => r.snapshot.tapDuringRoundPerCommit.maxMs),
+        },
+        p95VsBaseline: median((r) => r.snapshot.tapDuring.p95Ms / r.snapshot.tapDuringRoundPerCommit.p95Ms),
+        what: 'a small transaction (as a door intent) every 5 ms while the snapshot is applied, from its call to its commit: it waits for the round in progress, whether rounds share commits or not',
+      },
       oneCommandOwnTxMs: median((r) => r.snapshot.singleMs),
       snapshotUnbatchedEstimateMs: Math.round(median((r) => r.snapshot.singleMs) * SNAPSHOT),
       targets: 'outbox drain at most 2x the bare ws send-and-ack (each frame its own write; the corked bare client is for the record); snapshot applied in at most 1 s and at most 2x the plain INSERTs',
       pi4Estimate: {
         outboxDrainMs: piEstimate(drainMs),
         snapshotApplyMs: piEstimate(snapshotMs),
-        scaled: `x ${PI4_FACTOR.low}-${PI4_FACTOR.high}: ${PI4_FACTOR.why}; both are one core's work (JSON, the sqlite3 binding's round trips); each of a snapshot's commits (one per batch of 256: 40) adds 2-20 ms on an SD card, 0.1-0.8 s in all`,
+        scaled: `x ${PI4_FACTOR.low}-${PI4_FACTOR.high}: ${PI4_FACTOR.why}; both are one core's work (JSON, the sqlite3 binding's round trips); each of a snapshot's commits (one per 1,024 commands, in rounds of 256: 10) adds 2-20 ms on an SD card, 20-200 ms in all`,
       },
     };
   } finally {
@@ -268,44 +284,116 @@ export function snapshotCommand(i: number, unitHash?: string): CommandMessage {
   };
 }
 
-export async function benchSnapshot(dir: string): Promise<{ batchedMs: number; plainMs: number; singleMs: number }> {
+/** How a tap's transaction fared while a snapshot was applied (TAP_PROBE_EVERY_MS apart). */
+export interface TapProbe {
+  taps: number;
+  p95Ms: number;
+  maxMs: number;
+}
+
+/** A tap's transaction during a snapshot: one every this many ms. */
+const TAP_PROBE_EVERY_MS = 5;
+
+/** One round per commit: the queue as it was before rounds joined a transaction (the baseline for that change). */
+const ONE_ROUND_PER_COMMIT = 256;
+
+export async function benchSnapshot(dir: string): Promise<{
+  batchedMs: number;
+  roundPerCommitMs: number;
+  plainMs: number;
+  singleMs: number;
+  tapDuring: TapProbe;
+  tapDuringRoundPerCommit: TapProbe;
+}> {
   const logger = createSilentLogger();
-  const commandsDb = await openDatabase(join(dir, 'commands.db'), logger, SERVICE_DB);
   const plainDb = await openDatabase(join(dir, 'plain.db'), logger, SERVICE_DB);
   try {
-    // As the locker's SyncService: the unit's PIN hashing made at start and handed in, the
-    // back office's PIN hashes made with its salt, and the commands applied by its CommandQueue
-    // (batches of what is queued, hashed ahead while the batch before commits).
-    const pinHashing = await pinHashingStore.loadOrCreate(commandsDb);
-    const processor = new CommandProcessor({ db: commandsDb, lockouts: new LockoutService(), logger, pinHashing });
+    const batched = await applySnapshot(join(dir, 'commands.db'));
+    const roundPerCommit = await applySnapshot(join(dir, 'round-per-commit.db'), { commandsPerCommit: ONE_ROUND_PER_COMMIT });
+    const tapDuring = await applySnapshot(join(dir, 'tapped.db'), { probe: true });
+    const tapDuringRoundPerCommit = await applySnapshot(join(dir, 'tapped-round-per-commit.db'), { commandsPerCommit: ONE_ROUND_PER_COMMIT, probe: true });
+
+    // Baseline: the same rows as plain INSERTs, one transaction, no checks.
+    const started = performance.now();
+    await insertPlain(plainDb, batched.commands);
+    const plainMs = performance.now() - started;
+    return {
+      batchedMs: batched.ms,
+      roundPerCommitMs: roundPerCommit.ms,
+      plainMs,
+      singleMs: batched.singleMs,
+      tapDuring: tapDuring.taps,
+      tapDuringRoundPerCommit: tapDuringRoundPerCommit.taps,
+    };
+  } finally {
+    await plainDb.close();
+  }
+}
+
+/**
+ * SNAPSHOT reservation.upserts through a CommandQueue into a new database, as the locker's
+ * SyncService applies them: the unit's PIN hashing made at start and handed in, the back
+ * office's PIN hashes made with its salt, batches of what is queued, prepared ahead while the
+ * batch before commits, rounds joining a transaction up to `commandsPerCommit`.
+ * `probe`: meanwhile, a customer's tap every TAP_PROBE_EVERY_MS: a small transaction (as a
+ * door's intent is), timed from its call to its commit.
+ * Then the cost of one command in its own transaction (what an unbatched snapshot would pay
+ * 10,000 times), on the same database.
+ */
+async function applySnapshot(path: string, options: { commandsPerCommit?: number; probe?: boolean } = {}): Promise<{ ms: number; commands: CommandMessage[]; taps: TapProbe; singleMs: number }> {
+  const logger = createSilentLogger();
+  const db = await openDatabase(path, logger, SERVICE_DB);
+  try {
+    const pinHashing = await pinHashingStore.loadOrCreate(db);
+    const processor = new CommandProcessor({ db, lockouts: new LockoutService(), logger, pinHashing });
     const unitHash = await hashPinForUnit('480265', pinHashing);
     const commands = Array.from({ length: SNAPSHOT }, (_, i) => snapshotCommand(i + 1, unitHash));
     let failed = 0;
     let answered = 0;
-    const queue = new CommandQueue(processor, (result) => {
-      answered += 1;
-      if (!result.ok) failed += 1;
-    }, logger);
+    const queue = new CommandQueue(
+      processor,
+      (result) => {
+        answered += 1;
+        if (!result.ok) failed += 1;
+      },
+      logger,
+      options.commandsPerCommit === undefined ? {} : { commandsPerCommit: options.commandsPerCommit },
+    );
+    const tapMs: number[] = [];
+    let applying = true;
+    const taps = (async () => {
+      // Bounded by the snapshot: it ends when the queue is idle.
+      for (let tap = 0; options.probe && applying && tap < 100_000; tap += 1) {
+        await new Promise((resolve) => setTimeout(resolve, TAP_PROBE_EVERY_MS));
+        const called = performance.now();
+        await db.transaction((tx) => settings.set(tx, 'bench.tap', String(tap)));
+        tapMs.push(performance.now() - called);
+      }
+    })();
 
     let started = performance.now();
     for (const command of commands) queue.push(command);
     await queue.idle();
-    const batchedMs = performance.now() - started;
+    const ms = performance.now() - started;
+    applying = false;
+    await taps;
     if (failed > 0 || answered !== commands.length) throw new Error(`snapshot: ${answered} answered, ${failed} failed`);
 
-    // Baseline: the same rows as plain INSERTs, one transaction, no checks.
-    started = performance.now();
-    await insertPlain(plainDb, commands);
-    const plainMs = performance.now() - started;
-
-    // One command per transaction (each its own fsync).
-    started = performance.now();
-    for (let i = 1; i <= SINGLE_TX_SAMPLE; i += 1) await processor.apply(snapshotCommand(SNAPSHOT + i, unitHash));
-    const singleMs = (performance.now() - started) / SINGLE_TX_SAMPLE;
-    return { batchedMs, plainMs, singleMs };
+    let singleMs = 0;
+    if (!options.probe && options.commandsPerCommit === undefined) {
+      started = performance.now();
+      for (let i = 1; i <= SINGLE_TX_SAMPLE; i += 1) await processor.apply(snapshotCommand(SNAPSHOT + i, unitHash));
+      singleMs = (performance.now() - started) / SINGLE_TX_SAMPLE;
+    }
+    const sorted = tapMs.sort((a, b) => a - b);
+    return {
+      ms,
+      commands,
+      singleMs,
+      taps: { taps: sorted.length, p95Ms: round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0), maxMs: round(sorted.at(-1) ?? 0) },
+    };
   } finally {
-    await commandsDb.close();
-    await plainDb.close();
+    await db.close();
   }
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import FakeTimers from '@sinonjs/fake-timers';
 import t, { type Test } from 'tap';
 import { createSilentLogger } from '../../kiosk/logging.js';
-import { MAX_HOLD_WAIT_MS, openDatabase, SERVICE_DB, SQLITE_MIN_VERSION, sqliteVersionProblem, type Db } from '../../kiosk/store/db.js';
+import { MAX_HOLD_WAIT_MS, openDatabase, SERVICE_DB, SQLITE_MIN_VERSION, sqliteVersionProblem, type Db, type Tx } from '../../kiosk/store/db.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, schemaVersion } from '../../kiosk/store/migrations.js';
 import { compartments, outbox, reservations, settings } from '../../kiosk/store/repositories.js';
 import { heldTransaction, openTempDb, sampleReservation } from '../helpers/store.js';
@@ -292,6 +292,34 @@ t.test('a call behind holders that come and go waits as long as it takes', async
   second.finish();
   await second.done;
   t.equal(await read, '3', 'served after both');
+});
+
+t.test('tx.othersWaiting: whether a call waits for the database now; a call that gave up no longer counts', async (t) => {
+  const { db, clock } = await serviceDb(t);
+  let inside!: Tx;
+  const held = heldTransaction(db, async (tx) => {
+    inside = tx;
+  });
+  await held.entered;
+  t.equal(inside.othersWaiting(), false, 'alone');
+  const read = settings.get(db, 'x');
+  t.equal(inside.othersWaiting(), true, 'a read waits');
+  const gaveUp = t.rejects(read, { code: 'DB_WAIT_TIMEOUT' });
+  await clock.tickAsync(MAX_HOLD_WAIT_MS + 1);
+  await gaveUp;
+  t.equal(inside.othersWaiting(), false, 'the read gave up: nobody waits');
+  const write = db.transaction((tx) => settings.set(tx, 'x', '1'));
+  t.equal(inside.othersWaiting(), true, 'a transaction waits');
+  held.finish();
+  await held.done;
+  await write;
+  const next = heldTransaction(db, async (tx) => {
+    inside = tx;
+  });
+  await next.entered;
+  t.equal(inside.othersWaiting(), false, 'the one that waited got its turn and is gone');
+  next.finish();
+  await next.done;
 });
 
 t.test('the db cannot be used from inside its own transaction, nor a tx after it ended', async (t) => {

@@ -145,6 +145,7 @@ function counting(db: Db): { db: Db; statements: () => number } {
     get: (sql, params) => ((statements += 1), tx.get(sql, params)),
     all: (sql, params) => ((statements += 1), tx.all(sql, params)),
     exec: (sql) => ((statements += 1), tx.exec(sql)),
+    othersWaiting: () => tx.othersWaiting(),
   });
   const counted: Db = Object.create(db) as Db;
   Object.assign(counted, { transaction: <T>(fn: (tx: Tx) => Promise<T>) => db.transaction((tx) => fn(wrap(tx))) });
@@ -285,4 +286,83 @@ t.test('a command prepared before the unit knows its PIN hashing still gets its 
     ['u2', 'ok'],
   ]);
   t.equal((await reservations.getById(f.db, 'r-1'))?.pinIndex, unitHash.split('$')[5], 'indexed all the same');
+});
+
+/** The Db with its transactions counted, and a hook run before each statement inside them. */
+function observed(db: Db, beforeStatement: (sql: string) => void = () => undefined): { db: Db; transactions: () => number } {
+  let transactions = 0;
+  const wrap = (tx: Tx): Tx => ({
+    inTransaction: true,
+    run: (sql, params) => (beforeStatement(sql), tx.run(sql, params)),
+    get: (sql, params) => (beforeStatement(sql), tx.get(sql, params)),
+    all: (sql, params) => (beforeStatement(sql), tx.all(sql, params)),
+    exec: (sql) => (beforeStatement(sql), tx.exec(sql)),
+    othersWaiting: () => tx.othersWaiting(),
+  });
+  const counted: Db = Object.create(db) as Db;
+  Object.assign(counted, { transaction: <T>(fn: (tx: Tx) => Promise<T>) => ((transactions += 1), db.transaction((tx) => fn(wrap(tx)))) });
+  return { db: counted, transactions: () => transactions };
+}
+
+/** `more` handing out `rounds` in turn, then nothing; how many times it was asked. */
+function rounds(...queued: CommandMessage[][]): { more: () => CommandMessage[]; asked: () => number } {
+  let asked = 0;
+  return { more: () => ((asked += 1), queued.shift() ?? []), asked: () => asked };
+}
+
+t.test('rounds handed over by `more` share one transaction; each answer is what a round of its own gives', async (t) => {
+  const f = await fixture(t);
+  const { db, transactions } = observed(f.db);
+  const processor = new CommandProcessor({ db, lockouts: new LockoutService(), logger: createSilentLogger() });
+  const queued = rounds(
+    [upsert('m3', { id: 'm-3', code: 'M-3' }), upsert('m1', { id: 'm-1', code: 'M-1' }, 2)], // round one's id, other content
+    [upsert('m4', { id: 'm-4', code: 'M-1' }), upsert('m2', { id: 'm-2', code: 'M-2' })], // m4 clashes with m-1's code; m2 repeats round one's id
+  );
+  const results = await processor.applyMany([upsert('m1', { id: 'm-1', code: 'M-1' }), upsert('m2', { id: 'm-2', code: 'M-2' })], queued.more);
+  t.same(
+    summary(results),
+    [['m1', 'ok'], ['m2', 'ok'], ['m3', 'ok'], ['m1', 'DUPLICATE_ID'], ['m4', 'CONFLICT'], ['m2', 'ok']],
+    'every command of every round answered, in order',
+  );
+  t.equal(transactions(), 1, 'one transaction, one commit');
+  t.equal(queued.asked(), 3, 'asked until it had nothing more');
+  t.same(results[5], results[1], 'the repeat in a later round gets the first answer');
+  t.equal(await countRows(f.db, 'reservations'), 3);
+  t.equal(await countRows(f.db, 'applied_commands'), 4, 'each id remembered once; the reused id and the repeat not again');
+});
+
+t.test('a call waiting for the database ends the transaction after the round in progress', async (t) => {
+  const f = await fixture(t);
+  let roundStarted!: () => void;
+  const started = new Promise<void>((resolve) => (roundStarted = resolve));
+  const { db, transactions } = observed(f.db, () => roundStarted());
+  const processor = new CommandProcessor({ db, lockouts: new LockoutService(), logger: createSilentLogger() });
+  const queued = rounds([upsert('w2', { id: 'w-2', code: 'W-2' })]);
+  const applying = processor.applyMany([upsert('w1', { id: 'w-1', code: 'W-1' })], queued.more);
+  // A customer's tap arrives while the first round runs: its first statement is with SQLite (a
+  // round trip to the binding's thread; this continuation runs before any reply comes back).
+  await started;
+  const waiter = f.db.get<{ n: number }>('SELECT count(*) AS n FROM reservations');
+  const results = await applying;
+  t.same(summary(results), [['w1', 'ok']], 'the round in progress answered alone');
+  t.equal(queued.asked(), 0, 'no further round taken while a call waits');
+  t.equal(transactions(), 1);
+  t.same(await waiter, { n: 1 }, 'the waiting call ran after that commit, and saw it');
+  t.equal(await countRows(f.db, 'applied_commands'), 1, 'the next round is still queued, not applied');
+});
+
+t.test('a later round that fails unexpectedly rolls back the rounds before it: every command answered INTERNAL, none remembered', async (t) => {
+  const f = await fixture(t);
+  let inserts = 0;
+  const { db } = observed(f.db, (sql) => {
+    if (/^\s*INSERT INTO applied_commands/.test(sql) && ++inserts === 2) throw new Error('disk I/O error');
+  });
+  const processor = new CommandProcessor({ db, lockouts: new LockoutService(), logger: createSilentLogger() });
+  const queued = rounds([upsert('f2', { id: 'f-2', code: 'F-2' })]);
+  const results = await processor.applyMany([upsert('f1', { id: 'f-1', code: 'F-1' })], queued.more);
+  t.same(summary(results), [['f1', 'INTERNAL'], ['f2', 'INTERNAL']], 'round one is not reported applied: its commit never happened');
+  t.equal(await countRows(f.db, 'reservations'), 0, 'nothing of either round kept');
+  t.equal(await countRows(f.db, 'applied_commands'), 0, 'nothing remembered: both may be sent again');
+  const again = await processor.applyMany([upsert('f1', { id: 'f-1', code: 'F-1' }), upsert('f2', { id: 'f-2', code: 'F-2' })]);
+  t.same(summary(again), [['f1', 'ok'], ['f2', 'ok']], 'sent again, they apply');
 });

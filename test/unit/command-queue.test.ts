@@ -114,3 +114,70 @@ t.test('an invalid entry answered at the front does not make the hashing ahead s
   t.same(missed, [], 'every command behind the first was hashed ahead');
   t.equal(sent.length, 602, 'and everything answered');
 });
+
+/** A processor that takes every further round `more` offers (nobody else waits), and notes each transaction's rounds. */
+function greedyProcessor() {
+  const transactions: string[][][] = [];
+  return {
+    transactions,
+    processor: {
+      prepareAhead: (): void => undefined,
+      applyMany: async (commands: readonly CommandMessage[], more?: () => readonly CommandMessage[]): Promise<ResultMessage[]> => {
+        await turns(1);
+        const rounds = [commands.map((c) => c.id)];
+        const all = commands.slice();
+        for (let next = more?.() ?? []; next.length > 0; next = more?.() ?? []) {
+          rounds.push(next.map((c) => c.id));
+          all.push(...next);
+        }
+        transactions.push(rounds);
+        return all.map((c) => ({ v: 1, type: 'result', commandId: c.id, ok: true, result: {} }) as ResultMessage);
+      },
+    },
+  };
+}
+
+t.test('a snapshot: rounds of 256 join one transaction up to 1,024 commands; results in arrival order', async (t) => {
+  const fake = greedyProcessor();
+  const sent: string[] = [];
+  const queue = new CommandQueue(fake.processor, (r) => sent.push(r.commandId), createSilentLogger());
+  for (let i = 0; i < 2_500; i += 1) queue.push(command(i));
+  await queue.idle();
+  t.same(
+    fake.transactions.map((rounds) => rounds.map((ids) => ids.length)),
+    // The first push starts a round at once, alone; the others join its transaction.
+    [[1, 256, 256, 256, 255], [256, 256, 256, 256], [256, 196]],
+    '1,024 commands a transaction, in rounds of 256 at most, then the rest',
+  );
+  t.same(sent, Array.from({ length: 2_500 }, (_, i) => `c-${i}`), 'every result, in arrival order');
+});
+
+t.test('an invalid entry ends the transaction before it: its SCHEMA answer keeps its place', async (t) => {
+  const fake = greedyProcessor();
+  const sent: string[] = [];
+  const queue = new CommandQueue(fake.processor, (r) => sent.push(r.commandId), createSilentLogger());
+  for (let i = 0; i < 300; i += 1) queue.push(command(i));
+  queue.pushInvalid('bad-1', 'args.x is required');
+  for (let i = 300; i < 310; i += 1) queue.push(command(i));
+  await queue.idle();
+  t.same(
+    fake.transactions.map((rounds) => rounds.map((ids) => ids.length)),
+    [[1, 256, 43], [10]],
+    'the second round stops before the invalid entry; the commands after it are a transaction of their own',
+  );
+  t.same(sent, [...Array.from({ length: 300 }, (_, i) => `c-${i}`), 'bad-1', ...Array.from({ length: 10 }, (_, i) => `c-${300 + i}`)]);
+});
+
+t.test('commandsPerCommit bounds the commands of one transaction, never below one round (256)', async (t) => {
+  for (const commandsPerCommit of [256, 1, 600]) {
+    const fake = greedyProcessor();
+    const queue = new CommandQueue(fake.processor, () => undefined, createSilentLogger(), { commandsPerCommit });
+    for (let i = 0; i < 700; i += 1) queue.push(command(i));
+    await queue.idle();
+    t.same(
+      fake.transactions.map((rounds) => rounds.map((ids) => ids.length)),
+      commandsPerCommit === 600 ? [[1, 256, 256, 87], [100]] : [[1, 255], [256], [188]],
+      `${commandsPerCommit} per commit`,
+    );
+  }
+});
