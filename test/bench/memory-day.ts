@@ -12,8 +12,9 @@
  *
  * The locker runs as the systemd unit launches it (production-launch.ts: its environment, V8's
  * semi-space size, glibc's arenas and mmap threshold, and the node flags of its ExecStart), plus
- * --trace-gc. Reported: RSS at ready, at the half of the day and at its end, the highest, and the growth
- * over the last half (end minus half); and the V8 heap left after each major collection
+ * --trace-gc. Reported: RSS at ready, at the half of the day and at its end, the highest, the growth
+ * over the last half (end minus half: two points of a sawtooth) and the highest sample of the
+ * last half against the first's (peakGrowth: the sawtooth rising); and the V8 heap left after each major collection
  * (liveHeapAfterMajorGcMB), which tells a leak from garbage not yet collected. Target: at most 80 MiB throughout, no growth over the
  * last half.
  *
@@ -74,6 +75,20 @@ export function liveHeap(lines: readonly string[]): { majorGcs: number; firstMB:
     maxMB: after.length > 0 ? Math.max(...after) : null,
     series: after,
   };
+}
+
+/**
+ * RSS sampled over a day is a sawtooth: garbage builds up, a collection hands it back. The
+ * difference of two samples (end minus half) says where on its tooth each fell, by a few MiB
+ * either way. A leak shows as the teeth rising: the highest sample of the last half against the
+ * highest of the first. `rss` in sample order; both halves need a sample.
+ */
+export function peakGrowth(rss: readonly number[]): { firstHalfPeak: number; lastHalfPeak: number; growth: number } {
+  if (rss.length < 2) throw new Error(`peakGrowth needs two samples or more, got ${rss.length}`);
+  const middle = Math.floor(rss.length / 2);
+  const firstHalfPeak = Math.max(...rss.slice(0, middle));
+  const lastHalfPeak = Math.max(...rss.slice(middle));
+  return { firstHalfPeak: round(firstHalfPeak), lastHalfPeak: round(lastHalfPeak), growth: round(lastHalfPeak - firstHalfPeak) };
 }
 
 type PickupResult = 'collected' | 'refused';
@@ -205,6 +220,8 @@ export async function benchMemoryDay(): Promise<Record<string, unknown>> {
         atEnd: round(end.rssMiB),
         peak: round(peak),
         growthOverLastHalf: round(end.rssMiB - half.rssMiB),
+        // What "no growth over the last half" means for a sawtooth (peakGrowth).
+        peaks: peakGrowth(samples.map((s) => s.rssMiB)),
       },
       launchEnv: productionEnv(),
       launchNodeArgs: productionNodeArgs(),

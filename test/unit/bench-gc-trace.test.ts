@@ -3,7 +3,7 @@
  * major collection, read from node's --trace-gc lines. Lines as Node 20 prints them.
  */
 import t from 'tap';
-import { liveHeap } from '../bench/memory-day.js';
+import { liveHeap, peakGrowth } from '../bench/memory-day.js';
 
 t.test('the heap after each Mark-Compact is read; scavenges and other lines are not', async (t) => {
   const lines = [
@@ -20,4 +20,14 @@ t.test('the heap after each Mark-Compact is read; scavenges and other lines are 
   t.equal(heap.maxMB, 21.9);
   t.equal(heap.halfMB, 19.3);
   t.same(liveHeap(['no gc line at all']), { majorGcs: 0, firstMB: null, halfMB: null, lastMB: null, maxMB: null, series: [] });
+});
+
+t.test("a day's RSS sawtooth: the growth is the last half's highest sample against the first half's", async (t) => {
+  // Flat teeth: end minus half would say +6 (a trough at half time, a crest at the end).
+  t.same(peakGrowth([60, 70, 74, 67, 74, 68, 74]), { firstHalfPeak: 74, lastHalfPeak: 74, growth: 0 });
+  // Rising teeth.
+  t.same(peakGrowth([60, 70, 72, 66, 75, 69, 78]), { firstHalfPeak: 72, lastHalfPeak: 78, growth: 6 });
+  // Falling, and an odd count: the middle sample belongs to the last half.
+  t.same(peakGrowth([61.234, 73.5, 70, 69.9, 68]), { firstHalfPeak: 73.5, lastHalfPeak: 70, growth: -3.5 });
+  t.throws(() => peakGrowth([60]), /two samples or more/);
 });
