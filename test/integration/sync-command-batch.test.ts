@@ -136,25 +136,26 @@ t.test('a pickup naming its compartment and a cancel between upserts: each appli
   );
 });
 
-/** The Db with every statement inside its transactions counted (each is a round trip to the binding's thread). */
-function counting(db: Db): { db: Db; statements: () => number } {
-  let statements = 0;
+/** The Db with its transactions counted, and a hook run before each statement inside them (each is a round trip to the binding's thread). */
+function observed(db: Db, beforeStatement: (sql: string) => void = () => undefined): { db: Db; transactions: () => number } {
+  let transactions = 0;
   const wrap = (tx: Tx): Tx => ({
     inTransaction: true,
-    run: (sql, params) => ((statements += 1), tx.run(sql, params)),
-    get: (sql, params) => ((statements += 1), tx.get(sql, params)),
-    all: (sql, params) => ((statements += 1), tx.all(sql, params)),
-    exec: (sql) => ((statements += 1), tx.exec(sql)),
+    run: (sql, params) => (beforeStatement(sql), tx.run(sql, params)),
+    get: (sql, params) => (beforeStatement(sql), tx.get(sql, params)),
+    all: (sql, params) => (beforeStatement(sql), tx.all(sql, params)),
+    exec: (sql) => (beforeStatement(sql), tx.exec(sql)),
     othersWaiting: () => tx.othersWaiting(),
   });
   const counted: Db = Object.create(db) as Db;
-  Object.assign(counted, { transaction: <T>(fn: (tx: Tx) => Promise<T>) => db.transaction((tx) => fn(wrap(tx))) });
-  return { db: counted, statements: () => statements };
+  Object.assign(counted, { transaction: <T>(fn: (tx: Tx) => Promise<T>) => ((transactions += 1), db.transaction((tx) => fn(wrap(tx)))) });
+  return { db: counted, transactions: () => transactions };
 }
 
 t.test('a snapshot batch of 256 new reservations costs a few statements, not one or more per command', async (t) => {
   const f = await fixture(t);
-  const { db, statements } = counting(f.db);
+  let statements = 0;
+  const { db } = observed(f.db, () => (statements += 1));
   // As the locker's SyncService: the unit's PIN hashing made at start and handed in.
   const processor = new CommandProcessor({ db, lockouts: new LockoutService(), logger: createSilentLogger(), pinHashing: await pinHashingStore.loadOrCreate(f.db) });
   const batch = Array.from({ length: 256 }, (_, i) => upsert(`s${i}`, { id: `s-${i}`, code: `S-${i}` }));
@@ -165,7 +166,7 @@ t.test('a snapshot batch of 256 new reservations costs a few statements, not one
   // array), the release, one INSERT of the 256 answers. (Each command under its own savepoint,
   // reading its answer and its row and writing its answer alone, was six each: 1,536; 30 rows
   // and 100 answers per INSERT were 15.)
-  t.equal(statements(), 6, `${statements()} statements for 256 commands`);
+  t.equal(statements, 6, `${statements} statements for 256 commands`);
 });
 
 t.test('a new reservation written with its batch reads back exactly as a lone upsert writes it', async (t) => {
@@ -287,22 +288,6 @@ t.test('a command prepared before the unit knows its PIN hashing still gets its 
   ]);
   t.equal((await reservations.getById(f.db, 'r-1'))?.pinIndex, unitHash.split('$')[5], 'indexed all the same');
 });
-
-/** The Db with its transactions counted, and a hook run before each statement inside them. */
-function observed(db: Db, beforeStatement: (sql: string) => void = () => undefined): { db: Db; transactions: () => number } {
-  let transactions = 0;
-  const wrap = (tx: Tx): Tx => ({
-    inTransaction: true,
-    run: (sql, params) => (beforeStatement(sql), tx.run(sql, params)),
-    get: (sql, params) => (beforeStatement(sql), tx.get(sql, params)),
-    all: (sql, params) => (beforeStatement(sql), tx.all(sql, params)),
-    exec: (sql) => (beforeStatement(sql), tx.exec(sql)),
-    othersWaiting: () => tx.othersWaiting(),
-  });
-  const counted: Db = Object.create(db) as Db;
-  Object.assign(counted, { transaction: <T>(fn: (tx: Tx) => Promise<T>) => ((transactions += 1), db.transaction((tx) => fn(wrap(tx)))) });
-  return { db: counted, transactions: () => transactions };
-}
 
 /** `more` handing out `rounds` in turn, then nothing; how many times it was asked. */
 function rounds(...queued: CommandMessage[][]): { more: () => CommandMessage[]; asked: () => number } {
