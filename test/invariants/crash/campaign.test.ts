@@ -4,29 +4,16 @@
  * violation. The campaign itself runs the real locker (test/integration/crash-anywhere.test.ts).
  */
 import t from 'tap';
-import { landedEverywhere, laneGoesOn, type CampaignReport } from './campaign.js';
+import { emptyReport, landedEverywhere, laneGoesOn, type CampaignReport } from './campaign.js';
 
+/** A campaign that has landed everywhere, changed by `over`. */
 function report(over: Partial<CampaignReport> = {}): CampaignReport {
   return {
-    seed: 1,
-    kills: 0,
-    lives: 0,
+    ...emptyReport(1),
     startupKills: 3,
-    generations: 1,
     landings: { 'intent-without-outcome': 4, 'door-open-in-flight': 2, 'no-actuation': 10 },
-    steps: {},
     duringPulse: 1,
-    doorOpen: 2,
     journeys: { finished: 5 },
-    databaseChecks: 0,
-    rulesPassed: 0,
-    otherChecksPassed: 0,
-    commands: 0,
-    events: 0,
-    meanStartMs: 0,
-    meanLifeMs: 0,
-    ms: 0,
-    violations: [],
     ...over,
   };
 }

@@ -122,10 +122,10 @@ const READY_TIMEOUT_MS = 60_000;
 /** Journeys walked to the end before the kill is armed, in a generation's first life. */
 const CALIBRATION_WALKS = 2;
 
-export async function runCampaign(options: CampaignOptions): Promise<CampaignReport> {
-  const started = performance.now();
-  const report: CampaignReport = {
-    seed: options.seed,
+/** A campaign's report before its first kill. */
+export function emptyReport(seed: number): CampaignReport {
+  return {
+    seed,
     kills: 0,
     lives: 0,
     startupKills: 0,
@@ -145,6 +145,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     ms: 0,
     violations: [],
   };
+}
+
+export async function runCampaign(options: CampaignOptions): Promise<CampaignReport> {
+  const started = performance.now();
+  const report = emptyReport(options.seed);
   const root = new Random(options.seed);
   const lanes: Lane[] = Array.from({ length: options.lanes }, (_, index) => ({
     index,
