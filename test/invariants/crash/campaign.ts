@@ -74,17 +74,17 @@ interface Lane {
   most: number;
 }
 
-/**
- * Whether kills have landed in each of the places a campaign is for: between an intent and its
- * outcome, with a door open mid-journey, during a pulse, during start-up; and journeys finished
- * between them (test/integration/crash-anywhere.test.ts checks each).
- */
 /** Whether a lane kills again: its quota not done, or some place not landed in yet and its most not reached; never after a violation. */
 export function laneGoesOn(lane: { kills: number; quota: number; most: number }, report: CampaignReport): boolean {
   if (report.violations.length > 0) return false;
   return lane.kills < lane.quota || (lane.kills < lane.most && !landedEverywhere(report));
 }
 
+/**
+ * Whether kills have landed in each of the places a campaign is for: between an intent and its
+ * outcome, with a door open mid-journey, during a pulse, during start-up; and journeys finished
+ * between them (test/integration/crash-anywhere.test.ts checks each).
+ */
 export function landedEverywhere(report: CampaignReport): boolean {
   return (
     (report.landings['intent-without-outcome'] ?? 0) > 0 &&
