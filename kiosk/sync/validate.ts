@@ -9,7 +9,8 @@
  *   (dist/kiosk/sync/protocol-validators.cjs, see validator-build.ts), with a digest of the
  *   schema files it was made from. The production start loads it: no Ajv, no compiling.
  * - compiled at start with Ajv (draft 2020-12): from source (tsx, tests), or when the schema
- *   files differ from the digest (a stale build), or when asked (`precompiled: false`).
+ *   files differ from the digest (a stale build), or when asked (`precompiled: false`); once
+ *   per process for the same schema texts (compiledOnce).
  * Ajv itself is loaded only on that second path.
  *
  * Order of checks, so that a peer gets the error code docs/protocol.md promises:
@@ -195,6 +196,29 @@ export function compiledFor(ajv: Ajv2020, type: string): ValidateFunction {
   return validate;
 }
 
+/**
+ * Ajv's functions by the digest of the schemas they were compiled from: a process compiles a
+ * set of schemas once, however many validators it makes (a test file starts many lockers, each
+ * with its sync client; compiling took 0.3-0.9 s of CPU each time). Sharing them is safe: a
+ * compiled function keeps nothing between calls but `errors`, which check() reads at once.
+ */
+const compiledByDigest = new Map<string, Record<string, ValidateFunction>>();
+
+function compiledOnce(digest: string, texts: readonly string[], schemaDir: string): Record<string, ValidateFunction> {
+  let validators = compiledByDigest.get(digest);
+  if (validators === undefined) {
+    const ajv = newProtocolAjv(texts, schemaDir);
+    validators = Object.fromEntries(MESSAGE_TYPES.map((type) => [type, compiledFor(ajv, type)]));
+    compiledByDigest.set(digest, validators);
+  }
+  return validators;
+}
+
+/** How many sets of schemas this process has compiled with Ajv (test/contract/precompiled-validators.test.ts). */
+export function compiledSchemaSets(): number {
+  return compiledByDigest.size;
+}
+
 function loadPrecompiled(path: string): PrecompiledModule | null {
   if (!existsSync(path)) return null;
   const loaded = require(path) as Partial<PrecompiledModule>;
@@ -226,11 +250,11 @@ export class ProtocolValidator {
       validators = precompiled.validators;
     } else {
       const texts = readSchemaTexts(this.schemaDir);
-      if (precompiled !== null && precompiled.schemaDigest === schemaDigest(texts)) {
+      const digest = schemaDigest(texts);
+      if (precompiled !== null && precompiled.schemaDigest === digest) {
         validators = precompiled.validators;
       } else {
-        const ajv = newProtocolAjv(texts, this.schemaDir);
-        validators = Object.fromEntries(MESSAGE_TYPES.map((type) => [type, compiledFor(ajv, type)]));
+        validators = compiledOnce(digest, texts, this.schemaDir);
       }
     }
     this.source = validators === precompiled?.validators ? 'precompiled' : 'compiled';

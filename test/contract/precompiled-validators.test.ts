@@ -8,7 +8,7 @@
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { ProtocolValidator } from '../../kiosk/sync/validate.js';
+import { compiledSchemaSets, ProtocolValidator } from '../../kiosk/sync/validate.js';
 import { writePrecompiledModule } from '../../kiosk/sync/validator-build.js';
 import { backOfficeExamples, lockerExamples } from './examples.js';
 import { SCHEMA_DIR, clone, paths, setAt, wrongType, type Json } from './protocol-support.js';
@@ -70,6 +70,27 @@ t.test('a module made from other schema files is not used: the validator compile
   const stale = new ProtocolValidator({ schemaDir: changed, precompiled: modulePath });
   t.equal(stale.source, 'compiled');
   t.ok(stale.validateBackOfficeMessage({ v: 1, type: 'ack', seq: 1 }).ok);
+});
+
+t.test('a process compiles a set of schemas once; other schema texts are compiled anew, not taken from the first', async (t) => {
+  const before = compiledSchemaSets();
+  const again = new ProtocolValidator({ schemaDir: SCHEMA_DIR, precompiled: false });
+  t.equal(compiledSchemaSets(), before, 'the same schemas: no second compile');
+  t.ok(again.validateBackOfficeMessage({ v: 1, type: 'ack', seq: 1 }).ok);
+  t.notOk(again.validateBackOfficeMessage({ v: 1, type: 'ack' }).ok, 'and it still refuses');
+
+  // ack.json changed to require a field the real one does not: only the new validator asks for it.
+  const stricter = t.testdir();
+  await cp(SCHEMA_DIR, stricter, { recursive: true });
+  const ackPath = join(stricter, 'ack.json');
+  const ack = JSON.parse(await readFile(ackPath, 'utf8')) as { required?: string[]; properties?: Record<string, unknown> };
+  await writeFile(ackPath, JSON.stringify({ ...ack, required: [...(ack.required ?? []), 'extra'], properties: { ...ack.properties, extra: { type: 'string' } } }));
+  const changed = new ProtocolValidator({ schemaDir: stricter, precompiled: false });
+  t.equal(compiledSchemaSets(), before + 1, 'other texts: compiled');
+  const plainAck = { v: 1, type: 'ack', seq: 1 };
+  t.notOk(changed.validateBackOfficeMessage(plainAck).ok, 'the changed schema applies to its validator');
+  t.ok(again.validateBackOfficeMessage(plainAck).ok, 'and not to the first one');
+  t.ok(changed.validateBackOfficeMessage({ ...plainAck, extra: 'x' }).ok);
 });
 
 t.test('a file that is not a precompiled module is refused with a clear error', async (t) => {
