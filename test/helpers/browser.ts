@@ -34,8 +34,9 @@ export async function launchBrowser(t: Test, extraArgs: readonly string[] = []):
 }
 
 /**
- * The tests' TypeScript loader (tsx, i.e. esbuild with keepNames) wraps named functions in a
- * `__name(fn, "name")` call. A function handed to page.evaluate() is sent as its source text and
+ * tsx (esbuild with keepNames: the benches, `npm start`) wraps named functions in a
+ * `__name(fn, "name")` call; the tests' own loader (ts-hooks.mjs) does not, but a helper may
+ * run under either. A function handed to page.evaluate() is sent as its source text and
  * runs in the page, where that helper does not exist: define it there as what it does at most
  * (name a function), so helpers such as findLayoutProblems run the same under any loader.
  */
