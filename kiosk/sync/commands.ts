@@ -40,7 +40,8 @@ import { QuarantineCommands } from './commands/quarantine.js';
 import type { CommandMessage, DoorStateWire, ResultMessage } from './messages.js';
 
 export { CommandFailure } from './commands/context.js';
-export { canonicalJson, contentHash, type CommandOutcome } from './commands/batch.js';
+export { type CommandOutcome } from './commands/batch.js';
+export { canonicalJson, contentHash } from './commands/content-hash.js';
 export type { CommandContext, CommandHandler, HelpCallPort, ReceiptLinkPort, ReservationChange } from './commands/context.js';
 
 export interface CommandEvents {

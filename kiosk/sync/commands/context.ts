@@ -68,7 +68,7 @@ export interface CommandContext {
  * database; each part absent when not prepared (the handler works it out then).
  */
 export interface Prepared {
-  /** sha-256 of the canonical JSON of { name, args } (commands/batch.ts, contentHash). */
+  /** sha-256 of the canonical JSON of { name, args } (commands/content-hash.ts). */
   hash: string;
   /** reservation.upsert: plateText of its plate. */
   plate?: ReturnType<typeof plateText>;
