@@ -1,12 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { chmod, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { moduleLogger, type Logger } from '../logging.js';
+import { Mutex } from './connection-mutex.js';
 import { StoreError } from './errors.js';
 import { migrate, MIGRATIONS, type Migration } from './migrations.js';
+import { makePrivate, tightenSidecars } from './private-files.js';
+import { fsyncPath, openConnection, rawAll, rawBackup, rawExec, rawGet, rawRun } from './sqlite-calls.js';
 
 /**
  * A promise wrapper over one `sqlite3` connection.
@@ -107,34 +109,6 @@ const CONNECTION_PRAGMAS = `
   PRAGMA foreign_keys=ON;
 `;
 
-/** Directories never made private, however a data dir was configured (a mistake must not lock the system out). */
-const SHARED_DIRS = new Set(['/', '/var', '/var/lib', '/tmp', '/home', '/opt', '/srv', '/etc', '/usr']);
-
-/**
- * The data dir 0700 and the database with its -wal and -shm 0600, whatever the umask: they
- * hold names, phone numbers and PIN hashes. The file is created 0600 before SQLite opens it,
- * and SQLite gives its -wal and -shm the database file's mode; all three are set again after.
- */
-async function makePrivate(path: string, log: Logger): Promise<void> {
-  const dir = resolve(dirname(path));
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  if (SHARED_DIRS.has(dir) || dir === homedir()) {
-    log.warn({ dir }, 'the database is in a shared directory: give it a data dir of its own (it is not made private)');
-  } else {
-    await chmod(dir, 0o700);
-  }
-  await (await open(path, 'a', 0o600)).close();
-  await chmod(path, 0o600);
-}
-
-async function tightenSidecars(path: string): Promise<void> {
-  for (const file of [`${path}-wal`, `${path}-shm`, `${path}-journal`]) {
-    await chmod(file, 0o600).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-    });
-  }
-}
-
 /**
  * The oldest SQLite the store runs on: 3.45 brought jsonb_each, which a batch's INSERTs read
  * their rows from (reservations.insertMany); `->>` (3.38) and NULLS LAST (3.30) came earlier.
@@ -183,92 +157,6 @@ export async function openDatabase(path: string, logger: Logger, options: OpenOp
     throw error;
   }
   return db;
-}
-
-function openConnection(path: string): Promise<sqlite3.Database> {
-  return new Promise((resolvePromise, reject) => {
-    const raw: sqlite3.Database = new sqlite3.Database(path, (error) => {
-      if (error) reject(error);
-      else resolvePromise(raw);
-    });
-  });
-}
-
-/**
- * A FIFO lock: each holder gets a release function; waiters run in arrival order. A waiter
- * gives up (DB_WAIT_TIMEOUT) when it finds the current holder has held the lock longer than
- * `maxHoldWaitMs`; its turn, when it comes, is passed straight on.
- */
-class Mutex {
-  #tail: Promise<void> = Promise.resolve();
-  /** When the current holder took the lock (monotonic ms), or null while it is free. */
-  #heldSince: number | null = null;
-  /** Callers waiting for their turn (not the holder). */
-  #waiting = 0;
-  readonly #now: () => number;
-  readonly #maxHoldWaitMs: number;
-
-  constructor(now: () => number, maxHoldWaitMs: number) {
-    this.#now = now;
-    this.#maxHoldWaitMs = maxHoldWaitMs;
-  }
-
-  acquire(): Promise<() => void> {
-    let release!: () => void;
-    const held = new Promise<void>((resolvePromise) => {
-      release = resolvePromise;
-    });
-    const previous = this.#tail;
-    this.#tail = previous.then(() => held);
-    this.#waiting += 1;
-    return new Promise((resolvePromise, reject) => {
-      let gaveUp = false;
-      // Looks again when the holder's time would be up (the holder may have changed meanwhile).
-      const check = (): void => {
-        const heldMs = this.heldForMs();
-        if (heldMs > this.#maxHoldWaitMs) {
-          gaveUp = true;
-          this.#waiting -= 1;
-          reject(
-            new StoreError(
-              'DB_WAIT_TIMEOUT',
-              `waited behind one holder of the database for over ${this.#maxHoldWaitMs} ms: a db call from inside its own transaction (use the tx passed to the callback), or a statement that does not return`,
-            ),
-          );
-          return;
-        }
-        timer = setTimeout(check, this.#maxHoldWaitMs - heldMs + 1);
-        timer.unref();
-      };
-      let timer: NodeJS.Timeout = setTimeout(check, this.#maxHoldWaitMs + 1);
-      timer.unref();
-      void previous.then(() => {
-        clearTimeout(timer);
-        if (gaveUp) {
-          release();
-          return;
-        }
-        this.#waiting -= 1;
-        this.#heldSince = this.#now();
-        let released = false;
-        resolvePromise(() => {
-          if (released) return;
-          released = true;
-          this.#heldSince = null;
-          release();
-        });
-      });
-    });
-  }
-
-  heldForMs(): number {
-    return this.#heldSince === null ? 0 : Math.max(0, this.#now() - this.#heldSince);
-  }
-
-  /** How many callers wait for the lock. */
-  waiting(): number {
-    return this.#waiting;
-  }
 }
 
 interface TxState {
@@ -420,72 +308,4 @@ function createTx(raw: sqlite3.Database, state: TxState, othersWaiting: () => bo
     },
     othersWaiting,
   };
-}
-
-function rawRun(raw: sqlite3.Database, sql: string, params: SqlParams = []): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    raw.run(sql, params, function (this: sqlite3.RunResult, error: Error | null) {
-      if (error) reject(error);
-      else resolvePromise({ changes: this.changes, lastID: this.lastID });
-    });
-  });
-}
-
-function rawGet<T>(raw: sqlite3.Database, sql: string, params: SqlParams = []): Promise<T | undefined> {
-  return new Promise((resolvePromise, reject) => {
-    raw.get<T>(sql, params, (error, row) => (error ? reject(error) : resolvePromise(row)));
-  });
-}
-
-function rawAll<T>(raw: sqlite3.Database, sql: string, params: SqlParams = []): Promise<T[]> {
-  return new Promise((resolvePromise, reject) => {
-    raw.all<T>(sql, params, (error, rows) => (error ? reject(error) : resolvePromise(rows)));
-  });
-}
-
-function rawExec(raw: sqlite3.Database, sql: string): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    raw.exec(sql, (error) => (error ? reject(error) : resolvePromise()));
-  });
-}
-
-/** sqlite3 ships no typings for its Backup class. */
-interface SqliteBackup {
-  step(pages: number, callback: (error: Error | null, completed: boolean) => void): SqliteBackup;
-  finish(callback: () => void): SqliteBackup;
-  on(event: 'error', listener: (error: Error) => void): SqliteBackup;
-}
-
-type BackupCapable = sqlite3.Database & {
-  backup(filename: string, callback: (error: Error | null) => void): SqliteBackup;
-};
-
-function rawBackup(raw: sqlite3.Database, destPath: string): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const backup = (raw as BackupCapable).backup(destPath, (initError) => {
-      if (initError) {
-        reject(initError);
-        return;
-      }
-      // -1: all pages in one step, so the copy is one consistent snapshot.
-      backup.step(-1, (stepError, completed) => {
-        backup.finish(() => {
-          if (stepError) reject(stepError);
-          else if (!completed) reject(new Error(`backup to ${destPath} did not complete`));
-          else resolvePromise();
-        });
-      });
-    });
-    // The binding emits 'error' when it has no callback to call; unhandled, that would crash.
-    backup.on('error', reject);
-  });
-}
-
-async function fsyncPath(path: string, flags: 'r' | 'r+'): Promise<void> {
-  const handle = await open(path, flags);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
