@@ -1,6 +1,6 @@
-import type { PaymentStatus, PinCandidate, Reservation, ReservationKind, ReservationStatus } from '../core/types.js';
+import type { PinCandidate, Reservation, ReservationKind } from '../core/types.js';
 import type { Queryable, SqlValue, Tx } from './db.js';
-import { parseJsonStringArray } from './json-columns.js';
+import { ALL_COLUMNS, BOOKING_COLUMNS, rowValues, toParams, toReservation, type ReservationRow } from './reservation-rows.js';
 
 /**
  * Reservations. Two kinds of writer touch a reservation, so there are two kinds of write:
@@ -12,113 +12,6 @@ import { parseJsonStringArray } from './json-columns.js';
  * Plates and phones are matched as given: normalise them first (core/normalise.ts).
  */
 
-interface ReservationRow {
-  id: string;
-  code: string;
-  kind: ReservationKind;
-  work_order: string;
-  plate: string;
-  plate_display: string;
-  driver_name: string;
-  phones: string;
-  email: string | null;
-  appointment_date: string;
-  appointment_time: string | null;
-  pin_hash: string;
-  pin_index: string | null;
-  status: ReservationStatus;
-  compartment_id: number | null;
-  remark: string | null;
-  payment_required: number;
-  payment_status: PaymentStatus;
-  payment_amount: number | null;
-  payment_currency: string | null;
-  payment_version: number;
-  version: number;
-  failed_pin_attempts: number;
-  pin_locked_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-function toReservation(row: ReservationRow): Reservation {
-  return {
-    id: row.id,
-    code: row.code,
-    kind: row.kind,
-    workOrder: row.work_order,
-    plate: row.plate,
-    plateDisplay: row.plate_display,
-    driverName: row.driver_name,
-    phones: parseJsonStringArray(row.phones, `reservations.phones of ${row.id}`),
-    email: row.email,
-    appointmentDate: row.appointment_date,
-    appointmentTime: row.appointment_time,
-    pinHash: row.pin_hash,
-    pinIndex: row.pin_index,
-    status: row.status,
-    compartmentId: row.compartment_id,
-    remark: row.remark,
-    paymentRequired: row.payment_required === 1,
-    paymentStatus: row.payment_status,
-    paymentAmount: row.payment_amount,
-    paymentCurrency: row.payment_currency,
-    paymentVersion: row.payment_version,
-    version: row.version,
-    failedPinAttempts: row.failed_pin_attempts,
-    pinLockedAt: row.pin_locked_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-/** Columns the back office owns: an upsert of a newer version overwrites exactly these. */
-const BOOKING_COLUMNS = [
-  'code', 'kind', 'work_order', 'plate', 'plate_display', 'driver_name', 'phones', 'email',
-  'appointment_date', 'appointment_time', 'pin_hash', 'pin_index', 'payment_required', 'payment_amount',
-  'payment_currency', 'version', 'updated_at',
-] as const;
-
-/** Columns the locker owns: written by an insert, afterwards only through `update`. */
-const LOCAL_COLUMNS = [
-  'id', 'status', 'compartment_id', 'remark', 'payment_status', 'payment_version',
-  'failed_pin_attempts', 'pin_locked_at', 'created_at',
-] as const;
-
-type Column = (typeof BOOKING_COLUMNS)[number] | (typeof LOCAL_COLUMNS)[number];
-
-function toParams(r: Reservation): Record<`$${Column}`, SqlValue> {
-  return {
-    $id: r.id,
-    $code: r.code,
-    $kind: r.kind,
-    $work_order: r.workOrder,
-    $plate: r.plate,
-    $plate_display: r.plateDisplay,
-    $driver_name: r.driverName,
-    $phones: JSON.stringify(r.phones),
-    $email: r.email,
-    $appointment_date: r.appointmentDate,
-    $appointment_time: r.appointmentTime,
-    $pin_hash: r.pinHash,
-    $pin_index: r.pinIndex,
-    $status: r.status,
-    $compartment_id: r.compartmentId,
-    $remark: r.remark,
-    $payment_required: r.paymentRequired ? 1 : 0,
-    $payment_status: r.paymentStatus,
-    $payment_amount: r.paymentAmount,
-    $payment_currency: r.paymentCurrency,
-    $payment_version: r.paymentVersion,
-    $version: r.version,
-    $failed_pin_attempts: r.failedPinAttempts,
-    $pin_locked_at: r.pinLockedAt,
-    $created_at: r.createdAt,
-    $updated_at: r.updatedAt,
-  };
-}
-
-const ALL_COLUMNS: readonly Column[] = [...LOCAL_COLUMNS, ...BOOKING_COLUMNS];
 const INSERT_SQL = `INSERT INTO reservations (${ALL_COLUMNS.join(', ')})
   VALUES (${ALL_COLUMNS.map((c) => `$${c}`).join(', ')})`;
 const UPDATE_BOOKING_SQL = `UPDATE reservations
@@ -195,38 +88,6 @@ const ALL_COLUMNS_TEXT = ALL_COLUMNS.join(', ');
  */
 function bindsAsItself(value: SqlValue): boolean {
   return value === null || typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31);
-}
-
-/** A reservation's values in ALL_COLUMNS' order, as toParams gives them. */
-function rowValues(r: Reservation): SqlValue[] {
-  return [
-    r.id,
-    r.status,
-    r.compartmentId,
-    r.remark,
-    r.paymentStatus,
-    r.paymentVersion,
-    r.failedPinAttempts,
-    r.pinLockedAt,
-    r.createdAt,
-    r.code,
-    r.kind,
-    r.workOrder,
-    r.plate,
-    r.plateDisplay,
-    r.driverName,
-    JSON.stringify(r.phones),
-    r.email,
-    r.appointmentDate,
-    r.appointmentTime,
-    r.pinHash,
-    r.pinIndex,
-    r.paymentRequired ? 1 : 0,
-    r.paymentAmount,
-    r.paymentCurrency,
-    r.version,
-    r.updatedAt,
-  ];
 }
 
 export async function getById(q: Queryable, id: string): Promise<Reservation | null> {
