@@ -7,10 +7,11 @@
  * release that owns the schema (`lockerctl store migrate` of that release).
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, open, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { OpsError } from '../../errors.js';
+import { fsyncPath, rawBackup } from '../../store/sqlite-calls.js';
 
 export interface DatabaseFacts {
   schemaVersion: number;
@@ -113,7 +114,7 @@ export async function backupDatabase(dbPath: string, destPath: string): Promise<
   const source = await openDb(dbPath, sqlite3.OPEN_READWRITE);
   try {
     await exec(source, 'PRAGMA busy_timeout=5000');
-    await onlineBackup(source, temp);
+    await rawBackup(source, temp);
     const copy = await openDb(temp, sqlite3.OPEN_READWRITE);
     let schemaVersion: number;
     try {
@@ -122,9 +123,9 @@ export async function backupDatabase(dbPath: string, destPath: string): Promise<
     } finally {
       await close(copy);
     }
-    await fsync(temp, 'r+');
+    await fsyncPath(temp, 'r+');
     await rename(temp, destPath);
-    await fsync(dirname(destPath), 'r');
+    await fsyncPath(dirname(destPath), 'r');
     return { schemaVersion, bytes: (await stat(destPath)).size };
   } catch (error) {
     await rm(temp, { force: true });
@@ -144,46 +145,14 @@ export async function replaceDatabase(dbPath: string, fromFile: string): Promise
   const temp = join(dirname(dbPath), `.${basename(dbPath)}.${randomBytes(6).toString('hex')}.restore`);
   try {
     await copyFile(fromFile, temp);
-    await fsync(temp, 'r+');
+    await fsyncPath(temp, 'r+');
     await rm(`${dbPath}-wal`, { force: true });
     await rm(`${dbPath}-shm`, { force: true });
     await rm(`${dbPath}-journal`, { force: true });
     await rename(temp, dbPath);
-    await fsync(dirname(dbPath), 'r');
+    await fsyncPath(dirname(dbPath), 'r');
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
-  }
-}
-
-/** sqlite3 ships no typings for its Backup class. */
-interface SqliteBackup {
-  step(pages: number, callback: (error: Error | null, completed: boolean) => void): SqliteBackup;
-  finish(callback: () => void): SqliteBackup;
-  on(event: 'error', listener: (error: Error) => void): SqliteBackup;
-}
-
-function onlineBackup(source: sqlite3.Database, destPath: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const backup = (source as sqlite3.Database & { backup(file: string, cb: (e: Error | null) => void): SqliteBackup }).backup(destPath, (initError) => {
-      if (initError) return reject(initError);
-      backup.step(-1, (stepError, completed) => {
-        backup.finish(() => {
-          if (stepError) reject(stepError);
-          else if (!completed) reject(new Error(`backup to ${destPath} did not complete`));
-          else resolve();
-        });
-      });
-    });
-    backup.on('error', reject);
-  });
-}
-
-async function fsync(path: string, flags: 'r' | 'r+'): Promise<void> {
-  const handle = await open(path, flags);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
