@@ -19,13 +19,13 @@ import type { Db } from '../store/db.js';
 import * as pinHashingSettings from '../store/pin-hashing.js';
 import { outbox } from '../store/repositories.js';
 import { ClockStatus, MAX_SERVER_SKEW_MS } from './clock-status.js';
-import * as store from './command-store.js';
 import { CommandQueue } from './command-queue.js';
 import type { MechanicDesk } from '../core/mechanic-desk.js';
 import type { LinkOpener } from '../core/link-open.js';
 import type { RemoteOpener } from '../core/remote-open.js';
 import { CommandProcessor, type HelpCallPort, type ReceiptLinkPort, type ReservationChange } from './commands.js';
 import { buildHello } from './hello.js';
+import { CommandHousekeeping } from './housekeeping.js';
 import type { UnitIdentity } from './identity.js';
 import { BackOfficeLink, type LinkState, type UpgradeRefusal } from './link.js';
 import type { BackOfficeMessage, DoorStateWire, ErrorCode, EventMessage, HelloMessage } from './messages.js';
@@ -108,10 +108,6 @@ export interface SyncEvents {
   reservationChanged: [reservationId: string, change: ReservationChange];
 }
 
-/** Commands answered this long ago are forgotten by default (docs/protocol.md, "Commands"). */
-export const APPLIED_COMMANDS_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
-
 export class SyncService {
   readonly events = new EventEmitter<SyncEvents>();
   readonly clockStatus: ClockStatus;
@@ -124,6 +120,7 @@ export class SyncService {
   readonly #link: BackOfficeLink;
   readonly #sender: OutboxSender;
   readonly #queue: CommandQueue;
+  readonly #housekeeping: CommandHousekeeping;
   readonly #validator: ProtocolValidator;
   /** Seqs of events already reported as not matching the schema (bounded). */
   readonly #badEvents = new Set<number>();
@@ -133,7 +130,6 @@ export class SyncService {
   /** A token was re-stamped with the back office's time since the last welcome (once is enough). */
   #clockRetried = false;
   #pollTimer: unknown = null;
-  #housekeepingTimer: unknown = null;
   #running = false;
   /** Work started by incoming messages, awaited by stop(). */
   #pending = new Set<Promise<unknown>>();
@@ -202,6 +198,16 @@ export class SyncService {
     // Commands may write events (a lockout lifted): they are sent at once, not at the next poll.
     this.#queue = new CommandQueue(this.commands, (result) => void this.#link.send(result), this.#log, { onApplied: () => this.#sender.onEventsCommitted() });
 
+    this.#housekeeping = new CommandHousekeeping({
+      db: options.db,
+      clock: this.#clock,
+      wallClock: this.#wall,
+      clockSynchronised: () => this.clockStatus.synchronised,
+      logger: this.#log,
+      track: (work) => this.#track(work),
+      ...(options.appliedCommandsRetentionMs !== undefined ? { retentionMs: options.appliedCommandsRetentionMs } : {}),
+    });
+
     this.#link.events.on('open', () => {
       this.#welcomed = false;
       this.#sender.onDisconnected(); // nothing is in flight on a new connection
@@ -231,17 +237,16 @@ export class SyncService {
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    await this.#housekeeping();
+    await this.#housekeeping.start();
     this.#link.start();
     this.#armPoll();
-    this.#armHousekeeping();
   }
 
   async stop(): Promise<void> {
     this.#running = false;
-    for (const timer of [this.#pollTimer, this.#housekeepingTimer]) if (timer !== null) this.#clock.clearTimeout(timer);
+    if (this.#pollTimer !== null) this.#clock.clearTimeout(this.#pollTimer);
     this.#pollTimer = null;
-    this.#housekeepingTimer = null;
+    this.#housekeeping.stop();
     await this.#link.stop();
     this.#sender.onDisconnected();
     // Bounded: each round waits for what was pending when it began.
@@ -384,23 +389,5 @@ export class SyncService {
       this.#sender.onEventsCommitted();
       this.#armPoll();
     }, every);
-  }
-
-  #armHousekeeping(): void {
-    this.#housekeepingTimer = this.#clock.setTimeout(() => {
-      this.#housekeepingTimer = null;
-      if (!this.#running) return;
-      this.#track(this.#housekeeping());
-      this.#armHousekeeping();
-    }, DAY_MS);
-  }
-
-  async #housekeeping(): Promise<void> {
-    const retention = this.#o.appliedCommandsRetentionMs ?? APPLIED_COMMANDS_RETENTION_MS;
-    const before = new Date(this.#wall().getTime() - retention);
-    // An untrusted clock could lie far ahead and purge what a repeat still needs.
-    if (!this.clockStatus.synchronised) return;
-    const purged = await this.#o.db.transaction((tx) => store.purgeApplied(tx, before));
-    if (purged > 0) this.#log.info({ purged }, 'old command records purged');
   }
 }
