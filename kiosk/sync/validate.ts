@@ -7,7 +7,8 @@
  * validators once; keep the instance and reuse it. Two ways to the same functions:
  * - precompiled: `npm run build` writes Ajv's standalone code for the schemas beside this file
  *   (dist/kiosk/sync/protocol-validators.cjs, see validator-build.ts), with a digest of the
- *   schema files it was made from. The production start loads it: no Ajv, no compiling.
+ *   schema files it was made from. The production start loads it: no Ajv, no compiling; and
+ *   each message type's function only when a message of that type is first checked.
  * - compiled at start with Ajv (draft 2020-12): from source (tsx, tests), or when the schema
  *   files differ from the digest (a stale build), or when asked (`precompiled: false`); once
  *   per process for the same schema texts (compiledOnce).
@@ -93,6 +94,8 @@ export interface ProtocolValidatorOptions {
 /** What a precompiled module exports: one function per message type, and what it came from. */
 interface PrecompiledModule {
   schemaDigest: string;
+  /** Each type's own module, relative to the index (validator-build.ts). */
+  files: Record<string, string>;
   validators: Record<string, ValidateFunction>;
 }
 
@@ -219,14 +222,27 @@ export function compiledSchemaSets(): number {
   return compiledByDigest.size;
 }
 
+/**
+ * The build's index module (validator-build.ts). Its validators are getters that require each
+ * type's own module on first use: checked here by their property, without calling them, so a
+ * start loads none of them.
+ */
 function loadPrecompiled(path: string): PrecompiledModule | null {
   if (!existsSync(path)) return null;
   const loaded = require(path) as Partial<PrecompiledModule>;
   const validators = loaded.validators ?? {};
-  if (typeof loaded.schemaDigest !== 'string' || !MESSAGE_TYPES.every((type) => typeof validators[type] === 'function')) {
+  const files = loaded.files ?? {};
+  const provided = (type: string): boolean => {
+    const property = Object.getOwnPropertyDescriptor(validators, type);
+    return typeof property?.get === 'function' || typeof property?.value === 'function';
+  };
+  if (typeof loaded.schemaDigest !== 'string' || !MESSAGE_TYPES.every(provided)) {
     throw new Error(`${path} is not a precompiled protocol validator module: rebuild with npm run build`);
   }
-  return { schemaDigest: loaded.schemaDigest, validators };
+  // A release missing a part fails here, at start, not at the first message of its type.
+  const missing = MESSAGE_TYPES.filter((type) => typeof files[type] !== 'string' || !existsSync(join(dirname(path), files[type])));
+  if (missing.length > 0) throw new Error(`${path}: the validators of ${missing.join(', ')} are missing beside it: rebuild with npm run build`);
+  return { schemaDigest: loaded.schemaDigest, files, validators };
 }
 
 /**
@@ -238,8 +254,8 @@ export class ProtocolValidator {
   readonly schemaDir: string | null;
   /** How the functions were made: the build's standalone code, or Ajv at start. */
   readonly source: 'precompiled' | 'compiled';
-  readonly #locker: ReadonlyMap<string, ValidateFunction>;
-  readonly #backOffice: ReadonlyMap<string, ValidateFunction>;
+  readonly #locker: ValidatorTable;
+  readonly #backOffice: ValidatorTable;
 
   constructor(options: ProtocolValidatorOptions = {}) {
     const precompiled = options.precompiled === false ? null : loadPrecompiled(options.precompiled ?? join(HERE, PRECOMPILED_FILE));
@@ -258,7 +274,9 @@ export class ProtocolValidator {
       }
     }
     this.source = validators === precompiled?.validators ? 'precompiled' : 'compiled';
-    const pick = (types: Record<string, string>): Map<string, ValidateFunction> => new Map(Object.keys(types).map((type) => [type, validators[type]!]));
+    // Each function is looked up when a message of its type is checked: a precompiled one is
+    // loaded then (loadPrecompiled), not here.
+    const pick = (types: Record<string, string>): ValidatorTable => ({ types: Object.keys(types), get: (type) => (Object.hasOwn(types, type) ? validators[type] : undefined) });
     this.#locker = pick(LOCKER_TYPES);
     this.#backOffice = pick(BACK_OFFICE_TYPES);
   }
@@ -284,7 +302,13 @@ function fail(code: ValidationErrorCode, message: string): ValidationFailure {
   return { ok: false, code, message: message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : message };
 }
 
-function check<T>(value: unknown, validators: ReadonlyMap<string, ValidateFunction>, sender: string): ValidationResult<T> {
+/** The message types one direction has, and each one's function. */
+interface ValidatorTable {
+  readonly types: readonly string[];
+  get(type: string): ValidateFunction | undefined;
+}
+
+function check<T>(value: unknown, validators: ValidatorTable, sender: string): ValidationResult<T> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return fail('MALFORMED', 'a message must be a JSON object');
   }
@@ -301,7 +325,7 @@ function check<T>(value: unknown, validators: ReadonlyMap<string, ValidateFuncti
   if (typeof type !== 'string') return fail('SCHEMA', 'type must be string');
   const validate = validators.get(type);
   if (validate === undefined) {
-    return fail('UNKNOWN_TYPE', `type is not one ${sender} sends in protocol version ${PROTOCOL_VERSION} (${[...validators.keys()].join(', ')})`);
+    return fail('UNKNOWN_TYPE', `type is not one ${sender} sends in protocol version ${PROTOCOL_VERSION} (${validators.types.join(', ')})`);
   }
   if (validate(value)) return { ok: true, message: value as T };
   const error = validate.errors?.[0];

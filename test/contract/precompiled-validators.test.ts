@@ -3,13 +3,15 @@
  * the ones compiled at start agree on every contract example and on every mutation of them
  * (each field removed, each field of the wrong type, each message sent the other way): same
  * verdict, same code, same message. And the precompiled module is used only when it was made
- * from the schema files the validator reads.
+ * from the schema files the validator reads; each type's function is loaded when a message of
+ * that type is first checked, and a part missing is refused at start.
  */
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import t from 'tap';
-import { compiledSchemaSets, ProtocolValidator } from '../../kiosk/sync/validate.js';
-import { writePrecompiledModule } from '../../kiosk/sync/validator-build.js';
+import { compiledSchemaSets, MESSAGE_TYPES, ProtocolValidator } from '../../kiosk/sync/validate.js';
+import { partFileOf, writePrecompiledModule } from '../../kiosk/sync/validator-build.js';
 import { backOfficeExamples, lockerExamples } from './examples.js';
 import { SCHEMA_DIR, clone, paths, setAt, wrongType, type Json } from './protocol-support.js';
 
@@ -101,4 +103,31 @@ t.test('a file that is not a precompiled module is refused with a clear error', 
 
 t.test('no module at the path: compiled at start', async (t) => {
   t.equal(new ProtocolValidator({ schemaDir: SCHEMA_DIR, precompiled: join(dir, 'absent.cjs') }).source, 'compiled');
+});
+
+t.test("each type's function is loaded when a message of that type is first checked, not at start", async (t) => {
+  const own = t.testdir();
+  const index = join(own, 'protocol-validators.cjs');
+  await writePrecompiledModule(SCHEMA_DIR, index);
+  const loaded = (type: string): boolean => Object.hasOwn(createRequire(import.meta.url).cache, join(own, partFileOf('protocol-validators.cjs', type)));
+  const validator = new ProtocolValidator({ schemaDir: SCHEMA_DIR, precompiled: index });
+  t.equal(validator.source, 'precompiled');
+  t.same(MESSAGE_TYPES.filter(loaded), [], 'made: no type\'s function loaded yet');
+  t.ok(validator.validateBackOfficeMessage({ v: 1, type: 'ack', seq: 1 }).ok, 'an ack checks');
+  t.same(MESSAGE_TYPES.filter(loaded), ['ack'], 'only the ack\'s function is loaded');
+  t.match(validator.validateBackOfficeMessage({ v: 1, type: 'ack' }), { ok: false, code: 'SCHEMA', message: 'seq is required' }, 'and it refuses as before');
+  const event = lockerExamples.find((example) => (example.message as { type?: string }).type === 'event');
+  if (!event) throw new Error('no event among the contract examples');
+  t.ok(validator.validateLockerMessage(structuredClone(event.message)).ok, 'an event checks');
+  t.same(MESSAGE_TYPES.filter(loaded), ['event', 'ack'], 'then the event\'s');
+  t.match(validator.validateLockerMessage({ v: 1, type: 'welcome' }), { ok: false, code: 'UNKNOWN_TYPE' }, 'a type the other side sends is still unknown here');
+  t.same(MESSAGE_TYPES.filter(loaded), ['event', 'ack'], 'without loading its function');
+});
+
+t.test('a part missing beside the module is refused at start, naming it', async (t) => {
+  const own = t.testdir();
+  const index = join(own, 'protocol-validators.cjs');
+  await writePrecompiledModule(SCHEMA_DIR, index);
+  await rm(join(own, partFileOf('protocol-validators.cjs', 'command')));
+  t.throws(() => new ProtocolValidator({ schemaDir: SCHEMA_DIR, precompiled: index }), /the validators of command are missing beside it: rebuild with npm run build/);
 });
